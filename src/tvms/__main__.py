@@ -1,0 +1,3 @@
+from tvms.cli import main
+
+raise SystemExit(main())

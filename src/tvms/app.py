@@ -1,0 +1,155 @@
+"""The ASGI application, built from values: `create_app(config, api)`.
+
+The lifespan opens the database (lazily: no connection until a query needs one), storage and
+cache, runs the API's hooks (background sweeps and the like) and closes everything on exit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.middleware import Middleware as AsgiMiddleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from tvms import __version__
+from tvms.cache import Cache
+from tvms.clock import Clock
+from tvms.config import Config
+from tvms.db import open_database
+from tvms.rpc import Dispatcher, Middleware, Resolver, Router, Services, flatten
+from tvms.rpc.auth import no_principal
+from tvms.rpc.http import RpcEndpoint
+from tvms.rpc.metrics import Metrics
+from tvms.rpc.openrpc import build_document
+from tvms.rpc.request_id import RequestIdMiddleware
+from tvms.storage import open_storage
+from tvms.trpc import trpc_routes
+
+Hook = Callable[[Services], AbstractAsyncContextManager[None]]
+"""Runs for the application's lifetime (e.g. a background sweep), entered after start-up."""
+
+DESCRIPTION = (
+    "Smart City TVMS: traffic sensors, cameras, ANPR units, radars, edge gateways and NVRs; "
+    "traffic events and violations; operators, reports and settings. JSON-RPC 2.0 over POST /rpc."
+)
+
+
+@dataclass(frozen=True)
+class Api:
+    """Everything the service serves: routers, how callers are identified, call wrappers."""
+
+    routers: Sequence[Router]
+    resolver: Resolver = no_principal
+    middleware: Sequence[Middleware] = ()
+    hooks: Sequence[Hook] = ()
+    routes: Sequence[BaseRoute] = field(default_factory=tuple)
+    checks: Sequence[Callable[[Config], None]] = ()
+    """Start-up checks of the configuration; each raises ConfigError with a one-line message."""
+
+
+def _cors(origins: Sequence[str]) -> AsgiMiddleware:
+    exact = [origin for origin in origins if "*" not in origin or origin == "*"]
+    patterns = [
+        re.escape(origin).replace(r"\*", r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+        for origin in origins
+        if "*" in origin and origin != "*"
+    ]
+    return AsgiMiddleware(
+        CORSMiddleware,
+        allow_origins=exact,
+        allow_origin_regex="|".join(patterns) or None,
+        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+        allow_headers=[
+            "Content-Type",
+            "Authorization",
+            "x-trpc-source",
+            "X-API-Key",
+            "X-Request-Id",
+        ],
+        expose_headers=["X-Request-Id"],
+        max_age=600,
+    )
+
+
+def create_app(
+    config: Config,
+    api: Api,
+    *,
+    clock: Clock | None = None,
+    validate_output: bool = False,
+) -> Starlette:
+    for check in api.checks:
+        check(config)
+    registry = flatten(api.routers)
+    metrics = Metrics()
+    endpoint = RpcEndpoint(None, max_body=config.max_body_bytes, timeout=config.request_timeout)
+    document: dict[str, Any] = build_document(
+        registry, title="TVMS API", version=__version__, description=DESCRIPTION
+    )
+    document_bytes = msgspec.json.encode(document)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            db = await open_database(config.resolved_database_url)
+            stack.push_async_callback(db.close)
+            storage = open_storage(config.resolved_storage_url, config=config)
+            stack.push_async_callback(storage.close)
+            the_clock = clock or Clock()
+            services = Services(
+                config=config,
+                db=db,
+                storage=storage,
+                cache=Cache(the_clock),
+                clock=the_clock,
+                resolver=api.resolver,
+            )
+            endpoint.dispatcher = Dispatcher(
+                registry,
+                services,
+                middleware=api.middleware,
+                max_batch=config.max_batch,
+                discover=lambda: document_bytes,
+                metrics=metrics,
+                validate_output=validate_output,
+            )
+            app.state.services = services
+            for hook in api.hooks:
+                await stack.enter_async_context(hook(services))
+            yield
+
+    async def openrpc(request: Request) -> Response:
+        return Response(document_bytes, media_type="application/json")
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def prometheus(request: Request) -> Response:
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    routes: list[BaseRoute] = [
+        Route("/rpc", endpoint, methods=None),
+        Route("/rpc/{procedure}", endpoint, methods=None),
+        Route("/openrpc.json", openrpc, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
+        *trpc_routes(lambda: endpoint.dispatcher, max_body=config.max_body_bytes, timeout=config.request_timeout),
+        *api.routes,
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[AsgiMiddleware(RequestIdMiddleware), _cors(config.cors_origins)],
+        lifespan=lifespan,
+    )
+    app.state.registry = registry
+    app.state.openrpc = document
+    return app

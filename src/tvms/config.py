@@ -1,0 +1,129 @@
+"""Configuration from `TVMS_*` environment variables, checked once at start.
+
+Every problem is a `ConfigError` whose message is one line naming the variable, so the CLI
+can print it and exit without a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_CORS_ORIGINS = (
+    "https://itms.solutions",
+    "https://www.itms.solutions",
+    "https://*.pages.dev",
+    "http://localhost:3000",
+)
+
+
+class ConfigError(Exception):
+    """A bad setting; the message is one line fit for the terminal."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    storage_url: str = ""
+    secret_key: str | None = None
+    cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_batch: int = 100
+    request_timeout: float = 30.0
+    log_level: str = "INFO"
+    license_file: Path | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'tvms.db'}"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or f"file://{(self.data_dir / 'storage').as_posix()}"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _database_url(raw: str) -> str:
+    if raw.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        if raw.startswith("sqlite:///") and raw in ("sqlite:///", "sqlite:///:memory:"):
+            raise ConfigError("TVMS_DATABASE_URL must name a database file, e.g. sqlite:///data/tvms.db")
+        return raw
+    raise ConfigError(
+        f"TVMS_DATABASE_URL must start with sqlite:/// or postgresql://, got {raw.split(':', 1)[0]!r}"
+    )
+
+
+def load_config(env: Mapping[str, str] | None = None) -> Config:
+    """The configuration from the environment (or the given mapping)."""
+    env = os.environ if env is None else env
+    level = env.get("TVMS_LOG_LEVEL", "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"TVMS_LOG_LEVEL must be debug, info, warning or error, got {level.lower()!r}")
+    origins = env.get("TVMS_CORS_ORIGINS")
+    cors = (
+        DEFAULT_CORS_ORIGINS
+        if origins is None
+        else tuple(origin.strip() for origin in origins.split(",") if origin.strip())
+    )
+    for origin in cors:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ConfigError(f"TVMS_CORS_ORIGINS: {origin!r} is not an http(s) origin")
+    storage_url = env.get("TVMS_STORAGE_URL", "")
+    if storage_url and not storage_url.startswith(("file://", "s3://")):
+        raise ConfigError("TVMS_STORAGE_URL must start with file:// or s3://")
+    license_file = env.get("TVMS_LICENSE_FILE") or None
+    if license_file is not None and not Path(license_file).is_file():
+        raise ConfigError(f"TVMS_LICENSE_FILE: no such file {license_file!r}")
+    database_url = env.get("TVMS_DATABASE_URL", "")
+    return Config(
+        host=env.get("TVMS_HOST", "127.0.0.1") or "127.0.0.1",
+        port=_int(env, "TVMS_PORT", 8000, 1, 65535),
+        workers=_int(env, "TVMS_WORKERS", 1, 1, 64),
+        data_dir=Path(env.get("TVMS_DATA_DIR") or "data"),
+        database_url=_database_url(database_url) if database_url else "",
+        storage_url=storage_url,
+        secret_key=env.get("TVMS_SECRET_KEY") or None,
+        cors_origins=cors,
+        max_body_bytes=_int(env, "TVMS_MAX_BODY_BYTES", 10 * 1024 * 1024, 1024, 1024**3),
+        max_batch=_int(env, "TVMS_MAX_BATCH", 100, 1, 10_000),
+        request_timeout=_float(env, "TVMS_REQUEST_TIMEOUT", 30.0, 0.1, 3600.0),
+        log_level=level,
+        license_file=Path(license_file) if license_file else None,
+    )
+
+
+def log_level_number(config: Config) -> int:
+    return logging.getLevelNamesMapping()[config.log_level]

@@ -1,0 +1,128 @@
+"""What a procedure gets to see: one typed `Context` per call, and the process-wide `Services`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from tvms.rpc.auth import Principal, Resolver, no_principal
+
+if TYPE_CHECKING:
+    from tvms.cache import Cache
+    from tvms.clock import Clock
+    from tvms.config import Config
+    from tvms.db import Database
+    from tvms.rpc.router import Procedure
+    from tvms.storage import Storage
+
+
+@dataclass(slots=True)
+class Services:
+    """Long-lived state created by the app's lifespan and shared by every call."""
+
+    config: Config
+    db: Database
+    storage: Storage
+    cache: Cache
+    clock: Clock
+    resolver: Resolver = no_principal
+    started: float = field(default_factory=time.monotonic)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What the request presented, unverified: read by the principal resolver."""
+
+    bearer: str | None = None
+    api_key: str | None = None
+    client: str | None = None
+    user_agent: str | None = None
+
+
+NO_CREDENTIALS = Credentials()
+
+
+class Caller:
+    """Resolves the principal of one HTTP request at most once, and only when needed."""
+
+    __slots__ = ("_error", "_principal", "_resolved", "credentials")
+
+    def __init__(self, credentials: Credentials) -> None:
+        self.credentials = credentials
+        self._resolved = False
+        self._principal: Principal | None = None
+        self._error: BaseException | None = None
+
+    async def principal(self, services: Services) -> Principal | None:
+        if not self._resolved:
+            if self.credentials.bearer is None and self.credentials.api_key is None:
+                self._principal = None
+            else:
+                try:
+                    self._principal = await services.resolver(self.credentials, services)
+                except Exception as exc:  # remembered so every item of a batch sees the same
+                    self._error = exc
+            self._resolved = True
+        if self._error is not None:
+            raise self._error
+        return self._principal
+
+
+class Context:
+    """One call's view of the world: who, which request, and the shared services."""
+
+    __slots__ = ("_caller", "input", "params", "path", "principal", "procedure", "request_id", "services")
+
+    def __init__(
+        self,
+        services: Services,
+        procedure: Procedure,
+        path: str,
+        request_id: str,
+        caller: Caller,
+    ) -> None:
+        self.services = services
+        self.procedure = procedure
+        self.path = path
+        self.request_id = request_id
+        self._caller = caller
+        self.principal: Principal | None = None
+        self.params: bytes | memoryview | msgspec.Raw = b""  # raw input, decoded at the chain's end
+        self.input: Any = None  # the decoded input, once authorised
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    @property
+    def storage(self) -> Storage:
+        return self.services.storage
+
+    @property
+    def cache(self) -> Cache:
+        return self.services.cache
+
+    @property
+    def config(self) -> Config:
+        return self.services.config
+
+    @property
+    def clock(self) -> Clock:
+        return self.services.clock
+
+    @property
+    def credentials(self) -> Credentials:
+        return self._caller.credentials
+
+    async def resolve_principal(self) -> Principal | None:
+        """The verified caller, for public procedures that behave differently when signed in.
+
+        For any other procedure the dispatcher has already set `ctx.principal`.
+        """
+        if self.principal is None:
+            self.principal = await self._caller.principal(self.services)
+        return self.principal

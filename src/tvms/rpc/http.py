@@ -1,0 +1,235 @@
+"""The HTTP face of the dispatcher: `POST /rpc` and `GET /rpc/{procedure}?input=…`.
+
+A plain ASGI app (no per-request Request object) because it sits on every call's path. The
+body is read in chunks and refused as soon as it passes the limit, never buffered whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import parse_qs
+
+from starlette.types import Message, Receive, Scope, Send
+
+from tvms.rpc.context import Caller, Credentials
+from tvms.rpc.dispatch import Dispatcher, error_body
+from tvms.rpc.errors import ErrorCode
+from tvms.rpc.request_id import request_id_of
+
+_JSON = (b"content-type", b"application/json")
+_ACCEPTED_TYPES = ("application/json", "application/json-rpc", "application/jsonrequest")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def credentials_of(scope: Scope) -> Credentials:
+    """The unverified credentials a request presents (Bearer token, device API key)."""
+    bearer = api_key = user_agent = None
+    for key, value in scope["headers"]:
+        if key == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                bearer = token.strip()
+        elif key == b"x-api-key":
+            api_key = value.decode("latin-1").strip() or None
+        elif key == b"user-agent":
+            user_agent = value.decode("latin-1")
+    client = scope.get("client")
+    return Credentials(
+        bearer=bearer,
+        api_key=api_key,
+        client=client[0] if client else None,
+        user_agent=user_agent,
+    )
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole request body, or BodyTooLarge as soon as it passes `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionResetError("client disconnected")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _content_type_ok(value: str | None) -> bool:
+    if value is None:
+        return True
+    media = value.split(";", 1)[0].strip().lower()
+    return media in _ACCEPTED_TYPES or (media.startswith("application/") and media.endswith("+json"))
+
+
+class RpcEndpoint:
+    """ASGI app for `/rpc` (POST) and `/rpc/{procedure}` (GET)."""
+
+    def __init__(self, dispatcher: Dispatcher | None, *, max_body: int, timeout: float | None) -> None:
+        self.dispatcher = dispatcher  # set by the app's lifespan, which opens the services
+        self.max_body = max_body
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        dispatcher = self.dispatcher
+        if dispatcher is None:
+            raise RuntimeError("the application was not started (its lifespan did not run)")
+        request_id = request_id_of(scope)
+        method = scope["method"]
+        name = scope.get("path_params", {}).get("procedure")
+        if name is not None:
+            if method not in ("GET", "HEAD"):
+                await self._send(
+                    send,
+                    405,
+                    error_body(
+                        ErrorCode.METHOD_NOT_SUPPORTED,
+                        "Use GET for /rpc/{procedure}; POST to /rpc",
+                        request_id=request_id,
+                    ),
+                    allow=b"GET",
+                )
+                return
+            await self._get(dispatcher, scope, send, name, request_id)
+            return
+        if method != "POST":
+            await self._send(
+                send,
+                405,
+                error_body(
+                    ErrorCode.METHOD_NOT_SUPPORTED,
+                    "POST JSON-RPC requests to /rpc",
+                    request_id=request_id,
+                ),
+                allow=b"POST",
+            )
+            return
+        await self._post(dispatcher, scope, receive, send, request_id)
+
+    async def _post(
+        self, dispatcher: Dispatcher, scope: Scope, receive: Receive, send: Send, request_id: str
+    ) -> None:
+        if not _content_type_ok(_header(scope, b"content-type")):
+            await self._send(
+                send,
+                200,
+                error_body(
+                    ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                    "Unsupported Content-Type: send application/json",
+                    request_id=request_id,
+                ),
+            )
+            return
+        declared = _header(scope, b"content-length")
+        try:
+            if declared is not None and int(declared) > self.max_body:
+                raise BodyTooLarge
+            body = await read_body(receive, self.max_body)
+        except ConnectionResetError:
+            return  # the client left mid-body: nobody to answer, and not a server error
+        except BodyTooLarge:
+            await self._send(
+                send,
+                200,
+                error_body(
+                    ErrorCode.PAYLOAD_TOO_LARGE,
+                    f"Request body exceeds the limit of {self.max_body} bytes",
+                    request_id=request_id,
+                ),
+                close=True,
+            )
+            return
+        except ValueError:
+            await self._send(
+                send,
+                400,
+                error_body(ErrorCode.BAD_REQUEST, "Invalid Content-Length", request_id=request_id),
+                close=True,
+            )
+            return
+        caller = Caller(credentials_of(scope))
+        try:
+            async with asyncio.timeout(self.timeout):
+                response = await dispatcher.handle(body, caller, request_id)
+        except TimeoutError:
+            response = error_body(
+                ErrorCode.TIMEOUT,
+                f"Request timed out after {self.timeout} s",
+                request_id=request_id,
+            )
+        if response is None:
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self._send(send, 200, response)
+
+    async def _get(
+        self, dispatcher: Dispatcher, scope: Scope, send: Send, name: str, request_id: str
+    ) -> None:
+        try:
+            query = parse_qs(
+                scope.get("query_string", b"").decode("latin-1"),
+                keep_blank_values=True,
+                errors="strict",
+            )
+        except UnicodeDecodeError:
+            await self._send(
+                send,
+                400,
+                error_body(
+                    ErrorCode.PARSE_ERROR,
+                    "Parse error: `input` is not UTF-8",
+                    path=name,
+                    request_id=request_id,
+                ),
+            )
+            return
+        values = query.get("input")
+        raw = values[0].encode() if values else None
+        caller = Caller(credentials_of(scope))
+        try:
+            async with asyncio.timeout(self.timeout):
+                status, response = await dispatcher.handle_get(name, raw, caller, request_id)
+        except TimeoutError:
+            status, response = (
+                408,
+                error_body(
+                    ErrorCode.TIMEOUT,
+                    f"Request timed out after {self.timeout} s",
+                    path=name,
+                    request_id=request_id,
+                ),
+            )
+        await self._send(send, status, response)
+
+    async def _send(
+        self,
+        send: Send,
+        status: int,
+        body: bytes,
+        *,
+        allow: bytes | None = None,
+        close: bool = False,
+    ) -> None:
+        headers = [_JSON, (b"content-length", str(len(body)).encode())]
+        if allow is not None:
+            headers.append((b"allow", allow))
+        if close:
+            headers.append((b"connection", b"close"))
+        start: Message = {"type": "http.response.start", "status": status, "headers": headers}
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
