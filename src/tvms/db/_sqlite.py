@@ -1,0 +1,310 @@
+"""SQLite driver on aiosqlite: one writer connection behind an asyncio.Lock plus up to
+`max_readers` reader connections, all opened lazily and reused.
+
+Why this shape: SQLite allows one writer at a time. Serialising every write of this process
+through one lock and starting every transaction with `BEGIN IMMEDIATE` (the write lock is taken
+up front, so a transaction never has to upgrade a read lock and hit SQLITE_BUSY mid-way), plus a
+5 s busy timeout for writers in *other* processes, keeps "database is locked" away from callers.
+WAL lets the readers run concurrently with the writer and see every committed write.
+
+`:memory:` is NOT supported: each aiosqlite connection would get its own empty database, so the
+writer and the readers would never see each other's data. Use a (temporary) file.
+
+Each query costs one hop to the connection's worker thread: the whole execute/fetch/close runs
+there in one call (aiosqlite's public API would need two hops for fetchone + close).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+from typing import Any, Literal, TypeVar, cast
+
+import aiosqlite
+
+from ._base import (
+    DatabaseError,
+    IntegrityError,
+    Params,
+    Row,
+    Transaction,
+    enter_transaction,
+    leave_transaction,
+    refuse_inside_transaction,
+)
+
+T = TypeVar("T")
+_NO_PARAMS: dict[str, Any] = {}  # never mutated; a dict makes sqlite name a missing parameter
+_DRIVER_ERRORS = (sqlite3.Error, ValueError, OverflowError, OSError)
+
+
+class _PreparedConnection(sqlite3.Connection):
+    """Runs the per-connection setup inside `connect`, on aiosqlite's thread (no extra hop)."""
+
+    def __init__(self, database: str, *args: Any, **kwargs: Any) -> None:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(database, *args, **kwargs)
+        self.row_factory = sqlite3.Row
+        self.execute("PRAGMA foreign_keys=ON")
+        self.execute("PRAGMA busy_timeout=5000")
+        self.execute("PRAGMA synchronous=NORMAL")
+
+
+def _params(params: Params) -> Mapping[str, Any]:
+    # sqlite3 binds named parameters only from a real dict.
+    if params is None:
+        return _NO_PARAMS
+    return params if type(params) is dict else dict(params)
+
+
+# The functions below run on a connection's worker thread.
+def _fetchall(raw: sqlite3.Connection, sql: str, params: Params) -> list[Row]:
+    return raw.execute(sql, _params(params)).fetchall()
+
+
+def _fetchone(raw: sqlite3.Connection, sql: str, params: Params) -> Row | None:
+    cursor = raw.execute(sql, _params(params))
+    try:
+        return cast(Row | None, cursor.fetchone())
+    finally:
+        cursor.close()  # resets the statement: no read snapshot or lock left open
+
+
+def _fetchval(raw: sqlite3.Connection, sql: str, params: Params) -> Any:
+    row = _fetchone(raw, sql, params)
+    return None if row is None else cast(sqlite3.Row, row)[0]
+
+
+def _rowcount(raw: sqlite3.Connection, sql: str, params: Params) -> int:
+    cursor = raw.execute(sql, _params(params))
+    try:
+        return max(cursor.rowcount, 0)
+    finally:
+        cursor.close()
+
+
+def _executemany(raw: sqlite3.Connection, sql: str, seq: Sequence[Mapping[str, Any]]) -> None:
+    raw.executemany(sql, [_params(p) for p in seq]).close()
+
+
+class _Connection:
+    """One aiosqlite connection and its sqlite3 handle, for single-hop calls with wrapped errors."""
+
+    __slots__ = ("_aio", "_raw", "_submit")
+
+    def __init__(self, aio: aiosqlite.Connection) -> None:
+        self._aio = aio
+        # aiosqlite internals (pinned version): run one function on the worker thread.
+        self._raw: sqlite3.Connection = aio._conn
+        self._submit = cast(Callable[..., Awaitable[Any]], aio._execute)
+
+    async def call(self, fn: Callable[[sqlite3.Connection, str, Any], T], sql: str, arg: Any) -> T:
+        try:
+            return cast(T, await self._submit(fn, self._raw, sql, arg))
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+        except _DRIVER_ERRORS as exc:
+            raise DatabaseError(str(exc)) from exc
+
+    async def close(self) -> None:
+        await self._aio.close()
+
+
+async def _rollback_quietly(conn: _Connection) -> None:
+    # The original exception matters more; a failed rollback leaves the connection usable
+    # because the next statement queues behind it on the same thread.
+    with suppress(DatabaseError):
+        await conn.call(_rowcount, "ROLLBACK", None)
+
+
+async def _wait_stopped(aio: aiosqlite.Connection) -> None:
+    # A failed connect stops aiosqlite's worker thread without awaiting it; if the event loop
+    # closed first, the thread would die on "Event loop is closed". Rare path: poll.
+    for _ in range(1000):
+        if not aio._thread.is_alive():
+            return
+        await asyncio.sleep(0.001)
+
+
+class _SqliteTransaction:
+    """All statements of a transaction run on the writer connection (reads included)."""
+
+    __slots__ = ("_conn", "_open")
+
+    def __init__(self, conn: _Connection) -> None:
+        self._conn = conn
+        self._open = True
+
+    def _check(self) -> _Connection:
+        if not self._open:
+            raise DatabaseError("transaction already finished")
+        return self._conn
+
+    async def fetch(self, sql: str, params: Params = None) -> list[Row]:
+        return await self._check().call(_fetchall, sql, params)
+
+    async def fetchrow(self, sql: str, params: Params = None) -> Row | None:
+        return await self._check().call(_fetchone, sql, params)
+
+    async def fetchval(self, sql: str, params: Params = None) -> Any:
+        return await self._check().call(_fetchval, sql, params)
+
+    async def execute(self, sql: str, params: Params = None) -> int:
+        return await self._check().call(_rowcount, sql, params)
+
+    async def executemany(self, sql: str, params: Sequence[Mapping[str, Any]]) -> None:
+        if params:
+            await self._check().call(_executemany, sql, params)
+
+
+class SqliteDatabase:
+    """See the module docstring. Create with `open_database("sqlite:///path.db")`."""
+
+    def __init__(self, path: str, *, max_readers: int = 4) -> None:
+        if path == ":memory:" or path.startswith("file:") or not path:
+            raise ValueError(
+                f"SQLite database {path!r} is not supported: use a file path "
+                "(':memory:' would give every connection its own empty database)"
+            )
+        if max_readers < 1:
+            raise ValueError("max_readers must be at least 1")
+        # Resolved now so that a later chdir cannot move the database.
+        self._path = os.path.abspath(path)
+        self._max_readers = max_readers
+        self._writer: _Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._readers: list[_Connection] = []  # every open reader
+        self._idle: list[_Connection] = []  # readers not in use
+        self._reader_slots = asyncio.Semaphore(max_readers)
+        self._wal_lock = asyncio.Lock()
+        self._wal_ready = False
+        self._closed = False
+
+    @property
+    def engine(self) -> Literal["sqlite"]:
+        return "sqlite"
+
+    @property
+    def open_connections(self) -> int:
+        """Connections currently open (0 until the first query: opening is lazy)."""
+        return len(self._readers) + (self._writer is not None)
+
+    async def _connect(self) -> _Connection:
+        if self._closed:
+            raise DatabaseError("database is closed")
+        aio = aiosqlite.connect(self._path, isolation_level=None, factory=_PreparedConnection)
+        try:
+            await aio
+        except _DRIVER_ERRORS as exc:
+            await _wait_stopped(aio)
+            raise DatabaseError(f"cannot open SQLite database {self._path}: {exc}") from exc
+        conn = _Connection(aio)
+        if not self._wal_ready:
+            try:
+                await self._enable_wal(conn)
+            except BaseException:
+                await conn.close()
+                raise
+        return conn
+
+    async def _enable_wal(self, conn: _Connection) -> None:
+        # journal_mode is stored in the file: once per process is enough.
+        async with self._wal_lock:
+            if self._wal_ready:
+                return
+            mode = await conn.call(_fetchval, "PRAGMA journal_mode=WAL", None)
+            if str(mode).lower() != "wal":
+                raise DatabaseError(f"SQLite refused WAL mode (journal_mode={mode})")
+            self._wal_ready = True
+
+    async def _get_writer(self) -> _Connection:
+        # Called with the write lock held.
+        if self._writer is None:
+            self._writer = await self._connect()
+        return self._writer
+
+    async def _read(self, fn: Callable[[sqlite3.Connection, str, Any], T], sql: str, params: Params) -> T:
+        if self._closed:
+            raise DatabaseError("database is closed")
+        async with self._reader_slots:
+            if self._idle:
+                conn = self._idle.pop()
+            else:
+                conn = await self._connect()
+                self._readers.append(conn)
+            try:
+                return await conn.call(fn, sql, params)
+            finally:
+                self._idle.append(conn)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection, str, Any], T], sql: str, arg: Any) -> T:
+        refuse_inside_transaction(self)
+        if self._closed:
+            raise DatabaseError("database is closed")
+        async with self._write_lock:
+            writer = self._writer or await self._get_writer()
+            return await writer.call(fn, sql, arg)
+
+    async def fetch(self, sql: str, params: Params = None) -> list[Row]:
+        return await self._read(_fetchall, sql, params)
+
+    async def fetchrow(self, sql: str, params: Params = None) -> Row | None:
+        return await self._read(_fetchone, sql, params)
+
+    async def fetchval(self, sql: str, params: Params = None) -> Any:
+        return await self._read(_fetchval, sql, params)
+
+    async def execute(self, sql: str, params: Params = None) -> int:
+        return await self._write(_rowcount, sql, params)
+
+    async def executemany(self, sql: str, params: Sequence[Mapping[str, Any]]) -> None:
+        if params:
+            await self._write(_executemany, sql, params)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """`BEGIN IMMEDIATE` under the writer lock; commit on exit, roll back on exception."""
+        refuse_inside_transaction(self)
+        if self._closed:
+            raise DatabaseError("database is closed")
+        async with self._write_lock:
+            writer = await self._get_writer()
+            await writer.call(_rowcount, "BEGIN IMMEDIATE", None)
+            tx = _SqliteTransaction(writer)
+            token = enter_transaction(self)
+            try:
+                yield tx
+            except BaseException:
+                await _rollback_quietly(writer)
+                raise
+            else:
+                try:
+                    await writer.call(_rowcount, "COMMIT", None)
+                except BaseException:
+                    await _rollback_quietly(writer)
+                    raise
+            finally:
+                tx._open = False
+                leave_transaction(token)
+
+    async def ping(self) -> None:
+        await self._read(_fetchval, "SELECT 1", None)
+
+    async def close(self) -> None:
+        """Close every connection, after the running transaction and reads have finished."""
+        if self._closed:
+            return
+        self._closed = True
+        async with self._write_lock:
+            if self._writer is not None:
+                writer, self._writer = self._writer, None
+                await writer.close()
+        for _ in range(self._max_readers):  # wait until no reader is in use
+            await self._reader_slots.acquire()
+        readers, self._readers, self._idle = self._readers, [], []
+        for reader in readers:
+            await reader.close()

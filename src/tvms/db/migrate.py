@@ -1,0 +1,117 @@
+"""Apply `schema.sql`: blocks headed `-- migration: N`, each applied once, in one transaction
+together with its `schema_version` row, so a failing block leaves nothing behind."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import NamedTuple
+
+from ._base import Database, Transaction
+
+_MARKER = re.compile(r"--\s*migration:\s*(\d+)\s*", re.IGNORECASE)
+_MARKER_LIKE = re.compile(r"--\s*migration\b", re.IGNORECASE)
+# Any constant works; it only has to be the same for every process migrating this database.
+_ADVISORY_LOCK_KEY = 0x7475_6D73_6D69_67  # "tvmsmig"
+
+
+class Migration(NamedTuple):
+    version: int
+    statements: tuple[str, ...]
+
+
+def parse_migrations(schema_text: str) -> list[Migration]:
+    """Split `schema_text` into blocks and statements; raise ValueError on malformed text.
+
+    Statements end with `;` at the end of a line; lines starting with `--` are ignored.
+    """
+    blocks: list[Migration] = []
+    version: int | None = None
+    statements: list[str] = []
+    current: list[str] = []
+
+    def finish_block() -> None:
+        if version is None:
+            return
+        tail = "\n".join(current).strip()
+        if tail:
+            statements.append(tail)
+        blocks.append(Migration(version, tuple(statements)))
+
+    for number, line in enumerate(schema_text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("--"):
+            marker = _MARKER.fullmatch(stripped)
+            if marker:
+                finish_block()
+                new_version = int(marker.group(1))
+                if blocks and new_version <= blocks[-1].version:
+                    raise ValueError(
+                        f"schema line {number}: migration {new_version} follows migration "
+                        f"{blocks[-1].version}; blocks must be unique and in increasing order"
+                    )
+                version, statements, current = new_version, [], []
+            elif _MARKER_LIKE.match(stripped):
+                raise ValueError(
+                    f"schema line {number}: malformed marker {stripped!r} (expected '-- migration: N')"
+                )
+            continue
+        if not stripped:
+            continue
+        if version is None:
+            raise ValueError(f"schema line {number}: SQL before the first '-- migration: N' line")
+        current.append(line)
+        if stripped.endswith(";"):
+            statement = "\n".join(current).strip()[:-1].strip()
+            if statement:
+                statements.append(statement)
+            current = []
+    finish_block()
+    return blocks
+
+
+async def _apply(db: Database, migration: Migration | None) -> int:
+    """In one transaction: lock, ensure schema_version, apply `migration` if still pending.
+
+    Returns the version recorded afterwards. On PostgreSQL the advisory lock serialises
+    concurrent migrators (released at commit); on SQLite `BEGIN IMMEDIATE` already does.
+    """
+    async with db.transaction() as tx:
+        if db.engine == "postgresql":
+            await tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": _ADVISORY_LOCK_KEY})
+        await tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            "version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"
+        )
+        current = await _current_version(tx)
+        if migration is None or migration.version <= current:
+            return current
+        for statement in migration.statements:
+            try:
+                await tx.execute(statement)
+            except Exception as exc:
+                exc.add_note(f"while applying migration {migration.version}: {statement[:200]}")
+                raise
+        await tx.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (:version, :applied_at)",
+            {"version": migration.version, "applied_at": int(time.time() * 1000)},
+        )
+        return migration.version
+
+
+async def _current_version(tx: Transaction) -> int:
+    value = await tx.fetchval("SELECT MAX(version) FROM schema_version")
+    return 0 if value is None else int(value)
+
+
+async def migrate(db: Database, schema_text: str) -> int:
+    """Apply every block newer than the recorded version; return the resulting version.
+
+    The whole text is validated before the database is touched. Running it again is a no-op.
+    """
+    migrations = parse_migrations(schema_text)
+    version = await _apply(db, None)
+    for migration in migrations:
+        if migration.version > version:
+            version = await _apply(db, migration)
+    return version

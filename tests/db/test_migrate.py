@@ -1,0 +1,160 @@
+"""migrate(): blocks applied once, atomically, in order, on every configured engine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from tvms.db import Database, DatabaseError, migrate, open_database
+from tvms.db.migrate import parse_migrations
+from tvms.db.testing import TEST_DATABASE_URL_ENV, temporary_database_url
+
+pytestmark = pytest.mark.anyio
+
+SERVER_URL = os.environ.get(TEST_DATABASE_URL_ENV)
+ENGINES = [
+    pytest.param("sqlite"),
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(SERVER_URL is None, reason=f"{TEST_DATABASE_URL_ENV} not set"),
+    ),
+]
+
+V1 = """
+-- The schema. This comment comes before the first block.
+-- migration: 1
+CREATE TABLE owners (
+    id TEXT PRIMARY KEY,   -- trailing comments inside a statement are SQL's business
+    name TEXT NOT NULL
+);
+-- a comment line; with a semicolon;
+INSERT INTO owners (id, name) VALUES ('o1', 'first');
+"""
+V2 = """
+-- migration: 2
+CREATE TABLE items (id TEXT PRIMARY KEY, owner_id TEXT NOT NULL REFERENCES owners (id));
+CREATE INDEX items_owner ON items (owner_id);
+"""
+V3_FAILS = """
+-- migration: 3
+CREATE TABLE tags (id TEXT PRIMARY KEY);
+INSERT INTO tags (id) VALUES ('t1');
+INSERT INTO owners (id, name) VALUES ('o2', 'second');
+INSERT INTO tags (id) VALUES ('t1');
+"""
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=ENGINES)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    server = SERVER_URL if request.param == "postgresql" else None
+    async with temporary_database_url(server, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = await open_database(database_url)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def table_exists(db: Database, name: str) -> bool:
+    try:
+        await db.fetch(f"SELECT 1 FROM {name} WHERE 1 = 0")
+    except DatabaseError:
+        return False
+    return True
+
+
+async def versions(db: Database) -> list[int]:
+    return [r["version"] for r in await db.fetch("SELECT version FROM schema_version ORDER BY 1")]
+
+
+def test_parse_splits_blocks_and_statements() -> None:
+    blocks = parse_migrations(V1 + V2)
+    assert [b.version for b in blocks] == [1, 2]
+    assert blocks[0].statements == (
+        "CREATE TABLE owners (\n    id TEXT PRIMARY KEY,   -- trailing comments inside a "
+        "statement are SQL's business\n    name TEXT NOT NULL\n)",
+        "INSERT INTO owners (id, name) VALUES ('o1', 'first')",
+    )
+    assert len(blocks[1].statements) == 2
+    assert parse_migrations("-- migration: 1\n-- migration: 5\nSELECT 1;\n") == [
+        (1, ()),
+        (5, ("SELECT 1",)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (V2 + V1, "increasing"),
+        (V1 + V1, "increasing"),
+        ("CREATE TABLE x (id TEXT);\n" + V1, "before the first"),
+        (V1 + "-- migration 2\nCREATE TABLE y (id TEXT);\n", "malformed"),
+    ],
+    ids=["out-of-order", "duplicate", "sql-before-first-block", "malformed-marker"],
+)
+async def test_malformed_schema_is_refused_before_touching_the_database(
+    db: Database, text: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        await migrate(db, text)
+    assert db.open_connections == 0  # type: ignore[attr-defined]
+
+
+async def test_migrate_applies_once(db: Database) -> None:
+    assert await migrate(db, V1) == 1
+    assert await migrate(db, V1 + V2) == 2
+    assert await migrate(db, V1 + V2) == 2
+    assert await versions(db) == [1, 2]
+    assert await db.fetchval("SELECT COUNT(*) FROM owners") == 1  # block 1 ran once
+    assert await table_exists(db, "items")
+    applied_at = await db.fetchval("SELECT applied_at FROM schema_version WHERE version = 2")
+    assert applied_at > 1_600_000_000_000  # epoch milliseconds
+
+
+async def test_empty_schema_creates_version_table(db: Database) -> None:
+    assert await migrate(db, "") == 0
+    assert await versions(db) == []
+
+
+async def test_failing_block_leaves_nothing_behind(db: Database) -> None:
+    assert await migrate(db, V1 + V2) == 2
+    with pytest.raises(DatabaseError) as info:
+        await migrate(db, V1 + V2 + V3_FAILS)
+    assert any("migration 3" in note for note in getattr(info.value, "__notes__", []))
+    assert await versions(db) == [1, 2]
+    assert not await table_exists(db, "tags")
+    assert await db.fetchval("SELECT COUNT(*) FROM owners") == 1
+
+
+async def test_concurrent_migrators_apply_each_block_once(database_url: str) -> None:
+    # Separate Database objects = separate connections, as two processes would have.
+    dbs = [await open_database(database_url) for _ in range(4)]
+    results: list[int] = []
+
+    async def run(database: Database) -> None:
+        results.append(await migrate(database, V1 + V2))
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for database in dbs:
+                tg.start_soon(run, database)
+        assert results == [2, 2, 2, 2]
+        assert await versions(dbs[0]) == [1, 2]
+        assert await dbs[0].fetchval("SELECT COUNT(*) FROM owners") == 1
+    finally:
+        for database in dbs:
+            await database.close()
