@@ -1,0 +1,274 @@
+-- TVMS database schema: one file for SQLite and PostgreSQL, applied by `tvms migrate`.
+-- Blocks run in order, each once, each in one transaction (recorded in schema_version).
+-- Conventions: text ids; times are epoch milliseconds (UTC) in *_at BIGINT columns;
+-- enums are TEXT with CHECK constraints; free-form JSON is TEXT.
+
+-- migration: 1
+CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    updated_by TEXT
+);
+
+-- migration: 2
+-- Users, session revocation, login lockout and the audit log (owner: auth engineer).
+-- email is stored lower-case, so UNIQUE makes it unique case-insensitively. token_version is
+-- bumped on password change, role change, disable and logout-everywhere: tokens carry it (`ver`)
+-- and every process compares it with this row. Lockout is counted per e-mail address (also
+-- unknown ones, so a locked answer does not reveal that an account exists); `pending` counts
+-- checks in progress so that concurrent guesses cannot exceed the limit.
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('ADMIN', 'OPERATOR', 'VIEWER')),
+    disabled BOOLEAN NOT NULL DEFAULT FALSE,
+    token_version INTEGER NOT NULL DEFAULT 0,
+    password_changed_at BIGINT NOT NULL,
+    last_login_at BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS users_role ON users (role);
+CREATE INDEX IF NOT EXISTS users_created_at ON users (created_at);
+CREATE TABLE IF NOT EXISTS revoked_tokens (
+    jti TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS revoked_tokens_expires_at ON revoked_tokens (expires_at);
+CREATE TABLE IF NOT EXISTS login_attempts (
+    email TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    pending INTEGER NOT NULL DEFAULT 0,
+    locked_until BIGINT,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_attempts_updated_at ON login_attempts (updated_at);
+-- Append-only: no procedure updates or deletes rows. actor_id has no foreign key so entries
+-- outlive the users and devices they name.
+CREATE TABLE IF NOT EXISTS audit_log (
+    id TEXT PRIMARY KEY,
+    at BIGINT NOT NULL,
+    actor_kind TEXT CHECK (actor_kind IN ('user', 'device')),
+    actor_id TEXT,
+    actor_role TEXT,
+    procedure TEXT NOT NULL,
+    target_id TEXT,
+    outcome TEXT NOT NULL,
+    request_id TEXT,
+    client_ip TEXT,
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at);
+CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor_id, at);
+CREATE INDEX IF NOT EXISTS audit_log_procedure ON audit_log (procedure, at);
+
+-- migration: 3
+-- Sensors, locations, device keys and status history (owner: sensors engineer).
+-- Sensors are soft-deleted (deleted_at): events keep pointing at the sensor that produced them
+-- (events.sensor_id has no ON DELETE action), and keys stay on record as revoked. device_id is
+-- unique among live sensors, so a decommissioned unit's id can be reused.
+CREATE TABLE IF NOT EXISTS locations (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    type TEXT NOT NULL CHECK (type IN ('INTERSECTION', 'HIGHWAY', 'CHECKPOINT', 'PARKING', 'ZONE', 'CUSTOM')),
+    latitude DOUBLE PRECISION NOT NULL,
+    longitude DOUBLE PRECISION NOT NULL,
+    status TEXT NOT NULL DEFAULT 'ACTIVE' CHECK (status IN ('ACTIVE', 'INACTIVE', 'MAINTENANCE')),
+    description TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS locations_name_idx ON locations (name, id);
+CREATE INDEX IF NOT EXISTS locations_type_idx ON locations (type, id);
+CREATE INDEX IF NOT EXISTS locations_status_idx ON locations (status, id);
+CREATE INDEX IF NOT EXISTS locations_created_idx ON locations (created_at, id);
+
+CREATE TABLE IF NOT EXISTS sensors (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    type TEXT NOT NULL CHECK (type IN ('CAMERA', 'RADAR', 'ANPR', 'SPEED_DETECTOR', 'EDGE_CONTROLLER', 'NVR')),
+    status TEXT NOT NULL DEFAULT 'OFFLINE' CHECK (status IN ('ONLINE', 'OFFLINE', 'MAINTENANCE', 'ERROR')),
+    ip_address TEXT,
+    latitude DOUBLE PRECISION,
+    longitude DOUBLE PRECISION,
+    address TEXT,
+    location_id TEXT REFERENCES locations (id) ON DELETE SET NULL,
+    parent_sensor_id TEXT REFERENCES sensors (id) ON DELETE SET NULL,
+    firmware_version TEXT,
+    last_heartbeat_at BIGINT,
+    last_event_at BIGINT,
+    heartbeat_timeout_s INTEGER NOT NULL DEFAULT 180 CHECK (heartbeat_timeout_s > 0),
+    uptime_s BIGINT,
+    cpu_pct DOUBLE PRECISION,
+    disk_used_bytes BIGINT,
+    disk_total_bytes BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    deleted_at BIGINT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS sensors_device_id_live_uq ON sensors (device_id) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS sensors_name_idx ON sensors (name, id);
+CREATE INDEX IF NOT EXISTS sensors_type_idx ON sensors (type, id);
+CREATE INDEX IF NOT EXISTS sensors_status_idx ON sensors (status, id);
+CREATE INDEX IF NOT EXISTS sensors_created_idx ON sensors (created_at, id);
+CREATE INDEX IF NOT EXISTS sensors_heartbeat_idx ON sensors (last_heartbeat_at, id);
+CREATE INDEX IF NOT EXISTS sensors_location_idx ON sensors (location_id);
+CREATE INDEX IF NOT EXISTS sensors_parent_idx ON sensors (parent_sensor_id);
+-- sensors.getAll's unfiltered total on SQLite = COUNT(*) of the table (a btree count) minus this
+-- range of soft-deleted rows, instead of walking every live row.
+CREATE INDEX IF NOT EXISTS sensors_deleted_idx ON sensors (deleted_at) WHERE deleted_at IS NOT NULL;
+-- Search counts scan this narrow covering index instead of the table (deleted_at is listed so
+-- that SQLite sees the index as covering; it is always NULL here).
+CREATE INDEX IF NOT EXISTS sensors_live_search_idx ON sensors (name, device_id, deleted_at)
+    WHERE deleted_at IS NULL;
+
+CREATE TABLE IF NOT EXISTS device_keys (
+    id TEXT PRIMARY KEY,
+    sensor_id TEXT NOT NULL REFERENCES sensors (id) ON DELETE CASCADE,
+    prefix TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+CREATE INDEX IF NOT EXISTS device_keys_sensor_idx ON device_keys (sensor_id);
+CREATE INDEX IF NOT EXISTS device_keys_prefix_idx ON device_keys (prefix);
+-- At most one live key per sensor: rotation revokes the old key in the same transaction.
+CREATE UNIQUE INDEX IF NOT EXISTS device_keys_live_uq ON device_keys (sensor_id) WHERE revoked_at IS NULL;
+
+CREATE TABLE IF NOT EXISTS sensor_status_changes (
+    id TEXT PRIMARY KEY,
+    sensor_id TEXT NOT NULL REFERENCES sensors (id) ON DELETE CASCADE,
+    from_status TEXT,
+    to_status TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sensor_status_changes_sensor_idx ON sensor_status_changes (sensor_id, at);
+CREATE INDEX IF NOT EXISTS sensor_status_changes_at_idx ON sensor_status_changes (at);
+
+-- migration: 4
+-- Traffic events, evidence files and violation reviews (owner: events engineer).
+-- (sensor_id, external_id) is the device's idempotency key: a retried ingest never makes a second
+-- row. plate is the device's read and never changes; a reviewer's correction goes to
+-- corrected_plate. review_status is NULL for observations and PENDING → CONFIRMED | REJECTED for
+-- violations. Keyset pagination walks (occurred_at, id) newest first, hence the index pairs.
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY,
+    sensor_id TEXT NOT NULL REFERENCES sensors (id),
+    external_id TEXT NOT NULL,
+    type TEXT NOT NULL CHECK (type IN ('ANPR_READ', 'SPEEDING', 'RED_LIGHT', 'WRONG_WAY',
+        'ILLEGAL_PARKING', 'LANE_VIOLATION', 'NO_HELMET', 'NO_SEATBELT', 'MOBILE_PHONE',
+        'STOPPED_VEHICLE', 'ACCIDENT', 'CONGESTION', 'TRAFFIC_COUNT', 'CAMERA_TAMPER', 'VIDEO_LOSS')),
+    occurred_at BIGINT NOT NULL,
+    received_at BIGINT NOT NULL,
+    location_id TEXT REFERENCES locations (id) ON DELETE SET NULL,
+    plate TEXT,
+    corrected_plate TEXT,
+    plate_confidence DOUBLE PRECISION,
+    speed_kmh DOUBLE PRECISION,
+    speed_limit_kmh DOUBLE PRECISION,
+    lane INTEGER,
+    direction TEXT,
+    vehicle_class TEXT,
+    confidence DOUBLE PRECISION,
+    attributes TEXT,
+    is_violation BOOLEAN NOT NULL,
+    review_status TEXT CHECK (review_status IN ('PENDING', 'CONFIRMED', 'REJECTED')),
+    reviewed_at BIGINT,
+    reviewed_by TEXT,
+    UNIQUE (sensor_id, external_id)
+);
+CREATE INDEX IF NOT EXISTS events_occurred_idx ON events (occurred_at, id);
+CREATE INDEX IF NOT EXISTS events_sensor_occurred_idx ON events (sensor_id, occurred_at, id);
+CREATE INDEX IF NOT EXISTS events_location_occurred_idx ON events (location_id, occurred_at, id);
+-- getAll by location + types reads each type's newest rows from here (one seek per type)
+-- instead of walking the location's whole history for a rare type.
+CREATE INDEX IF NOT EXISTS events_location_type_occurred_idx ON events (location_id, type, occurred_at, id);
+CREATE INDEX IF NOT EXISTS events_type_occurred_idx ON events (type, occurred_at, id);
+CREATE INDEX IF NOT EXISTS events_plate_occurred_idx ON events (plate, occurred_at, id);
+CREATE INDEX IF NOT EXISTS events_corrected_plate_idx ON events (corrected_plate, occurred_at, id)
+    WHERE corrected_plate IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_review_occurred_idx ON events (review_status, occurred_at, id)
+    WHERE review_status IS NOT NULL;
+
+-- One evidence item per (event, kind); the object key follows the documented layout. An item
+-- whose upload does not match the announced size and SHA-256 is QUARANTINED: the object is kept
+-- for inspection but never served as evidence.
+CREATE TABLE IF NOT EXISTS evidence (
+    id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('OVERVIEW_IMAGE', 'PLATE_CROP', 'VEHICLE_CROP', 'VIDEO_CLIP',
+        'METADATA_JSON')),
+    object_key TEXT NOT NULL UNIQUE,
+    content_type TEXT NOT NULL,
+    size BIGINT NOT NULL CHECK (size >= 0),
+    sha256 TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('PENDING_UPLOAD', 'VERIFIED', 'QUARANTINED')),
+    received_size BIGINT,
+    received_sha256 TEXT,
+    created_at BIGINT NOT NULL,
+    completed_at BIGINT,
+    UNIQUE (event_id, kind)
+);
+
+-- Every review decision, append-only: the event's history.
+CREATE TABLE IF NOT EXISTS event_reviews (
+    id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    decision TEXT NOT NULL CHECK (decision IN ('CONFIRM', 'REJECT')),
+    from_status TEXT NOT NULL,
+    to_status TEXT NOT NULL,
+    reason TEXT,
+    comment TEXT,
+    original_plate TEXT,
+    corrected_plate TEXT,
+    reviewer_id TEXT NOT NULL,
+    reviewed_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_reviews_event_idx ON event_reviews (event_id, reviewed_at);
+
+-- migration: 5
+-- Generated reports and the indexes analytics need (owner: reports engineer).
+-- A report is a background job: QUEUED -> RUNNING -> READY | FAILED. A RUNNING job holds a
+-- lease (lease_owner, lease_until) that its worker renews; a job whose lease ran out was
+-- interrupted (restart, crash) and is queued again, or FAILED after max attempts.
+-- created_by has no foreign key: reports outlive the users that ordered them, like audit rows.
+CREATE TABLE IF NOT EXISTS reports (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL CHECK (type IN ('VIOLATIONS_SUMMARY', 'TRAFFIC_VOLUME', 'SENSOR_UPTIME', 'EVENTS_EXPORT')),
+    format TEXT NOT NULL CHECK (format IN ('CSV', 'JSON', 'PDF')),
+    status TEXT NOT NULL CHECK (status IN ('QUEUED', 'RUNNING', 'READY', 'FAILED')),
+    progress INTEGER NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),
+    period_from BIGINT NOT NULL,
+    period_to BIGINT NOT NULL,
+    timezone TEXT NOT NULL,
+    first_day_of_week INTEGER NOT NULL DEFAULT 1,
+    filters TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    started_at BIGINT,
+    finished_at BIGINT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_until BIGINT,
+    file_key TEXT,
+    size_bytes BIGINT,
+    row_count BIGINT,
+    error TEXT,
+    CHECK (period_to > period_from)
+);
+CREATE INDEX IF NOT EXISTS reports_created_by_idx ON reports (created_by, status);
+CREATE INDEX IF NOT EXISTS reports_status_idx ON reports (status, created_at);
+CREATE INDEX IF NOT EXISTS reports_created_idx ON reports (created_at, id);
+-- Violation statistics read only these columns: a partial covering index lets both engines
+-- answer them from the index alone (violations are a fraction of all events).
+CREATE INDEX IF NOT EXISTS events_violation_stats_idx ON events (occurred_at, type, location_id, review_status)
+    WHERE is_violation;
