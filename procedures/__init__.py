@@ -1,0 +1,52 @@
+"""The TVMS API: one router per tRPC router of the platform, wired into one `Api` value."""
+
+from __future__ import annotations
+
+from procedures.audit import audit, audit_middleware
+from procedures.auth import auth, resolve_bearer
+from procedures.events import events
+from procedures.locations import locations
+from procedures.reports import report_worker, reports
+from procedures.sensors import heartbeat_sweeper, resolve_api_key, sensors
+from procedures.settings import settings
+from procedures.storage import storage_router
+from procedures.system import check_license_file, license_router, system, timezone
+from procedures.users import users
+from tvms.app import Api
+from tvms.rpc import Credentials, Principal, Services
+from tvms.security.tokens import check_secret
+from tvms.storage import storage_routes
+
+
+async def resolve_caller(credentials: Credentials, services: Services) -> Principal | None:
+    """A user by `Authorization: Bearer <JWT>`, else a field device by `X-API-Key`."""
+    if credentials.bearer is not None:
+        return await resolve_bearer(credentials, services)
+    if credentials.api_key is not None:
+        return await resolve_api_key(credentials, services)
+    return None
+
+
+def api() -> Api:
+    """Everything `tvms serve` serves."""
+    return Api(
+        routers=[
+            system,
+            license_router,
+            timezone,
+            settings,
+            auth,
+            users,
+            audit,
+            sensors,
+            locations,
+            events,
+            storage_router,
+            reports,
+        ],
+        resolver=resolve_caller,
+        middleware=[audit_middleware],
+        hooks=[heartbeat_sweeper, report_worker],
+        routes=storage_routes(),
+        checks=[check_license_file, check_secret],
+    )
