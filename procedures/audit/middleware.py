@@ -1,0 +1,39 @@
+"""The audit middleware: every mutation leaves a row with its actor, target and outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from procedures.audit.log import OK, record
+from tvms.rpc import Context, ErrorCode, Next, RpcError
+
+# Procedures that write their own, richer rows (auth.login records every attempt itself).
+SELF_AUDITED = frozenset({"auth.login"})
+
+
+def _id_of(value: Any) -> str | None:
+    """`value.id` when it is a non-empty string (a Struct, a dict or anything with `.id`)."""
+    found = value.get("id") if isinstance(value, dict) else getattr(value, "id", None)
+    return found if isinstance(found, str) and found else None
+
+
+async def audit_middleware(ctx: Context, call_next: Next) -> Any:
+    """Run the call; for a mutation append an audit row whatever the outcome, then pass it on.
+
+    Target id: the input's `id` when it has one, else the result's. The row is written after
+    the handler returns or raises, i.e. after its transaction committed or rolled back. Calls
+    refused before the handler (no token, wrong role, invalid input) are recorded too; their
+    input is decoded only once the caller is authorised, so such rows may have no target.
+    """
+    if ctx.procedure.kind != "mutation" or ctx.procedure.name in SELF_AUDITED:
+        return await call_next(ctx)
+    try:
+        result = await call_next(ctx)
+    except RpcError as exc:
+        await record(ctx, outcome=exc.code.name, target_id=_id_of(ctx.input))
+        raise
+    except Exception:
+        await record(ctx, outcome=ErrorCode.INTERNAL_SERVER_ERROR.name, target_id=_id_of(ctx.input))
+        raise
+    await record(ctx, outcome=OK, target_id=_id_of(ctx.input) or _id_of(result))
+    return result

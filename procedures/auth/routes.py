@@ -1,0 +1,227 @@
+"""The `auth.*` procedures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from procedures.audit.log import OK, record
+from procedures.auth.fields import Email, Password, Role, normalize_email
+from procedures.auth.lockout import attempt_failed, attempt_succeeded, reserve_attempt
+from procedures.auth.policy import check_bcrypt_limits, check_new_password
+from procedures.auth.sessions import bump_token_version, forget_user, issue_token, revoke_jti
+from procedures.schemas import Input, Output
+from tvms.clock import iso_ms
+from tvms.rpc import PUBLIC, USER, Context, ErrorCode, Principal, Router, RpcError, invalid_params
+from tvms.security.passwords import hash_password, needs_rehash, verify_dummy, verify_password
+
+auth = Router("auth")
+
+BAD_CREDENTIALS = "Invalid email or password"
+
+
+class LoginInput(Input):
+    email: Email
+    password: Password
+
+
+class LoginUser(Output):
+    id: str
+    email: str
+    first_name: str
+    last_name: str
+    role: Role
+
+
+class LoginResult(Output):
+    token: str
+    user: LoginUser
+
+
+class Me(Output):
+    id: str
+    email: str
+    first_name: str
+    last_name: str
+    role: Role
+    created_at: str
+    updated_at: str
+
+
+class TokenResult(Output):
+    token: str
+    expires_at: str
+
+
+class LogoutInput(Input):
+    everywhere: bool = False
+    """Also end every other session of this user (all tokens issued so far)."""
+
+
+class LogoutResult(Output):
+    success: bool
+
+
+class ChangePasswordInput(Input):
+    current_password: Password
+    new_password: Password
+
+
+def _principal(ctx: Context) -> Principal:
+    principal = ctx.principal
+    if principal is None or principal.kind != "user":  # the USER rule guarantees this
+        raise RpcError(ErrorCode.UNAUTHORIZED, "Authentication required")
+    return principal
+
+
+@auth.mutation("login", auth=PUBLIC)
+async def login(ctx: Context, input: LoginInput) -> LoginResult:
+    """Sign in with e-mail and password; returns a session token and the user.
+
+    A wrong e-mail or password gives the same UNAUTHORIZED error (in about the same time).
+    After `security.maxLoginAttempts` failures the address is locked for
+    `security.lockoutDuration` minutes: TOO_MANY_REQUESTS with `retryAfter` (seconds) and
+    `lockedUntil` in `error.data`.
+    """
+    check_bcrypt_limits(input.password, "$.password")
+    email = normalize_email(input.email)
+    detail: dict[str, Any] = {"email": email}
+    try:
+        attempt = await reserve_attempt(ctx, email)
+    except RpcError as exc:
+        await record(ctx, outcome=exc.code.name, detail={**detail, "reason": "locked"})
+        raise
+    row = await ctx.db.fetchrow(
+        "SELECT id, email, password_hash, first_name, last_name, role, disabled FROM users"
+        " WHERE email = :email",
+        {"email": email},
+    )
+    if row is None:
+        await verify_dummy(input.password)
+        reason: str | None = "unknown email"
+    elif not await verify_password(input.password, row["password_hash"]):
+        reason = "wrong password"
+    elif bool(row["disabled"]):
+        reason = "account disabled"
+    else:
+        reason = None
+    if reason is not None or row is None:
+        await attempt_failed(ctx, attempt)
+        actor = None if row is None else Principal("user", str(row["id"]), row["role"])
+        await record(
+            ctx,
+            outcome=ErrorCode.UNAUTHORIZED.name,
+            target_id=None if actor is None else actor.id,
+            actor=actor,
+            detail={**detail, "reason": reason},
+        )
+        raise RpcError(ErrorCode.UNAUTHORIZED, BAD_CREDENTIALS)
+    user_id = str(row["id"])
+    await attempt_succeeded(ctx, attempt)
+    now = ctx.clock.now_ms()
+    changes = {"id": user_id, "now": now}
+    if needs_rehash(row["password_hash"]):
+        changes["hash"] = await hash_password(input.password)
+        await ctx.db.execute(
+            "UPDATE users SET last_login_at = :now, password_hash = :hash WHERE id = :id", changes
+        )
+    else:
+        await ctx.db.execute("UPDATE users SET last_login_at = :now WHERE id = :id", changes)
+    issued = await issue_token(ctx, user_id)
+    await record(
+        ctx, outcome=OK, target_id=user_id, actor=Principal("user", user_id, row["role"]), detail=detail
+    )
+    claims = issued.claims
+    return LoginResult(
+        token=issued.token,
+        user=LoginUser(
+            id=claims.id,
+            email=claims.email,
+            first_name=claims.first_name,
+            last_name=claims.last_name,
+            role=claims.role,
+        ),
+    )
+
+
+@auth.query("me", auth=USER)
+async def me(ctx: Context) -> Me:
+    """The signed-in user."""
+    principal = _principal(ctx)
+    row = await ctx.db.fetchrow(
+        "SELECT id, email, first_name, last_name, role, created_at, updated_at FROM users WHERE id = :id",
+        {"id": principal.id},
+    )
+    if row is None:
+        raise RpcError(ErrorCode.NOT_FOUND, "User not found")
+    return Me(
+        id=row["id"],
+        email=row["email"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        role=row["role"],
+        created_at=iso_ms(row["created_at"]),
+        updated_at=iso_ms(row["updated_at"]),
+    )
+
+
+@auth.mutation("refreshToken", auth=USER)
+async def refresh_token(ctx: Context) -> TokenResult:
+    """A new token for the current, still valid one (which is revoked: tokens rotate)."""
+    principal = _principal(ctx)
+    issued = await issue_token(ctx, principal.id)
+    claims = principal.claims
+    await revoke_jti(ctx, str(claims["jti"]), principal.id, int(claims["exp"]))
+    return TokenResult(token=issued.token, expires_at=issued.expires_at)
+
+
+@auth.mutation("logout", auth=PUBLIC)
+async def logout(ctx: Context, input: LogoutInput) -> LogoutResult:
+    """Revoke the presented token on the server (`everywhere`: every token of this user).
+
+    Always succeeds, also without a token or with one that is already invalid.
+    """
+    try:
+        principal = await ctx.resolve_principal()
+    except RpcError:
+        return LogoutResult(success=True)
+    if principal is None or principal.kind != "user":
+        return LogoutResult(success=True)
+    claims = principal.claims
+    await revoke_jti(ctx, str(claims["jti"]), principal.id, int(claims["exp"]))
+    if input.everywhere:
+        async with ctx.db.transaction() as tx:
+            await bump_token_version(tx, principal.id, ctx.clock.now_ms())
+        forget_user(ctx.services, principal.id)
+    return LogoutResult(success=True)
+
+
+@auth.mutation("changePassword", auth=USER)
+async def change_password(ctx: Context, input: ChangePasswordInput) -> TokenResult:
+    """Change your own password; every older token of yours stops working. Returns a new token.
+
+    A wrong `currentPassword` is FORBIDDEN and counts towards the login lockout.
+    """
+    principal = _principal(ctx)
+    check_bcrypt_limits(input.current_password, "$.currentPassword")
+    await check_new_password(ctx, input.new_password, "$.newPassword")
+    if input.new_password == input.current_password:
+        raise invalid_params("$.newPassword", "The new password must differ from the current one")
+    row = await ctx.db.fetchrow("SELECT email, password_hash FROM users WHERE id = :id", {"id": principal.id})
+    if row is None:
+        raise RpcError(ErrorCode.NOT_FOUND, "User not found")
+    attempt = await reserve_attempt(ctx, row["email"])
+    if not await verify_password(input.current_password, row["password_hash"]):
+        await attempt_failed(ctx, attempt)
+        raise RpcError(ErrorCode.FORBIDDEN, "The current password is incorrect")
+    await attempt_succeeded(ctx, attempt)
+    new_hash = await hash_password(input.new_password)
+    now = ctx.clock.now_ms()
+    async with ctx.db.transaction() as tx:
+        await tx.execute(
+            "UPDATE users SET password_hash = :hash, password_changed_at = :now WHERE id = :id",
+            {"hash": new_hash, "now": now, "id": principal.id},
+        )
+        await bump_token_version(tx, principal.id, now)
+    forget_user(ctx.services, principal.id)
+    issued = await issue_token(ctx, principal.id)
+    return TokenResult(token=issued.token, expires_at=issued.expires_at)

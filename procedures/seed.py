@@ -1,0 +1,221 @@
+"""`tvms seed --demo` and `tvms create-user`: accounts made from the command line.
+
+Demo data exists only on request: `seed` without `--demo` does nothing. `create-user` reads the
+password from stdin with `--password-stdin` (never echoed, never logged) and otherwise prompts
+for it twice. Both apply migrations first and leave an audit row (actor: the command line).
+Wire into the CLI with `register(commands)` (argparse sub-parsers); each command's `run` takes
+`(args, config)` and returns the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from typing import Any
+
+import msgspec
+
+from procedures.audit.log import OK, Entry, write_entry
+from procedures.auth.fields import ROLES, Email, Name, Role, normalize_email
+from procedures.auth.policy import POLICY_KEYS, policy_problem
+from procedures.demo_city import DemoCity, seed_demo_city
+from procedures.demo_events import progress_bar, seed_demo_events
+from procedures.system.license import read_license_file
+from procedures.users.store import check_user_limit, insert_user, lock_users
+from tvms.clock import Clock
+from tvms.config import Config
+from tvms.db import Database, IntegrityError, open_database
+from tvms.ids import new_id
+from tvms.rpc import RpcError
+from tvms.security.passwords import hash_password
+
+DEMO_ID = "admin-001"
+DEMO_EMAIL = "admin@itms.solutions"
+DEMO_PASSWORD = "Admin@123"  # documented demo credentials; only ever created by `seed --demo`
+
+
+class CommandError(Exception):
+    """A one-line message for the terminal; the command exits with status 1."""
+
+
+class NewUser(msgspec.Struct, kw_only=True):
+    email: Email
+    role: Role
+    first_name: Name
+    last_name: Name
+
+
+async def _password_settings(db: Database) -> dict[str, Any]:
+    rows = await db.fetch("SELECT key, value FROM settings")
+    return {row["key"]: msgspec.json.decode(row["value"]) for row in rows if row["key"] in POLICY_KEYS}
+
+
+async def create_user(
+    db: Database, user: NewUser, password: str, *, clock: Clock, max_users: int, user_id: str | None = None
+) -> str:
+    """Insert a user after the same checks as `users.create`; returns the new id."""
+    problem = policy_problem(password, await _password_settings(db))
+    if problem is not None:
+        raise CommandError(f"password {problem}")
+    email = normalize_email(user.email)
+    password_hash = await hash_password(password)
+    user_id = user_id or new_id()
+    try:
+        async with db.transaction() as tx:
+            await lock_users(db, tx)
+            check_user_limit(int(await tx.fetchval("SELECT COUNT(*) FROM users") or 0), max_users)
+            await insert_user(
+                tx,
+                {
+                    "id": user_id,
+                    "email": email,
+                    "hash": password_hash,
+                    "first_name": user.first_name,
+                    "last_name": user.last_name,
+                    "role": user.role,
+                    "now": clock.now_ms(),
+                },
+            )
+    except IntegrityError:
+        raise CommandError(f"a user with the email {email} already exists") from None
+    except RpcError as exc:
+        raise CommandError(exc.message) from None
+    return user_id
+
+
+async def seed_demo(db: Database, clock: Clock) -> bool:
+    """Create the documented demo ADMIN unless it exists; True when it was created."""
+    exists = await db.fetchval(
+        "SELECT 1 FROM users WHERE id = :id OR email = :email", {"id": DEMO_ID, "email": DEMO_EMAIL}
+    )
+    if exists is not None:
+        return False
+    user = NewUser(email=DEMO_EMAIL, role="ADMIN", first_name="System", last_name="Administrator")
+    await create_user(db, user, DEMO_PASSWORD, clock=clock, max_users=-1, user_id=DEMO_ID)
+    return True
+
+
+async def _audit(db: Database, clock: Clock, procedure: str, target_id: str) -> None:
+    entry = Entry(
+        at=clock.now_ms(), procedure=procedure, outcome=OK, target_id=target_id, detail={"via": "cli"}
+    )
+    await write_entry(db, entry)
+
+
+async def _open(config: Config) -> Database:
+    from tvms.cli import run_migrations  # the CLI owns migrations; imported late to avoid a cycle
+
+    await run_migrations(config)
+    return await open_database(config.resolved_database_url)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line[:-1] if line.endswith("\n") else line
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != first:
+        raise CommandError("the passwords do not match")
+    return first
+
+
+def run_create_user(args: argparse.Namespace, config: Config) -> int:
+    try:
+        user = msgspec.convert(
+            {
+                "email": args.email,
+                "role": args.role,
+                "first_name": args.first_name,
+                "last_name": args.last_name,
+            },
+            NewUser,
+        )
+    except msgspec.ValidationError as exc:
+        print(f"tvms: invalid user: {exc}", file=sys.stderr)
+        return 1
+    try:
+        password = _read_password(args.password_stdin)
+
+        async def main() -> str:
+            db = await _open(config)
+            try:
+                clock = Clock()
+                max_users = read_license_file(config.license_file).max_users
+                user_id = await create_user(db, user, password, clock=clock, max_users=max_users)
+                await _audit(db, clock, "cli.createUser", user_id)
+                return user_id
+            finally:
+                await db.close()
+
+        user_id = asyncio.run(main())
+    except CommandError as exc:
+        print(f"tvms: {exc}", file=sys.stderr)
+        return 1
+    print(f"tvms: created {user.role} {normalize_email(user.email)} (id {user_id})")
+    return 0
+
+
+def run_seed(args: argparse.Namespace, config: Config) -> int:
+    if not args.demo:
+        print("tvms: nothing to seed; `tvms seed --demo` creates the demo data", file=sys.stderr)
+        return 0
+    if args.events < 0:
+        print("tvms: --events must be zero or more", file=sys.stderr)
+        return 2
+
+    async def main() -> tuple[bool, DemoCity, int]:
+        db = await _open(config)
+        try:
+            clock = Clock()
+            created = await seed_demo(db, clock)
+            if created:
+                await _audit(db, clock, "cli.seedDemo", DEMO_ID)
+            print("tvms: demo city (locations with their sensors)", file=sys.stderr)
+            city = await seed_demo_city(db, clock.now_ms(), progress=progress_bar("locations"))
+            events = 0
+            if args.events:
+                print(f"tvms: {args.events:,} demo events", file=sys.stderr)
+                events = await seed_demo_events(
+                    db, args.events, now_ms=clock.now_ms(), progress=progress_bar()
+                )
+            return created, city, events
+        finally:
+            await db.close()
+
+    try:
+        created, city, events = asyncio.run(main())
+    except CommandError as exc:
+        print(f"tvms: {exc}", file=sys.stderr)
+        return 1
+    if created:
+        print(f"tvms: created the demo administrator {DEMO_EMAIL} (id {DEMO_ID}); change its password")
+    else:
+        print(f"tvms: the demo administrator {DEMO_EMAIL} already exists; unchanged")
+    print(
+        f"tvms: demo city: {city.locations_created} new of {city.locations_total} locations,"
+        f" {city.sensors_created} new of {city.sensors_total} sensors; {events:,} events added"
+    )
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add `seed` and `create-user` to the CLI's argparse sub-parsers."""
+    seed = commands.add_parser("seed", help="create demo data (only with --demo)")
+    seed.add_argument(
+        "--demo",
+        action="store_true",
+        help=f"create the demo administrator {DEMO_EMAIL} and a demo city (safe to run twice)",
+    )
+    seed.add_argument("--events", type=int, default=0, metavar="N", help="also add N realistic demo events")
+    seed.set_defaults(run=run_seed)
+    create = commands.add_parser("create-user", help="create a user (the password is never echoed)")
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--first-name", required=True)
+    create.add_argument("--last-name", required=True)
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
+    create.set_defaults(run=run_create_user)
