@@ -1,0 +1,232 @@
+"""Sensors benchmark: `sensors.getAll` against `system.getLicense` on the same server, same run.
+
+10,000 sensors (and 50 locations) in a fresh SQLite database (or `BENCH_DATABASE_URL`), one
+hypercorn worker on uvloop in a separate process (`tvms serve` once procedures/__init__.py
+serves `sensors.*`; until then this file serves the real API plus sensors/locations the same
+way), wrk -t1 -c32 on the same machine. Rounds alternate between the cases and the median is
+reported, so drift hits every case alike. Also: `sensors.getAllSensors` time and size, and the
+query plans of every list query.
+
+    PYTHONPATH=src:. python bench/sensors_bench.py      # BENCH_SECONDS, BENCH_ROUNDS to tune
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from bench.run import CONNECTIONS, DURATION, free_port, lua, wait_up  # noqa: E402
+
+SENSORS = 10_000
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+CASES: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("system.getLicense (reference)", "system.getLicense", None),
+    ("sensors.getAll default page", "sensors.getAll", {}),
+    ("sensors.getAll search 'cam-01'", "sensors.getAll", {"search": "cam-01"}),
+    *[
+        (f"sensors.getAll sortBy={key}", "sensors.getAll", {"sortBy": key})
+        for key in ("name", "type", "status", "createdAt", "lastHeartbeat")
+    ],
+]
+
+
+def serve(port: int) -> None:
+    """Fallback server process: the real API plus sensors and locations, hypercorn + uvloop."""
+    import dataclasses
+
+    import uvloop
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config as HypercornConfig
+
+    from procedures import api
+    from procedures.locations import locations
+    from procedures.sensors import sensors
+    from tvms.app import create_app
+    from tvms.config import load_config
+
+    base = api()
+    extra = [r for r in (sensors, locations) if r.prefix not in {x.prefix for x in base.routers}]
+    config = HypercornConfig()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    app = create_app(load_config(), dataclasses.replace(base, routers=[*base.routers, *extra]))
+    uvloop.run(hypercorn_serve(app, config))  # type: ignore[arg-type]
+
+
+def _wired() -> bool:
+    from procedures import api
+
+    return any(r.prefix == "sensors" for r in api().routers)
+
+
+async def populate(url: str) -> None:
+    from procedures.demo_city import seed_demo_city
+    from tvms.cli import schema_text
+    from tvms.db import migrate, open_database
+
+    db = await open_database(url)
+    try:
+        await migrate(db, schema_text())
+        now = int(time.time() * 1000)
+        city = await seed_demo_city(db, now)  # ~50 locations, ~500 realistic sensors
+        kinds = ["CAMERA", "RADAR", "ANPR", "SPEED_DETECTOR", "NVR"]
+        statuses = ["ONLINE", "ONLINE", "ONLINE", "OFFLINE", "ERROR", "MAINTENANCE"]
+        rows = [
+            {
+                "id": f"bench-{n:05d}",
+                "name": f"{kinds[n % 5].title()} {n:05d}",
+                "device_id": f"{kinds[n % 5][:3]}-{n:05d}",
+                "type": kinds[n % 5],
+                "status": statuses[n % 6],
+                "heard": None if n % 7 == 0 else now - n * 1000,
+                "location": f"loc-demo-{n % 50 + 1:03d}",
+                "now": now - n,
+            }
+            for n in range(SENSORS - city.sensors_total)
+        ]
+        async with db.transaction() as tx:
+            await tx.executemany(
+                "INSERT INTO sensors (id, name, device_id, type, status, location_id, last_heartbeat_at, "
+                "heartbeat_timeout_s, created_at, updated_at) "
+                "VALUES (:id, :name, :device_id, :type, :status, :location, :heard, 86400, :now, :now)",
+                rows,
+            )
+        print(f"database: {await db.fetchval('SELECT COUNT(*) FROM sensors')} sensors, {db.engine}")
+        await plans(db)
+    finally:
+        await db.close()
+
+
+async def plans(db: Any) -> None:
+    """EXPLAIN (QUERY PLAN) of the count and the page query for every case."""
+    from procedures.sensors.reads import _ORDER, _filters
+    from procedures.sensors.rows import SENSOR_SELECT
+    from procedures.sensors.schemas import SensorListInput
+
+    explain = "EXPLAIN QUERY PLAN " if db.engine == "sqlite" else "EXPLAIN "
+    for label, method, params in CASES:
+        if method != "sensors.getAll":
+            continue
+        spec = SensorListInput(**{"sort_by": params.get("sortBy", "createdAt")} if params else {})
+        if params and "search" in params:
+            spec = SensorListInput(search=params["search"])
+        where, bound = _filters(spec, db.engine)
+        order = _ORDER[(spec.sort_by, spec.sort_order)]
+        for sql in (
+            f"SELECT COUNT(*) FROM sensors s WHERE {where}",
+            f"{SENSOR_SELECT} WHERE {where} ORDER BY {order} LIMIT :take OFFSET :skip",
+        ):
+            rows = await db.fetch(
+                explain + sql, {**bound, "take": 10, "skip": 0} if "LIMIT" in sql else bound
+            )
+            print(f"\n-- {label}: {' '.join(sql.split())[:120]}")
+            for row in rows:
+                print("   ", row["detail"] if db.engine == "sqlite" else row[0])
+
+
+def wrk_rps(url: str, script: Path) -> float:
+    """Requests per second from one wrk run (errors or non-2xx answers fail the bench)."""
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}s", "-s", str(script), url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"wrk saw errors:\n{out}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if match is None:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    return float(match.group(1))
+
+
+def map_list(base: str) -> tuple[float, int]:
+    body = json.dumps({"jsonrpc": "2.0", "method": "sensors.getAllSensors", "id": 1})
+    times, size = [], 0
+    with httpx.Client(timeout=60) as client:
+        for _ in range(7):
+            started = time.perf_counter()
+            response = client.post(f"{base}/rpc", content=body, headers={"content-type": "application/json"})
+            times.append((time.perf_counter() - started) * 1000)
+            size = len(response.content)
+            if "error" in response.json():
+                raise RuntimeError(response.text[:300])
+    return statistics.median(times), size
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{data / 'tvms.db'}"
+        env = {
+            **os.environ,
+            "TVMS_DATA_DIR": str(data),
+            "TVMS_DATABASE_URL": url,
+            "TVMS_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
+        }
+        asyncio.run(populate(url))
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        if _wired():
+            command = [sys.executable, "-m", "tvms", "serve", "--port", str(port)]
+            how = "tvms serve"
+        else:
+            command = [sys.executable, __file__, "--serve", str(port)]
+            how = "bench/sensors_bench.py --serve (sensors not yet in procedures.api())"
+        server = subprocess.Popen(command, env=env, cwd=ROOT)
+        try:
+            with httpx.Client() as client:
+                wait_up(client, base)
+            scripts = {}
+            for label, method, params in CASES:
+                request = {
+                    "jsonrpc": "2.0",
+                    "method": method,
+                    "id": 1,
+                    **({"params": params} if params else {}),
+                }
+                script = data / f"{len(scripts)}.lua"
+                script.write_text(lua("/rpc", json.dumps(request).encode()))
+                scripts[label] = script
+            figures: dict[str, list[float]] = {label: [] for label in scripts}
+            for _ in range(ROUNDS):
+                for label, script in scripts.items():
+                    figures[label].append(wrk_rps(f"{base}/rpc", script))
+            ms, size = map_list(base)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+    reference = statistics.median(figures[CASES[0][0]])
+    print(f"\nserver: {how}; wrk -t1 -c32; median of {ROUNDS} rounds")
+    print(f"{'case':44} {'req/s':>9} {'ratio':>7}")
+    for label, values in figures.items():
+        rps = statistics.median(values)
+        print(f"{label:44} {rps:9.0f} {rps / reference:7.2f}")
+    print(f"\nsensors.getAllSensors ({SENSORS} sensors): {ms:.0f} ms median of 7, {size / 1e6:.2f} MB")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.serve:
+        serve(int(arguments.serve))
+    else:
+        main()

@@ -1,0 +1,133 @@
+"""The SELECT list every sensor read uses, and turning its rows into wire Structs."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from procedures.sensors.schemas import Coordinates, Sensor, SensorLocation
+from tvms.clock import iso_ms
+from tvms.db import Row, Transaction
+from tvms.rpc import ErrorCode, RpcError
+
+# `k` is the sensor's live key (at most one, by a partial unique index): only its prefix is read.
+# The column order is relied on by `sensor_from_row` (rows are unpacked by position).
+_SENSOR_COLUMNS = """
+SELECT s.id, s.name, s.device_id, s.type, s.status, s.ip_address, s.latitude, s.longitude, s.address,
+       s.location_id, s.parent_sensor_id, s.firmware_version, s.heartbeat_timeout_s,
+       s.last_heartbeat_at, s.last_event_at, s.created_at, s.updated_at, k.prefix AS api_key_prefix"""
+_SENSOR_FROM = """
+FROM sensors s
+LEFT JOIN device_keys k ON k.sensor_id = s.id AND k.revoked_at IS NULL
+"""
+SENSOR_SELECT = _SENSOR_COLUMNS + _SENSOR_FROM
+# `SENSOR_SELECT_TOTAL.format(total=<scalar SQL>)`: the same columns plus `total` at TOTAL_COLUMN.
+SENSOR_SELECT_TOTAL = _SENSOR_COLUMNS + ", {total} AS total" + _SENSOR_FROM
+TOTAL_COLUMN = 18
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_LAST_FAST_DAY = date(9999, 12, 31).toordinal() - _EPOCH_ORDINAL
+
+
+@lru_cache(maxsize=1024)
+def _day(days: int) -> str:
+    return date.fromordinal(_EPOCH_ORDINAL + days).isoformat()
+
+
+def fast_iso(ms: int) -> str:
+    """`iso_ms(ms)`, ~5x faster: the date part is cached per day and the time is arithmetic.
+
+    A page of sensors formats four timestamps per row; `iso_ms` (datetime + strftime) was the
+    largest Python cost of `sensors.getAll`. Outside 1970..9999 it defers to `iso_ms`.
+    """
+    days, rest = divmod(ms, 86_400_000)
+    if not 0 <= days <= _LAST_FAST_DAY:
+        return iso_ms(ms)
+    seconds, millis = divmod(rest, 1000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{_day(days)}T{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"
+
+
+def optional_iso(ms: int | None) -> str | None:
+    return None if ms is None else fast_iso(ms)
+
+
+def coordinates(row: Row) -> Coordinates | None:
+    if row["latitude"] is None or row["longitude"] is None:
+        return None
+    return Coordinates(latitude=row["latitude"], longitude=row["longitude"], address=row["address"])
+
+
+def sensor_from_row(row: Row) -> Sensor:
+    """A `Sensor` from a SENSOR_SELECT(_TOTAL) row, unpacked by position (the hot path of lists)."""
+    (id_, name, device_id, type_, status, ip, lat, lon, address, location_id, parent_id, firmware,
+     timeout, heard, event, created, updated, prefix, *_) = row  # fmt: skip
+    return Sensor(
+        id=id_,
+        name=name,
+        device_id=device_id,
+        type=type_,
+        status=status,
+        ip_address=ip,
+        coordinates=None
+        if lat is None or lon is None
+        else Coordinates(latitude=lat, longitude=lon, address=address),
+        location_id=location_id,
+        parent_sensor_id=parent_id,
+        firmware_version=firmware,
+        api_key_prefix=prefix,
+        heartbeat_timeout_s=timeout,
+        last_heartbeat=None if heard is None else fast_iso(heard),
+        last_event_at=None if event is None else fast_iso(event),
+        created_at=fast_iso(created),
+        updated_at=fast_iso(updated),
+    )
+
+
+def sensor_fields(row: Row) -> dict[str, Any]:
+    """Keyword arguments for `Sensor` (and its subclasses) from a SENSOR_SELECT row."""
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "device_id": row["device_id"],
+        "type": row["type"],
+        "status": row["status"],
+        "ip_address": row["ip_address"],
+        "coordinates": coordinates(row),
+        "location_id": row["location_id"],
+        "parent_sensor_id": row["parent_sensor_id"],
+        "firmware_version": row["firmware_version"],
+        "api_key_prefix": row["api_key_prefix"],
+        "heartbeat_timeout_s": row["heartbeat_timeout_s"],
+        "last_heartbeat": optional_iso(row["last_heartbeat_at"]),
+        "last_event_at": optional_iso(row["last_event_at"]),
+        "created_at": fast_iso(row["created_at"]),
+        "updated_at": fast_iso(row["updated_at"]),
+    }
+
+
+def location_ref(row: Row, prefix: str = "l_") -> SensorLocation | None:
+    if row[f"{prefix}id"] is None:
+        return None
+    return SensorLocation(
+        id=row[f"{prefix}id"],
+        name=row[f"{prefix}name"],
+        address=row[f"{prefix}address"],
+        type=row[f"{prefix}type"],
+        latitude=row[f"{prefix}latitude"],
+        longitude=row[f"{prefix}longitude"],
+    )
+
+
+def not_found(sensor_id: str) -> RpcError:
+    return RpcError(ErrorCode.NOT_FOUND, f"Sensor '{sensor_id}' not found")
+
+
+async def load_sensor(db: Transaction, sensor_id: str) -> Sensor:
+    """The live sensor `sensor_id`, or NOT_FOUND (deleted sensors are gone for the API)."""
+    row = await db.fetchrow(SENSOR_SELECT + "WHERE s.id = :id AND s.deleted_at IS NULL", {"id": sensor_id})
+    if row is None:
+        raise not_found(sensor_id)
+    return sensor_from_row(row)
