@@ -1,0 +1,15 @@
+"""The `events` router value; the modules beside it add their procedures to it."""
+
+from __future__ import annotations
+
+from tvms.rpc import Context, ErrorCode, Router, RpcError, roles
+
+events = Router("events")
+REVIEWERS = roles("OPERATOR", "ADMIN")
+
+
+def calling_sensor(ctx: Context) -> str:
+    """The sensor id of the device calling a DEVICE procedure."""
+    if ctx.principal is None or ctx.principal.kind != "device":
+        raise RpcError(ErrorCode.UNAUTHORIZED, "Authentication required")
+    return ctx.principal.id

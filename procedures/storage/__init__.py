@@ -1,0 +1,170 @@
+"""`storage.*`: usage against the quota, signed upload/download URLs, listing and deletion.
+
+Evidence (`events/`, `violations/`) is written only through `events.createEvidenceUpload`, which
+verifies what arrives; this router uploads reports and sensor snapshots.
+"""
+
+from __future__ import annotations
+
+from procedures.settings.store import get_value
+from procedures.storage.schemas import (
+    Bucket,
+    Deleted,
+    DownloadUrl,
+    KeyInput,
+    ListInput,
+    ObjectList,
+    StorageStats,
+    StoredObject,
+    UploadUrl,
+    UploadUrlInput,
+)
+from tvms.clock import iso_ms
+from tvms.rpc import PUBLIC, USER, Context, ErrorCode, Router, RpcError, invalid_params, roles
+from tvms.storage import InvalidKey, ObjectNotFound, ObjectTooLarge, content_type_of, validate_key
+
+storage_router = Router("storage")
+LAYOUT = ("events", "violations", "reports", "sensors")
+EVIDENCE_FOLDERS = frozenset({"events", "violations"})
+_STATS_CACHE = "storage:stats"
+
+
+async def _scan(ctx: Context) -> dict[str, tuple[int, int, int | None]]:
+    """Top-level folder → (bytes, files, newest modification ms), over every object."""
+    totals: dict[str, tuple[int, int, int | None]] = {name: (0, 0, None) for name in LAYOUT}
+    cursor = None
+    while True:
+        page = await ctx.storage.list("", cursor, limit=1000)
+        for item in page.items:
+            folder = item.key.split("/", 1)[0]
+            size, count, newest = totals.get(folder, (0, 0, None))
+            latest = item.last_modified_ms if newest is None else max(newest, item.last_modified_ms)
+            totals[folder] = (size + item.size, count + 1, latest)
+        if page.next_cursor is None:
+            return totals
+        cursor = page.next_cursor
+
+
+async def _usage(ctx: Context) -> dict[str, tuple[int, int, int | None]]:
+    return await ctx.cache.get_or_load(_STATS_CACHE, lambda: _scan(ctx))
+
+
+@storage_router.query("getStats", auth=PUBLIC)
+async def get_stats(ctx: Context) -> StorageStats:
+    """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per folder.
+
+    Sizes are bytes; figures may lag writes by a few seconds (the scan is cached briefly).
+    """
+    quota = int(await get_value(ctx, "storage.quotaBytes"))
+    usage = await _usage(ctx)
+    used = sum(size for size, _, _ in usage.values())
+    buckets = [
+        Bucket(
+            name=name,
+            size=size,
+            file_count=count,
+            last_modified=None if newest is None else iso_ms(newest),
+        )
+        for name, (size, count, newest) in usage.items()
+    ]
+    return StorageStats(
+        total_storage=quota, used_storage=used, available_storage=max(0, quota - used), buckets=buckets
+    )
+
+
+@storage_router.mutation("getUploadUrl", auth=roles("OPERATOR", "ADMIN"))
+async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
+    """A signed URL to PUT one file (≤ 100 MB) at `{folder}/{filename}` under `reports/` or `sensors/`.
+
+    Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
+    Refused when the upload would exceed the storage quota.
+    """
+    folder = input.folder.strip("/")
+    top = folder.split("/", 1)[0]
+    if top in EVIDENCE_FOLDERS:
+        raise RpcError(
+            ErrorCode.FORBIDDEN, "Evidence is uploaded by devices through events.createEvidenceUpload"
+        )
+    if top not in LAYOUT:
+        raise invalid_params("$.folder", "folder must be under reports/ or sensors/")
+    if "/" in input.filename:
+        raise invalid_params("$.filename", "filename must not contain '/'")
+    key = f"{folder}/{input.filename}"
+    content_type = input.content_type.lower()
+    try:
+        validate_key(key)
+        if content_type_of(key) != content_type or content_type == "video/mp4":
+            raise invalid_params("$.contentType", "contentType must match the filename's extension")
+    except InvalidKey as exc:
+        raise invalid_params("$.filename", str(exc)) from None
+    quota = int(await get_value(ctx, "storage.quotaBytes"))
+    used = sum(size for size, _, _ in (await _usage(ctx)).values())
+    if used + input.size > quota:
+        raise RpcError(ErrorCode.PAYLOAD_TOO_LARGE, "The storage quota would be exceeded")
+    try:
+        signed = await ctx.storage.presign_put(key, content_type, input.size)
+    except ObjectTooLarge:
+        raise RpcError(ErrorCode.PAYLOAD_TOO_LARGE, "Files are limited to 100 MB") from None
+    ctx.cache.invalidate(_STATS_CACHE)
+    return UploadUrl(
+        key=key,
+        url=signed.url,
+        method=signed.method,
+        headers=signed.headers,
+        expires_at=iso_ms(signed.expires_at_ms),
+    )
+
+
+@storage_router.query("getDownloadUrl", auth=USER)
+async def get_download_url(ctx: Context, input: KeyInput) -> DownloadUrl:
+    """A signed, expiring URL to download one object.
+
+    Evidence that is not verified (pending or quarantined) is served to administrators only.
+    """
+    try:
+        validate_key(input.key)
+        await ctx.storage.stat(input.key)
+    except InvalidKey as exc:
+        raise invalid_params("$.key", str(exc)) from None
+    except ObjectNotFound:
+        raise RpcError(ErrorCode.NOT_FOUND, "No such object") from None
+    state = await ctx.db.fetchval("SELECT state FROM evidence WHERE object_key = :key", {"key": input.key})
+    if state not in (None, "VERIFIED") and (ctx.principal is None or ctx.principal.role != "ADMIN"):
+        raise RpcError(ErrorCode.FORBIDDEN, "This file is not verified evidence")
+    signed = await ctx.storage.presign_get(input.key)
+    return DownloadUrl(url=signed.url, expires_at=iso_ms(signed.expires_at_ms))
+
+
+@storage_router.query("list", auth=USER)
+async def list_objects(ctx: Context, input: ListInput) -> ObjectList:
+    """Objects whose key starts with `prefix`, in key order; pass `nextCursor` back for more."""
+    try:
+        page = await ctx.storage.list(input.prefix, input.cursor, limit=input.take)
+    except InvalidKey as exc:
+        raise invalid_params("$.cursor" if "cursor" in str(exc) else "$.prefix", str(exc)) from None
+    return ObjectList(
+        items=[
+            StoredObject(
+                key=item.key,
+                size=item.size,
+                content_type=item.content_type,
+                last_modified=iso_ms(item.last_modified_ms),
+            )
+            for item in page.items
+        ],
+        next_cursor=page.next_cursor,
+    )
+
+
+@storage_router.mutation("delete", auth=roles("ADMIN"))
+async def delete(ctx: Context, input: KeyInput) -> Deleted:
+    """Delete one object (ADMIN). Evidence records pointing at it are removed with it."""
+    try:
+        validate_key(input.key)
+    except InvalidKey as exc:
+        raise invalid_params("$.key", str(exc)) from None
+    if not await ctx.storage.delete(input.key):
+        raise RpcError(ErrorCode.NOT_FOUND, "No such object")
+    await ctx.db.execute("DELETE FROM evidence WHERE object_key = :key", {"key": input.key})
+    ctx.cache.invalidate(_STATS_CACHE)
+    return Deleted(key=input.key, deleted=True)

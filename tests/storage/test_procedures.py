@@ -1,0 +1,130 @@
+"""storage.*: stats against the quota, upload/download URLs, listing, deletion (ADMIN)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.events.conftest import config, test_api, with_events  # noqa: F401  (the same app)
+from tests.support import as_device, as_role, call, error, result
+from tvms.db import Database
+
+ADMIN = as_role("ADMIN")
+OPERATOR = as_role("OPERATOR")
+
+
+async def put_file(
+    client: httpx.AsyncClient, folder: str, filename: str, data: bytes, content_type: str
+) -> str:
+    slot = await result(
+        client,
+        "storage.getUploadUrl",
+        {"folder": folder, "filename": filename, "contentType": content_type, "size": len(data)},
+        headers=OPERATOR,
+    )
+    response = await client.put(slot["url"], content=data, headers=slot["headers"])
+    assert response.status_code == 200, response.text
+    key: str = slot["key"]
+    return key
+
+
+async def test_stats_count_real_usage(client: httpx.AsyncClient, app: Any) -> None:
+    empty = await result(client, "storage.getStats")
+    assert empty["totalStorage"] == 10 * 1024**3
+    assert (empty["usedStorage"], empty["availableStorage"]) == (0, 10 * 1024**3)
+    assert [b["name"] for b in empty["buckets"]] == ["events", "violations", "reports", "sensors"]
+    assert {b["fileCount"] for b in empty["buckets"]} == {0}
+    await put_file(client, "reports", "r1.pdf", b"%PDF-1.7 report", "application/pdf")
+    await put_file(client, "sensors/sensor-1", "snapshot.jpg", b"\xff\xd8jpeg", "image/jpeg")
+    app.state.services.cache.invalidate()
+    stats = await result(client, "storage.getStats")
+    assert stats["usedStorage"] == len(b"%PDF-1.7 report") + len(b"\xff\xd8jpeg")
+    by_name = {b["name"]: b for b in stats["buckets"]}
+    assert by_name["reports"]["fileCount"] == 1 and by_name["reports"]["lastModified"] is not None
+    assert by_name["sensors"]["size"] == len(b"\xff\xd8jpeg")
+
+
+async def test_quota_comes_from_settings(client: httpx.AsyncClient, app: Any) -> None:
+    db: Database = app.state.services.db
+    await db.execute("INSERT INTO settings (key, value, updated_at) VALUES ('storage.quotaBytes', '100', 0)")
+    stats = await result(client, "storage.getStats")
+    assert stats["totalStorage"] == 100
+    too_big = await error(
+        client,
+        "storage.getUploadUrl",
+        {"folder": "reports", "filename": "big.csv", "contentType": "text/csv", "size": 101},
+        headers=OPERATOR,
+    )
+    assert too_big["data"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"folder": "../etc", "filename": "x.pdf", "contentType": "application/pdf", "size": 1},
+        {"folder": "reports", "filename": "../x.pdf", "contentType": "application/pdf", "size": 1},
+        {"folder": "reports", "filename": "x.pdf", "contentType": "image/png", "size": 1},
+        {"folder": "reports", "filename": "x.html", "contentType": "text/html", "size": 1},
+        {"folder": "reports", "filename": "clip.mp4", "contentType": "video/mp4", "size": 1},
+        {"folder": "reports", "filename": "x\u0000.pdf", "contentType": "application/pdf", "size": 1},
+        {
+            "folder": "reports",
+            "filename": "x.pdf",
+            "contentType": "application/pdf",
+            "size": 100 * 1024 * 1024 + 1,
+        },
+        {"folder": "reports", "filename": "x.pdf", "contentType": "application/pdf", "size": 0},
+        {"folder": "tmp", "filename": "x.pdf", "contentType": "application/pdf", "size": 1},
+        {"folder": "reports", "filename": "x.pdf", "contentType": "application/pdf"},
+    ],
+)
+async def test_upload_url_validation(client: httpx.AsyncClient, app: Any, params: dict[str, Any]) -> None:
+    assert (await error(client, "storage.getUploadUrl", params, headers=OPERATOR))["code"] == -32602
+
+
+async def test_evidence_folders_are_for_devices(client: httpx.AsyncClient, app: Any) -> None:
+    for folder in ("events/2024/11", "violations/v1"):
+        params = {"folder": folder, "filename": "image.jpg", "contentType": "image/jpeg", "size": 10}
+        assert (await error(client, "storage.getUploadUrl", params, headers=ADMIN))["data"][
+            "code"
+        ] == "FORBIDDEN"
+
+
+async def test_download_list_delete(client: httpx.AsyncClient, app: Any) -> None:
+    keys = [
+        await put_file(client, "reports", f"r{n}.csv", f"a,b\n{n},1".encode(), "text/csv") for n in range(5)
+    ]
+    url = await result(client, "storage.getDownloadUrl", {"key": keys[0]}, headers=as_role("VIEWER"))
+    assert (await client.get(url["url"])).content == b"a,b\n0,1"
+    first = await result(client, "storage.list", {"prefix": "reports/", "take": 3}, headers=as_role("VIEWER"))
+    rest = await result(
+        client, "storage.list", {"prefix": "reports/", "cursor": first["nextCursor"]}, headers=OPERATOR
+    )
+    assert [i["key"] for i in first["items"] + rest["items"]] == keys
+    assert rest["nextCursor"] is None
+    assert first["items"][0]["contentType"] == "text/csv"
+    denied = await error(client, "storage.delete", {"key": keys[0]}, headers=OPERATOR)
+    assert denied["data"]["code"] == "FORBIDDEN"
+    assert (await result(client, "storage.delete", {"key": keys[0]}, headers=ADMIN))["deleted"] is True
+    gone = await error(client, "storage.delete", {"key": keys[0]}, headers=ADMIN)
+    assert gone["data"]["code"] == "NOT_FOUND"
+    missing = await error(client, "storage.getDownloadUrl", {"key": keys[0]}, headers=ADMIN)
+    assert missing["data"]["code"] == "NOT_FOUND"
+    for bad in ("../x.pdf", "/etc/passwd", "a\\b.pdf"):
+        assert (await error(client, "storage.getDownloadUrl", {"key": bad}, headers=ADMIN))["code"] == -32602
+        assert (await error(client, "storage.delete", {"key": bad}, headers=ADMIN))["code"] == -32602
+    assert (await error(client, "storage.list", {"prefix": "../"}, headers=ADMIN))["code"] == -32602
+    assert (await error(client, "storage.list", {"cursor": "!!"}, headers=ADMIN))["code"] == -32602
+
+
+async def test_storage_auth(client: httpx.AsyncClient, app: Any) -> None:
+    assert "result" in await call(client, "storage.getStats")  # documented as public
+    upload = {"folder": "reports", "filename": "x.pdf", "contentType": "application/pdf", "size": 1}
+    assert (await error(client, "storage.getUploadUrl", upload))["data"]["code"] == "UNAUTHORIZED"
+    viewer = await error(client, "storage.getUploadUrl", upload, headers=as_role("VIEWER"))
+    assert viewer["data"]["code"] == "FORBIDDEN"
+    device = await error(client, "storage.list", {}, headers=as_device("sensor-1"))
+    assert device["data"]["code"] == "FORBIDDEN"
+    assert (await error(client, "storage.list", {}))["data"]["code"] == "UNAUTHORIZED"
