@@ -1,0 +1,298 @@
+"""`/trpc/{path}`: the tRPC HTTP wire format over the same registry and dispatcher as `/rpc`.
+
+Follows `resolveResponse` of @trpc/server 11 (checked against 11.25.2's source):
+- `GET /trpc/a.b?input=…` runs a query, `POST /trpc/a.b` (JSON body) a mutation; a query by
+  POST or a mutation by GET fails with METHOD_NOT_SUPPORTED (405, `Allow` names the method).
+- `?batch=1` with comma-separated paths runs a batch; its input is `{"0": …, "1": …}`. A
+  batch answers an array, HTTP 207 when the calls' statuses differ.
+- Failures before any call can run (batch too large, queries mixed with mutations, body too
+  large, wrong content type, timeout) answer ONE error object, even for a batch, as tRPC does.
+- Unreadable input (bad JSON, a broken superjson envelope) fails every call of the request.
+Calls run one after the other, in order, like a `/rpc` batch (tRPC runs them concurrently;
+in-order is what our batches promise and keeps one database connection per request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import parse_qs
+
+import msgspec
+from starlette.routing import BaseRoute, Route
+from starlette.types import Message, Receive, Scope, Send
+
+from tvms.rpc.context import Caller
+from tvms.rpc.dispatch import Dispatcher
+from tvms.rpc.errors import ErrorCode, RpcError
+from tvms.rpc.http import BodyTooLarge, credentials_of, read_body
+from tvms.rpc.request_id import request_id_of
+from tvms.rpc.router import Procedure
+from tvms.trpc.errors import error_shape, http_status
+from tvms.trpc.superjson import UNDEFINED, EnvelopeError
+from tvms.trpc.transformers import TRANSFORMERS, Transformer, TransformerName
+
+DispatcherGetter = Callable[[], Dispatcher | None]
+"""Returns the running app's dispatcher (None before the lifespan has started)."""
+
+_encode = msgspec.json.Encoder().encode
+_MAX_ECHOED_PATH = 200
+_ACCEPTED_METHOD = {"query": "GET", "mutation": "POST"}
+
+
+class _Outcome:
+    """One call's answer: its HTTP status, its encoded response object and, for a 405, `Allow`."""
+
+    __slots__ = ("allow", "body", "status")
+
+    def __init__(self, status: int, body: bytes, allow: str | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.allow = allow
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
+
+
+def _media_type(scope: Scope) -> str | None:
+    value = _header(scope, b"content-type")
+    return None if value is None else value.split(";", 1)[0].strip().lower()
+
+
+class TrpcEndpoint:
+    """ASGI app for `/trpc/{path}`."""
+
+    def __init__(
+        self,
+        dispatcher: DispatcherGetter,
+        *,
+        max_body: int,
+        timeout: float | None,
+        transformer: TransformerName = "superjson",
+    ) -> None:
+        self._dispatcher = dispatcher
+        self.max_body = max_body
+        self.timeout = timeout
+        self.transformer: Transformer = TRANSFORMERS[transformer]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        dispatcher = self._dispatcher()
+        if dispatcher is None:
+            raise RuntimeError("the application was not started (its lifespan did not run)")
+        method: str = scope["method"]
+        if method == "HEAD":  # tRPC answers HEAD (used to warm up) with an empty 204
+            await self._send(send, 204, b"")
+            return
+        request_id = request_id_of(scope)
+        path: str = scope.get("path_params", {}).get("path", "")
+        try:
+            query = parse_qs(
+                scope.get("query_string", b"").decode("latin-1"),
+                keep_blank_values=True,
+                errors="strict",
+            )
+        except UnicodeDecodeError:
+            await self._fail(send, RpcError(ErrorCode.BAD_REQUEST, "Invalid URL encoding"), request_id)
+            return
+        batch = query.get("batch", [""])[0] == "1"
+        names = path.split(",") if batch else [path]
+        procedures = [dispatcher.registry.get(name) for name in names]
+        try:
+            self._check(scope, method, batch, names, procedures, dispatcher.max_batch)
+            raw = await self._raw_input(scope, receive, method, query)
+        except RpcError as exc:
+            await self._fail(send, exc, request_id, close=exc.code is ErrorCode.PAYLOAD_TOO_LARGE)
+            return
+        inputs = self._inputs(raw, batch, len(names))
+        caller = Caller(credentials_of(scope))
+        outcomes: list[_Outcome] = []
+        try:
+            async with asyncio.timeout(self.timeout):
+                for index, (name, procedure) in enumerate(zip(names, procedures, strict=True)):
+                    value = inputs if isinstance(inputs, RpcError) else inputs[index]
+                    outcomes.append(
+                        await self._one(dispatcher, method, name, procedure, value, caller, request_id)
+                    )
+        except TimeoutError:
+            error = RpcError(ErrorCode.TIMEOUT, f"Request timed out after {self.timeout} s")
+            await self._fail(send, error, request_id)
+            return
+        statuses = {outcome.status for outcome in outcomes}
+        status = statuses.pop() if len(statuses) == 1 else 207
+        allow = next((o.allow for o in reversed(outcomes) if o.allow is not None), None)
+        body = b"[" + b",".join(o.body for o in outcomes) + b"]" if batch else outcomes[0].body
+        await self._send(send, status, body, allow=allow)
+
+    # ----- the request as a whole -----------------------------------------------------------
+
+    def _check(
+        self,
+        scope: Scope,
+        method: str,
+        batch: bool,
+        names: Sequence[str],
+        procedures: Sequence[Procedure | None],
+        max_batch: int,
+    ) -> None:
+        """The failures that stop the whole request before any call runs."""
+        if method != "GET" and _media_type(scope) != "application/json":
+            given = _media_type(scope)
+            raise RpcError(
+                ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                "Missing content-type header"
+                if given is None
+                else f'Unsupported content-type "{given[:_MAX_ECHOED_PATH]}": send application/json',
+            )
+        if batch and len(names) > max_batch:
+            raise RpcError(
+                ErrorCode.BAD_REQUEST,
+                f"Batch call exceeds maximum size: at most {max_batch} calls, got {len(names)}",
+            )
+        kinds = sorted({procedure.kind for procedure in procedures if procedure is not None})
+        if len(kinds) > 1:
+            raise RpcError(ErrorCode.BAD_REQUEST, f"Cannot mix procedure types in call: {', '.join(kinds)}")
+
+    async def _raw_input(
+        self, scope: Scope, receive: Receive, method: str, query: dict[str, list[str]]
+    ) -> bytes | None:
+        """The undecoded input: `?input=` for GET, the body otherwise (None when absent)."""
+        if method == "GET":
+            values = query.get("input")
+            return values[0].encode() if values and values[0] else None
+        declared = _header(scope, b"content-length")
+        try:
+            if declared is not None and int(declared) > self.max_body:
+                raise BodyTooLarge
+            body = await read_body(receive, self.max_body)
+        except BodyTooLarge:
+            raise RpcError(
+                ErrorCode.PAYLOAD_TOO_LARGE,
+                f"Request body exceeds the limit of {self.max_body} bytes",
+            ) from None
+        except ValueError:
+            raise RpcError(ErrorCode.BAD_REQUEST, "Invalid Content-Length") from None
+        # `httpLink` sends no body when the input is undefined
+        return body if body.strip() else None
+
+    def _inputs(self, raw: bytes | None, batch: bool, count: int) -> list[Any] | RpcError:
+        """Each call's plain input (or UNDEFINED); one error for all when unreadable."""
+        if raw is None:
+            return [UNDEFINED] * count
+        try:
+            decoded = msgspec.json.decode(raw)
+        except (msgspec.DecodeError, RecursionError):
+            return RpcError(ErrorCode.BAD_REQUEST, "Invalid input: not JSON")
+        if batch:
+            if not isinstance(decoded, dict):
+                return RpcError(
+                    ErrorCode.BAD_REQUEST, '"input" needs to be an object when doing a batch call'
+                )
+            items = [decoded.get(str(index), UNDEFINED) for index in range(count)]
+        else:
+            items = [decoded]
+        try:
+            return [item if item is UNDEFINED else self.transformer.decode_input(item) for item in items]
+        except EnvelopeError as exc:
+            return RpcError(ErrorCode.BAD_REQUEST, f"Invalid input: {exc}")
+        except RecursionError:
+            return RpcError(ErrorCode.BAD_REQUEST, "Invalid input: nested too deeply")
+
+    # ----- one call -------------------------------------------------------------------------
+
+    async def _one(
+        self,
+        dispatcher: Dispatcher,
+        method: str,
+        name: str,
+        procedure: Procedure | None,
+        value: Any,
+        caller: Caller,
+        request_id: str,
+    ) -> _Outcome:
+        echoed = name[:_MAX_ECHOED_PATH]
+        allow = None
+        try:
+            if procedure is None:
+                dispatcher.metrics.observe("<unknown>", ErrorCode.METHOD_NOT_FOUND.name, 0.0)
+                raise RpcError(ErrorCode.NOT_FOUND, f'No procedure found on path "{echoed}"')
+            accepted = _ACCEPTED_METHOD[procedure.kind]
+            if method != accepted:
+                allow = accepted
+                raise RpcError(
+                    ErrorCode.METHOD_NOT_SUPPORTED,
+                    f'Unsupported {method}-request to {procedure.kind} procedure at path "{echoed}"',
+                )
+            if isinstance(value, RpcError):
+                raise value
+            data = await dispatcher.call(
+                procedure,
+                name,
+                _params(value),
+                caller,
+                request_id,
+                convert=self.transformer.encode_output,
+            )
+        except RpcError as exc:
+            shape = error_shape(exc, path=echoed, request_id=request_id)
+            body = b'{"error":' + self.transformer.wrap(_encode(shape)) + b"}"
+            return _Outcome(http_status(exc), body, allow)
+        return _Outcome(200, b'{"result":{"data":' + data + b"}}")
+
+    # ----- sending --------------------------------------------------------------------------
+
+    async def _fail(self, send: Send, error: RpcError, request_id: str, *, close: bool = False) -> None:
+        shape = error_shape(error, path=None, request_id=request_id)
+        body = b'{"error":' + self.transformer.wrap(_encode(shape)) + b"}"
+        await self._send(send, http_status(error), body, close=close)
+
+    async def _send(
+        self,
+        send: Send,
+        status: int,
+        body: bytes,
+        *,
+        allow: str | None = None,
+        close: bool = False,
+    ) -> None:
+        headers = [(b"content-length", str(len(body)).encode())]
+        if body:
+            headers.append((b"content-type", b"application/json"))
+        if allow is not None:
+            headers.append((b"allow", allow.encode()))
+        if close:
+            headers.append((b"connection", b"close"))
+        start: Message = {"type": "http.response.start", "status": status, "headers": headers}
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
+
+
+def _params(value: Any) -> bytes:
+    """A plain input as the raw params `decode_input` takes (an object, or nothing)."""
+    if value is UNDEFINED or value is None:
+        return b""
+    if not isinstance(value, dict):
+        raise RpcError(
+            ErrorCode.INVALID_PARAMS,
+            "Invalid params: the input must be an object - at `$`",
+            issues=[{"path": "$", "message": "Expected an object"}],
+        )
+    return _encode(value)
+
+
+def trpc_routes(
+    dispatcher: DispatcherGetter,
+    *,
+    max_body: int,
+    timeout: float | None,
+    prefix: str = "/trpc",
+    transformer: TransformerName = "superjson",
+) -> list[BaseRoute]:
+    """The routes serving the tRPC wire format under `prefix` (one route: `{prefix}/{path}`)."""
+    endpoint = TrpcEndpoint(dispatcher, max_body=max_body, timeout=timeout, transformer=transformer)
+    return [Route(f"{prefix}/{{path:path}}", endpoint, methods=None)]
