@@ -1,0 +1,3 @@
+from tvms.conformance.runner import main
+
+raise SystemExit(main())
