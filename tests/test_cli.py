@@ -1,0 +1,120 @@
+"""The `tvms` command as a user runs it: a real process, its output and exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def tvms(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tvms", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    return {"TVMS_DATA_DIR": str(tmp_path / "data"), "TVMS_DATABASE_URL": database_url}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.parametrize(
+    ("extra", "args", "message"),
+    [
+        ({"TVMS_PORT": "eighty"}, ["serve"], "tvms: TVMS_PORT must be a whole number, got 'eighty'"),
+        ({}, ["serve", "--port", "0"], "tvms: --port must be between 1 and 65535, got 0"),
+        ({"TVMS_DATABASE_URL": "oracle://x"}, ["migrate"], "tvms: TVMS_DATABASE_URL must start with"),
+    ],
+)
+def test_bad_configuration_exits_with_one_line(
+    env: dict[str, str], extra: dict[str, str], args: list[str], message: str
+) -> None:
+    done = tvms(*args, env={**env, **extra})
+    assert done.returncode == 2
+    assert done.stderr.startswith(message)
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_unreachable_database_is_one_line(env: dict[str, str]) -> None:
+    done = tvms("migrate", env={**env, "TVMS_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"})
+    assert done.returncode == 2
+    assert done.stderr.startswith("tvms: cannot open the database")
+    assert "Traceback" not in done.stderr
+
+
+def test_migrate_is_idempotent(env: dict[str, str]) -> None:
+    first = tvms("migrate", env=env)
+    second = tvms("migrate", env=env)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert first.stdout == second.stdout
+    assert first.stdout.startswith("tvms: database at schema version ")
+
+
+def test_openrpc_prints_the_document(env: dict[str, str]) -> None:
+    done = tvms("openrpc", env=env)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["openrpc"].startswith("1.3")
+    names = {method["name"] for method in document["methods"]}
+    assert {"system.getLicense", "system.timezone.getTimezoneSettings", "settings.update"} <= names
+
+
+def test_serve_answers_over_real_http_and_stops_cleanly(env: dict[str, str]) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tvms", "serve", "--port", str(port)],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        response = httpx.post(
+            f"{base}/rpc",
+            json={"jsonrpc": "2.0", "method": "system.getLicense", "id": 7},
+            headers={"x-request-id": "trace-42"},
+        )
+        assert response.status_code == 200
+        assert response.headers["x-request-id"] == "trace-42"
+        assert response.json()["result"]["type"] == "enterprise" and response.json()["id"] == 7
+        got = httpx.get(f"{base}/rpc/system.timezone.getTimezoneSettings", params={"input": "{}"})
+        assert got.json()["result"]["timezone"] == "Asia/Almaty"
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=20)
+    assert server.returncode == 0, stderr
+    calls = [json.loads(line) for line in stderr.splitlines() if line.startswith("{") and '"call"' in line]
+    assert any(
+        c.get("procedure") == "system.getLicense"
+        and c.get("requestId") == "trace-42"
+        and c.get("outcome") == "OK"
+        for c in calls
+    ), stderr
