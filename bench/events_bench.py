@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
@@ -21,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,52 +85,89 @@ def serve(port: int) -> None:
     uvloop.run(hypercorn_serve(create_app(load_config(), wired), config))  # type: ignore[arg-type]
 
 
-def _rows(sensor_id: str, start: int, count: int, now: int) -> list[dict[str, Any]]:
+def make_items(batches_per_client: int, now: int) -> list[list[list[dict[str, Any]]]]:
+    """items[client][batch]: what each device sends. Like a real device, each client's events
+    go forward in time (1 ms apart per device, the 4 devices interleaved) and end before `now`;
+    externalIds are unique per run."""
+    run = new_id()
+    total = CLIENTS * batches_per_client * BATCH
+    start = now - total - 1000
+    return [
+        [
+            [
+                {
+                    "externalId": f"{run}-c{client}-{batch}-{n}",
+                    "type": "ANPR_READ",
+                    "occurredAt": iso_ms(start + (batch * BATCH + n) * CLIENTS + client),
+                    "plate": f"{n % 1000:03d}ABC02",
+                    "plateConfidence": 0.93,
+                    "speedKmh": 57.5,
+                    "speedLimitKmh": 60,
+                    "lane": 2,
+                    "direction": "NORTHBOUND",
+                    "vehicleClass": "car",
+                    "confidence": 0.97,
+                }
+                for n in range(BATCH)
+            ]
+            for batch in range(batches_per_client)
+        ]
+        for client in range(CLIENTS)
+    ]
+
+
+def _location(client: int) -> str | None:
+    return "bench-loc" if client % 2 else None
+
+
+def _rows(client: int, items: list[dict[str, Any]], now: int) -> list[dict[str, Any]]:
+    """The rows events.ingest stores for `items` (same values, same sensor and location)."""
+    from procedures.events.schemas import to_ms
+
     return [
         {
             "id": new_id(),
-            "sensor_id": sensor_id,
-            "external_id": f"raw-{n}",
-            "type": "ANPR_READ",
-            "occurred_at": now - n,
+            "sensor_id": f"bench-{client}",
+            "external_id": item["externalId"],
+            "type": item["type"],
+            "occurred_at": to_ms(datetime.fromisoformat(item["occurredAt"])),
             "received_at": now,
-            "location_id": None,
-            "plate": f"{n % 1000:03d}ABC02",
-            "plate_confidence": 0.93,
-            "speed_kmh": 57.5,
-            "speed_limit_kmh": 60.0,
-            "lane": 2,
-            "direction": "NORTHBOUND",
-            "vehicle_class": "car",
-            "confidence": 0.97,
+            "location_id": _location(client),
+            "plate": item["plate"],
+            "plate_confidence": item["plateConfidence"],
+            "speed_kmh": item["speedKmh"],
+            "speed_limit_kmh": float(item["speedLimitKmh"]),
+            "lane": item["lane"],
+            "direction": item["direction"],
+            "vehicle_class": item["vehicleClass"],
+            "confidence": item["confidence"],
             "attributes": None,
             "is_violation": False,
             "review_status": None,
         }
-        for n in range(start, start + count)
+        for item in items
     ]
 
 
-async def raw_sqlite_rate(total: int) -> float:
-    """Ceiling: the same INSERT through sqlite3.executemany, 500 rows per transaction, WAL."""
+async def raw_sqlite_rate(items: list[list[list[dict[str, Any]]]]) -> float:
+    """Ceiling: the same rows through sqlite3.executemany of the same INSERT, 500 rows per
+    transaction, WAL, synchronous=NORMAL (as the server), the devices' batches interleaved."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "raw.db"
-
-        async def prepare() -> None:
-            db = await open_database(f"sqlite:///{path}")
-            await migrate(db, schema_text())
-            await db.execute(
-                "INSERT INTO sensors (id, name, device_id, type, status, created_at, updated_at)"
-                " VALUES ('raw', 'raw', 'raw', 'ANPR', 'ONLINE', 0, 0)"
-            )
-            await db.close()
-
-        await prepare()
+        db = await open_database(f"sqlite:///{path}")
+        await migrate(db, schema_text())
+        await _devices(db)
+        await db.close()
+        now = int(time.time() * 1000)
+        batches = [
+            _rows(client, items[client][batch], now)
+            for batch in range(len(items[0]))
+            for client in range(CLIENTS)
+        ]
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        batches = [_rows("raw", n, BATCH, 1_700_000_000_000) for n in range(0, total, BATCH)]
         started = time.perf_counter()
         for rows in batches:
             conn.execute("BEGIN IMMEDIATE")
@@ -135,7 +175,7 @@ async def raw_sqlite_rate(total: int) -> float:
             conn.execute("COMMIT")
         elapsed = time.perf_counter() - started
         conn.close()
-        return total / elapsed
+        return sum(map(len, batches)) / elapsed
 
 
 async def _devices(db: Database) -> list[str]:
@@ -149,7 +189,7 @@ async def _devices(db: Database) -> list[str]:
         await db.execute(
             "INSERT INTO sensors (id, name, device_id, type, status, location_id, created_at, updated_at)"
             " VALUES (:id, :id, :id, 'ANPR', 'ONLINE', :loc, 0, 0)",
-            {"id": f"bench-{n}", "loc": "bench-loc" if n % 2 else None},
+            {"id": f"bench-{n}", "loc": _location(n)},
         )
         await db.execute(
             "INSERT INTO device_keys (id, sensor_id, prefix, key_hash, created_at)"
@@ -160,32 +200,13 @@ async def _devices(db: Database) -> list[str]:
     return keys
 
 
-async def ingest_rate(base: str, keys: list[str], batches_per_client: int) -> float:
-    now = int(time.time() * 1000)
-    run = new_id()
-
-    def body(client: int, batch: int) -> bytes:
-        items = [
-            {
-                "externalId": f"{run}-c{client}-{batch}-{n}",
-                "type": "ANPR_READ",
-                "occurredAt": iso_ms(now - n),
-                "plate": f"{n % 1000:03d}ABC02",
-                "plateConfidence": 0.93,
-                "speedKmh": 57.5,
-                "speedLimitKmh": 60,
-                "lane": 2,
-                "direction": "NORTHBOUND",
-                "vehicleClass": "car",
-                "confidence": 0.97,
-            }
-            for n in range(BATCH)
-        ]
+async def ingest_rate(base: str, keys: list[str], items: list[list[list[dict[str, Any]]]]) -> float:
+    def body(events: list[dict[str, Any]]) -> bytes:
         return msgspec.json.encode(
-            {"jsonrpc": "2.0", "id": 1, "method": "events.ingest", "params": {"events": items}}
+            {"jsonrpc": "2.0", "id": 1, "method": "events.ingest", "params": {"events": events}}
         )
 
-    bodies = [[body(c, b) for b in range(batches_per_client)] for c in range(CLIENTS)]
+    bodies = [[body(batch) for batch in batches] for batches in items]
 
     async def client(n: int, http: httpx.AsyncClient) -> None:
         for payload in bodies[n]:
@@ -202,7 +223,7 @@ async def ingest_rate(base: str, keys: list[str], batches_per_client: int) -> fl
         started = time.perf_counter()
         await asyncio.gather(*(client(n, http) for n in range(CLIENTS)))
         elapsed = time.perf_counter() - started
-    return CLIENTS * batches_per_client * BATCH / elapsed
+    return sum(len(batch) for batches in items for batch in batches) / elapsed
 
 
 QUERIES: list[tuple[str, dict[str, Any]]] = [
@@ -283,9 +304,36 @@ async def plans(db: Database) -> None:
             print(f"  {name}:\n" + "\n".join("      " + str(row[0]) for row in rows))
 
 
+@contextlib.asynccontextmanager
+async def scratch_database(server_url: str) -> AsyncIterator[str]:
+    """PostgreSQL: a fresh database on the server of `server_url`, dropped afterwards, so the
+    bench never writes into the database the URL names (tests and people use it)."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    base, _, _ = server_url.rpartition("/")
+    name = f"events_bench_{os.getpid()}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"{base}/{name}"
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
 async def main(args: argparse.Namespace) -> None:
+    if args.database_url:
+        async with scratch_database(args.database_url) as url:
+            await run(args, url)
+    else:
+        await run(args, "")
+
+
+async def run(args: argparse.Namespace, database_url: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        database_url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        database_url = database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         db = await open_database(database_url)
         await migrate(db, schema_text())
         keys = await _devices(db)
@@ -309,9 +357,11 @@ async def main(args: argparse.Namespace) -> None:
                 except httpx.HTTPError:
                     await asyncio.sleep(0.1)
             print(f"engine: {db.engine}; {CLIENTS} clients x batches of {BATCH}")
-            await ingest_rate(base, keys, 2)  # warm-up
-            rate = await ingest_rate(base, keys, args.batches)
-            raw = await raw_sqlite_rate(CLIENTS * args.batches * BATCH)
+            now = int(time.time() * 1000)
+            await ingest_rate(base, keys, make_items(2, now))  # warm-up
+            items = make_items(args.batches, now)
+            rate = await ingest_rate(base, keys, items)
+            raw = await raw_sqlite_rate(items)
             print(f"ingest via events.ingest: {rate:,.0f} events/s")
             print(
                 f"raw sqlite3.executemany : {raw:,.0f} events/s   (ingest = {100 * rate / raw:.0f}% of raw)"
@@ -344,7 +394,11 @@ if __name__ == "__main__":
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
-    parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="a PostgreSQL server URL: the bench runs in a scratch database on it",
+    )
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batches", type=int, default=20, help="batches per client (default 20)")
     parser.add_argument("--rounds", type=int, default=200)

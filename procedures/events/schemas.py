@@ -46,14 +46,15 @@ MAX_INGEST = 500
 Id = Annotated[str, Meta(min_length=1, max_length=128)]
 Timestamp = Annotated[datetime, Meta(tz=True)]
 Plate = Annotated[str, Meta(min_length=1, max_length=20)]
-# Free text from devices: no control characters (a NUL cannot be stored in PostgreSQL text and
-# would cut the value short in SQLite's JSON functions).
-Short = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Short = Annotated[str, Meta(min_length=1, max_length=32)]
 Unit = Annotated[float, Meta(ge=0, le=1)]
 
 # Letters of any script and digits, single spaces or hyphens between groups (e.g. "123 ABC 02").
 _PLATE = re.compile(r"^[^\W_]+(?:[ -][^\W_]+)*$")
-_PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
+_PRINTABLE = re.compile(r"[\x21-\x7e]+")  # fullmatch: "$" would let a trailing newline through
+# Free text from devices: no control characters (a NUL cannot be stored in PostgreSQL text and
+# would cut the value short in SQLite's JSON functions).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def to_ms(moment: datetime) -> int:
@@ -87,8 +88,12 @@ class EventIn(Input):
     attributes: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        if not _PRINTABLE.match(self.external_id):
+        if not _PRINTABLE.fullmatch(self.external_id):
             raise ValueError("externalId must be printable ASCII without spaces")
+        if self.direction is not None and _CONTROL.search(self.direction):
+            raise ValueError("direction must not contain control characters")
+        if self.vehicle_class is not None and _CONTROL.search(self.vehicle_class):
+            raise ValueError("vehicleClass must not contain control characters")
         if self.plate is not None:
             self.plate = normalize_plate(self.plate)
         if self.type == "ANPR_READ" and self.plate is None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from typing import Any
 
 import httpx
+import msgspec
 
+from procedures.events.ingest import new_event_ids
 from tests.events.factories import T0, event
 from tests.support import as_device, as_role, call, error, result
 from tvms.clock import ManualClock, iso_ms
@@ -171,3 +175,80 @@ async def test_batch_limits(client: httpx.AsyncClient, sensors: Database) -> Non
     full = await ingest(client, [event(n) for n in range(500)])
     assert full["accepted"] == 500
     assert await count(sensors) == 500
+
+
+async def test_control_characters_are_rejected_alone(client: httpx.AsyncClient, sensors: Database) -> None:
+    # a NUL cannot be stored in PostgreSQL text: it must cost that one item, not the whole batch
+    body = await ingest(
+        client, [event(1), event(2, direction="NORTH\u0000BOUND"), event(3, vehicleClass="car\n"), event(4)]
+    )
+    assert [r["status"] for r in body["receipts"]] == ["CREATED", "REJECTED", "REJECTED", "CREATED"]
+    assert "direction" in body["receipts"][1]["error"]
+    assert (await ingest(client, [event(6, externalId="ext-6\n")]))["rejected"] == 1
+    unicode = await ingest(client, [event(5, direction="Север → юг", attributes={"note": "a\u0000b"})])
+    assert unicode["accepted"] == 1
+    row = await sensors.fetchrow("SELECT direction, attributes FROM events WHERE external_id = 'ext-5'")
+    assert row is not None and row["direction"] == "Север → юг"
+    assert msgspec.json.decode(row["attributes"]) == {"note": "a\u0000b"}
+    assert await count(sensors) == 3
+
+
+async def test_values_are_stored_exactly(client: httpx.AsyncClient, sensors: Database) -> None:
+    body = await ingest(
+        client,
+        [
+            event(
+                1,
+                type="SPEEDING",
+                speedKmh=0.1 + 0.2,
+                speedLimitKmh=60,
+                plateConfidence=1,
+                confidence=0.123456789012345,
+                lane=0,
+                direction='"quoted" \\ back',
+                vehicleClass="car",
+            ),
+            event(2, type="TRAFFIC_COUNT"),
+        ],
+    )
+    assert body["accepted"] == 2
+    rows = await sensors.fetch(
+        "SELECT speed_kmh, speed_limit_kmh, plate_confidence, confidence, lane, direction, vehicle_class,"
+        " plate, occurred_at, is_violation, review_status, attributes FROM events ORDER BY external_id"
+    )
+    first, second = rows
+    assert first["speed_kmh"] == 0.1 + 0.2 and first["speed_limit_kmh"] == 60.0
+    assert first["plate_confidence"] == 1.0 and first["confidence"] == 0.123456789012345
+    assert first["lane"] == 0 and first["direction"] == '"quoted" \\ back' and first["vehicle_class"] == "car"
+    assert first["occurred_at"] == T0 + 1000 and bool(first["is_violation"]) is True
+    assert first["review_status"] == "PENDING" and first["attributes"] is None
+    assert second["plate"] is None and second["speed_kmh"] is None and second["lane"] is None
+    assert bool(second["is_violation"]) is False and second["review_status"] is None
+
+
+async def test_gateway_retry_mixes_created_and_duplicate(
+    client: httpx.AsyncClient, sensors: Database, clock: ManualClock
+) -> None:
+    first = await ingest(client, [event(1, deviceId="dev-cam-1"), event(2)], device="gw-1")
+    clock.advance(1)
+    again = await ingest(
+        client,
+        [event(3, deviceId="dev-cam-2"), event(1, deviceId="dev-cam-1"), event(2), event(2)],
+        device="gw-1",
+    )
+    assert [r["status"] for r in again["receipts"]] == ["CREATED", "DUPLICATE", "DUPLICATE", "DUPLICATE"]
+    assert again["receipts"][1]["id"] == first["receipts"][0]["id"]
+    assert again["receipts"][2]["id"] == again["receipts"][3]["id"] == first["receipts"][1]["id"]
+    last = {r["id"]: r["last_event_at"] for r in await sensors.fetch("SELECT id, last_event_at FROM sensors")}
+    # only the sensor that got a new event moves its lastEventAt
+    assert last["cam-2"] == clock.now_ms() and last["cam-1"] == last["gw-1"] == clock.now_ms() - 1000
+    assert await count(sensors) == 3
+
+
+def test_new_event_ids_are_uuid7() -> None:
+    ids = new_event_ids(1000)
+    assert len(set(ids)) == 1000
+    for value in ids[:50]:
+        parsed = uuid.UUID(value)
+        assert str(parsed) == value and parsed.version == 7 and parsed.variant == uuid.RFC_4122
+    assert abs(int(ids[0].replace("-", "")[:12], 16) - time.time_ns() // 1_000_000) < 60_000

@@ -129,3 +129,25 @@ async def test_get_by_id(client: httpx.AsyncClient, sensors: Database) -> None:
     assert missing["data"]["code"] == "NOT_FOUND"
     history = await result(client, "events.getHistory", {"id": event_id}, headers=VIEWER)
     assert history == []
+
+
+async def test_several_types_page_like_one_ordered_list(client: httpx.AsyncClient, sensors: Database) -> None:
+    # several types are read one branch per type and merged: pages must still be one newest-first
+    # list without overlap or gap, ties on occurredAt included, with the other filters applied
+    kinds = ["SPEEDING", "RED_LIGHT", "ANPR_READ", "WRONG_WAY"]
+    await ingest(client, [event(n, type=kinds[n % 4], at=T0 + n // 3) for n in range(60)])
+    elsewhere = [event(n, type="SPEEDING", at=T0 + n // 3) for n in range(100, 110)]
+    await ingest(client, elsewhere, device="sensor-2")
+    expected = [
+        row["id"]
+        for row in await sensors.fetch(
+            "SELECT id FROM events WHERE location_id = 'loc-1'"
+            " AND type IN ('SPEEDING', 'RED_LIGHT', 'WRONG_WAY') ORDER BY occurred_at DESC, id DESC"
+        )
+    ]
+    assert len(expected) == 45
+    wanted = ["WRONG_WAY", "SPEEDING", "RED_LIGHT", "SPEEDING"]  # order and repeats do not matter
+    assert await walk(client, take=4, locationId="loc-1", types=wanted) == expected
+    assert await walk(client, take=500, locationId="loc-1", types=wanted) == expected
+    everywhere = await walk(client, take=7, types=["SPEEDING", "RED_LIGHT"])
+    assert len(everywhere) == 40 and len(set(everywhere)) == 40
