@@ -102,16 +102,23 @@ async def current_license(ctx: Context) -> LicenseFile:
     ],
 )
 async def get_license(ctx: Context) -> License:
-    """The licence: type, expiry, enabled features and the user and sensor limits (-1 = unlimited)."""
-    terms = await current_license(ctx)
-    expires = terms.expires_at
-    return License(
-        valid=expires is None or expires > ctx.clock.now(),
-        type=terms.type,
-        expires_at=None if expires is None else _iso(expires),
-        features=terms.features,
-        max_users=terms.max_users,
-        max_sensors=terms.max_sensors,
-        organization=terms.organization,
-        issued_at=_iso(terms.issued_at),
-    )
+    """The licence: type, expiry, enabled features and the user and sensor limits (-1 = unlimited).
+
+    `valid` turns false at `expiresAt` (within the few seconds the answer is cached).
+    """
+
+    async def build() -> License:
+        terms = await current_license(ctx)
+        expires = terms.expires_at
+        return License(
+            valid=expires is None or expires > ctx.clock.now(),
+            type=terms.type,
+            expires_at=None if expires is None else _iso(expires),
+            features=terms.features,
+            max_users=terms.max_users,
+            max_sensors=terms.max_sensors,
+            organization=terms.organization,
+            issued_at=_iso(terms.issued_at),
+        )
+
+    return await ctx.cache.get_or_load("license:view", build)

@@ -123,6 +123,7 @@ def create_app(
                 validate_output=validate_output,
             )
             app.state.services = services
+            app.state.dispatcher = endpoint.dispatcher
             for hook in api.hooks:
                 await stack.enter_async_context(hook(services))
             yield
@@ -142,7 +143,9 @@ def create_app(
         Route("/openrpc.json", openrpc, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
-        *trpc_routes(lambda: endpoint.dispatcher, max_body=config.max_body_bytes, timeout=config.request_timeout),
+        *trpc_routes(
+            lambda: endpoint.dispatcher, max_body=config.max_body_bytes, timeout=config.request_timeout
+        ),
         *api.routes,
     ]
     app = Starlette(
