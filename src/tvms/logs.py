@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
+import time
 from datetime import UTC, datetime
+from typing import TextIO
 
 import msgspec
 
@@ -33,3 +36,45 @@ def setup_logging(level: int) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+class AccessLog:
+    """The per-call access lines, in the same JSON shape as every other log line.
+
+    Lines are collected and written once per event-loop turn, so a batch of 50 calls costs one
+    write instead of 50 trips through `logging` (about 10 µs each). Enabled when the
+    `tvms.access` logger is enabled for INFO.
+    """
+
+    logger = logging.getLogger("tvms.access")
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+        self._lines: list[bytes] = []
+        self._second = -1
+        self._prefix = ""
+
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
+
+    def write(self, fields: dict[str, object]) -> None:
+        if not self._lines:
+            asyncio.get_running_loop().call_soon(self.flush)
+        line = {"ts": self._timestamp(), "level": "info", "logger": "tvms.access", "msg": "call"}
+        line.update(fields)
+        self._lines.append(_encode(line))
+
+    def flush(self) -> None:
+        lines, self._lines = self._lines, []
+        if lines:
+            stream = self._stream or sys.stderr
+            stream.write(b"\n".join(lines).decode() + "\n")
+            stream.flush()
+
+    def _timestamp(self) -> str:
+        now = time.time()
+        second = int(now)
+        if second != self._second:  # formatting a date costs more than the rest of the line
+            self._second = second
+            self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{self._prefix}.{int(now * 1000) % 1000:03d}+00:00"

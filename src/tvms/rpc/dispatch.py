@@ -15,13 +15,14 @@ from typing import Any, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from tvms.logs import AccessLog
 from tvms.rpc.context import Caller, Context, Services
 from tvms.rpc.errors import ErrorCode, RpcError
 from tvms.rpc.metrics import Metrics
 from tvms.rpc.router import Procedure
 
 log = logging.getLogger("tvms.rpc")
-access_log = logging.getLogger("tvms.access")
+access_log = AccessLog()
 
 Next = Callable[[Context], Awaitable[Any]]
 Middleware = Callable[[Context, Next], Awaitable[Any]]
@@ -331,20 +332,17 @@ class Dispatcher:
         elapsed = time.perf_counter() - started
         outcome = "OK" if code is None else code.name
         self.metrics.observe(ctx.procedure.name, outcome, elapsed)
-        if access_log.isEnabledFor(logging.INFO):
+        if access_log.enabled():
             principal = ctx.principal
-            access_log.info(
-                "call",
-                extra={
-                    "fields": {
-                        "requestId": ctx.request_id,
-                        "procedure": ctx.path,
-                        "kind": ctx.procedure.kind,
-                        "outcome": outcome,
-                        "ms": round(elapsed * 1000, 3),
-                        "principal": None if principal is None else principal.id,
-                    }
-                },
+            access_log.write(
+                {
+                    "requestId": ctx.request_id,
+                    "procedure": ctx.path,
+                    "kind": ctx.procedure.kind,
+                    "outcome": outcome,
+                    "ms": round(elapsed * 1000, 3),
+                    "principal": None if principal is None else principal.id,
+                }
             )
 
 
