@@ -60,7 +60,12 @@ class AccessLog:
     def write(self, fields: dict[str, object]) -> None:
         if not self._lines:
             asyncio.get_running_loop().call_soon(self.flush)
-        line = {"ts": self._timestamp(), "level": "info", "logger": "tvms.access", "msg": "call"}
+        line: dict[str, object] = {
+            "ts": self._timestamp(),
+            "level": "info",
+            "logger": "tvms.access",
+            "msg": "call",
+        }
         line.update(fields)
         self._lines.append(_encode(line))
 
