@@ -118,7 +118,9 @@ CREATE INDEX IF NOT EXISTS sensors_name_idx ON sensors (name, id);
 CREATE INDEX IF NOT EXISTS sensors_type_idx ON sensors (type, id);
 CREATE INDEX IF NOT EXISTS sensors_status_idx ON sensors (status, id);
 CREATE INDEX IF NOT EXISTS sensors_created_idx ON sensors (created_at, id);
-CREATE INDEX IF NOT EXISTS sensors_heartbeat_idx ON sensors (last_heartbeat_at, id);
+-- An expression, not (last_heartbeat_at, id): "never heard" sorts first ascending and last
+-- descending on both engines, and PostgreSQL (NULLs last ascending) could not walk that index.
+CREATE INDEX IF NOT EXISTS sensors_heartbeat_idx ON sensors ((COALESCE(last_heartbeat_at, -1)), id);
 CREATE INDEX IF NOT EXISTS sensors_location_idx ON sensors (location_id);
 CREATE INDEX IF NOT EXISTS sensors_parent_idx ON sensors (parent_sensor_id);
 -- sensors.getAll's unfiltered total on SQLite = COUNT(*) of the table (a btree count) minus this

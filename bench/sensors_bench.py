@@ -1,9 +1,8 @@
 """Sensors benchmark: `sensors.getAll` against `system.getLicense` on the same server, same run.
 
-10,000 sensors (and 50 locations) in a fresh SQLite database (or `BENCH_DATABASE_URL`), one
-hypercorn worker on uvloop in a separate process (`tvms serve` once procedures/__init__.py
-serves `sensors.*`; until then this file serves the real API plus sensors/locations the same
-way), wrk -t1 -c32 on the same machine. Rounds alternate between the cases and the median is
+10,000 sensors (and 50 locations) in a fresh SQLite database (or `BENCH_DATABASE_URL`, which must
+be an empty database), served by a real `tvms serve` (one hypercorn worker) in a separate process,
+wrk -t1 -c32 on the same machine. Rounds alternate between the cases and the median is
 reported, so drift hits every case alike. Also: `sensors.getAllSensors` time and size, and the
 query plans of every list query.
 
@@ -12,7 +11,6 @@ query plans of every list query.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -44,35 +42,6 @@ CASES: list[tuple[str, str, dict[str, Any] | None]] = [
         for key in ("name", "type", "status", "createdAt", "lastHeartbeat")
     ],
 ]
-
-
-def serve(port: int) -> None:
-    """Fallback server process: the real API plus sensors and locations, hypercorn + uvloop."""
-    import dataclasses
-
-    import uvloop
-    from hypercorn.asyncio import serve as hypercorn_serve
-    from hypercorn.config import Config as HypercornConfig
-
-    from procedures import api
-    from procedures.locations import locations
-    from procedures.sensors import sensors
-    from tvms.app import create_app
-    from tvms.config import load_config
-
-    base = api()
-    extra = [r for r in (sensors, locations) if r.prefix not in {x.prefix for x in base.routers}]
-    config = HypercornConfig()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    app = create_app(load_config(), dataclasses.replace(base, routers=[*base.routers, *extra]))
-    uvloop.run(hypercorn_serve(app, config))  # type: ignore[arg-type]
-
-
-def _wired() -> bool:
-    from procedures import api
-
-    return any(r.prefix == "sensors" for r in api().routers)
 
 
 async def populate(url: str) -> None:
@@ -107,6 +76,10 @@ async def populate(url: str) -> None:
                 "VALUES (:id, :name, :device_id, :type, :status, :location, :heard, 86400, :now, :now)",
                 rows,
             )
+        if db.engine == "postgresql":
+            # What autovacuum does within a minute of a bulk load; without it the planner keeps the
+            # empty-table statistics and sorts the whole table for every page.
+            await db.execute("ANALYZE")
         print(f"database: {await db.fetchval('SELECT COUNT(*) FROM sensors')} sensors, {db.engine}")
         await plans(db)
     finally:
@@ -114,29 +87,27 @@ async def populate(url: str) -> None:
 
 
 async def plans(db: Any) -> None:
-    """EXPLAIN (QUERY PLAN) of the count and the page query for every case."""
-    from procedures.sensors.reads import _ORDER, _filters
-    from procedures.sensors.rows import SENSOR_SELECT
+    """EXPLAIN (QUERY PLAN) of the statement `sensors.getAll` runs for every case (from
+    `list_queries`, the function the procedure itself uses), plus page 2 and the count that
+    runs alone only when a page past the end comes back empty."""
+    from procedures.sensors.reads import list_queries
     from procedures.sensors.schemas import SensorListInput
 
     explain = "EXPLAIN QUERY PLAN " if db.engine == "sqlite" else "EXPLAIN "
-    for label, method, params in CASES:
-        if method != "sensors.getAll":
-            continue
-        spec = SensorListInput(**{"sort_by": params.get("sortBy", "createdAt")} if params else {})
-        if params and "search" in params:
-            spec = SensorListInput(search=params["search"])
-        where, bound = _filters(spec, db.engine)
-        order = _ORDER[(spec.sort_by, spec.sort_order)]
-        for sql in (
-            f"SELECT COUNT(*) FROM sensors s WHERE {where}",
-            f"{SENSOR_SELECT} WHERE {where} ORDER BY {order} LIMIT :take OFFSET :skip",
-        ):
-            rows = await db.fetch(
-                explain + sql, {**bound, "take": 10, "skip": 0} if "LIMIT" in sql else bound
-            )
-            print(f"\n-- {label}: {' '.join(sql.split())[:120]}")
-            for row in rows:
+    specs = [
+        (label, SensorListInput(search=params.get("search"), sort_by=params.get("sortBy", "createdAt")))
+        for label, method, params in CASES
+        if method == "sensors.getAll" and params is not None
+    ]
+    specs.append(("sensors.getAll skip=10 (page 2)", SensorListInput(skip=10)))
+    for label, spec in specs:
+        page, count, bound = list_queries(spec, db.engine)
+        statements = [("page", page)]
+        if label.endswith("default page") or "search" in label:
+            statements.append(("count alone (empty page past the end only)", f"SELECT {count}"))
+        for what, sql in statements:
+            print(f"\n-- {label}, {what}:\n-- {' '.join(sql.split())}")
+            for row in await db.fetch(explain + sql, bound):
                 print("   ", row["detail"] if db.engine == "sqlite" else row[0])
 
 
@@ -184,12 +155,7 @@ def main() -> None:
         asyncio.run(populate(url))
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        if _wired():
-            command = [sys.executable, "-m", "tvms", "serve", "--port", str(port)]
-            how = "tvms serve"
-        else:
-            command = [sys.executable, __file__, "--serve", str(port)]
-            how = "bench/sensors_bench.py --serve (sensors not yet in procedures.api())"
+        command = [sys.executable, "-m", "tvms", "serve", "--port", str(port)]
         server = subprocess.Popen(command, env=env, cwd=ROOT)
         try:
             with httpx.Client() as client:
@@ -214,7 +180,7 @@ def main() -> None:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
     reference = statistics.median(figures[CASES[0][0]])
-    print(f"\nserver: {how}; wrk -t1 -c32; median of {ROUNDS} rounds")
+    print(f"\nserver: tvms serve (1 worker); wrk -t1 -c32; median of {ROUNDS} rounds")
     print(f"{'case':44} {'req/s':>9} {'ratio':>7}")
     for label, values in figures.items():
         rps = statistics.median(values)
@@ -223,10 +189,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--serve", help=argparse.SUPPRESS)
-    arguments = parser.parse_args()
-    if arguments.serve:
-        serve(int(arguments.serve))
-    else:
-        main()
+    main()

@@ -11,7 +11,6 @@ from procedures.sensors.paging import contains_sql, like_contains, page_count
 from procedures.sensors.rows import (
     SENSOR_SELECT,
     SENSOR_SELECT_TOTAL,
-    TOTAL_COLUMN,
     coordinates,
     location_ref,
     not_found,
@@ -35,7 +34,8 @@ from tvms.rpc import PUBLIC, Context, Router
 router = Router("sensors")
 
 # sortBy → ORDER BY; `id` breaks ties so pages never overlap. Each has an index (schema block 3).
-# Sensors never heard from sort as the stalest (first ascending, last descending).
+# Sensors never heard from sort as the stalest (first ascending, last descending): COALESCE to -1
+# (heartbeat times are epoch ms, never negative) so that one expression index serves both engines.
 _ORDER = {
     ("name", "asc"): "s.name ASC, s.id ASC",
     ("name", "desc"): "s.name DESC, s.id DESC",
@@ -45,8 +45,8 @@ _ORDER = {
     ("status", "desc"): "s.status DESC, s.id DESC",
     ("createdAt", "asc"): "s.created_at ASC, s.id ASC",
     ("createdAt", "desc"): "s.created_at DESC, s.id DESC",
-    ("lastHeartbeat", "asc"): "s.last_heartbeat_at ASC NULLS FIRST, s.id ASC",
-    ("lastHeartbeat", "desc"): "s.last_heartbeat_at DESC NULLS LAST, s.id DESC",
+    ("lastHeartbeat", "asc"): "COALESCE(s.last_heartbeat_at, -1) ASC, s.id ASC",
+    ("lastHeartbeat", "desc"): "COALESCE(s.last_heartbeat_at, -1) DESC, s.id DESC",
 }
 
 
@@ -82,6 +82,26 @@ def _count_sql(where: str, engine: str, filtered: bool) -> str:
     return f"(SELECT COUNT(*) FROM sensors s WHERE {where})"
 
 
+def list_queries(input: SensorListInput, engine: str) -> tuple[str, str, dict[str, Any]]:
+    """`sensors.getAll`'s SQL: (the page statement, its scalar count expression, the parameters).
+
+    Shared with bench/sensors_bench.py so that the plans it prints are of the statements run here.
+    """
+    where, params = _filters(input, engine)
+    cheap = engine == "sqlite" and not params
+    count = _count_sql(where, engine, not cheap)
+    # A cheap count also guards OFFSET: past the end, LIMIT 0 ends the statement before it
+    # walks every row only to skip it. (An expensive count is not repeated for that.)
+    limit = f"CASE WHEN :skip < {count} THEN :take ELSE 0 END" if cheap and input.skip else ":take"
+    # The page plus the total as an uncorrelated scalar subquery: evaluated once, in the same read
+    # snapshot as the page, so the two always agree.
+    page = (
+        f"{SENSOR_SELECT_TOTAL.format(total=count)} WHERE {where} "
+        f"ORDER BY {_ORDER[(input.sort_by, input.sort_order)]} LIMIT {limit} OFFSET :skip"
+    )
+    return page, count, {**params, "take": input.take, "skip": input.skip}
+
+
 @router.query("getAll", auth=PUBLIC)
 async def get_all(ctx: Context, input: SensorListInput) -> SensorPage:
     """Sensors, a page at a time: search by name or deviceId, filter, sort.
@@ -89,22 +109,10 @@ async def get_all(ctx: Context, input: SensorListInput) -> SensorPage:
     Filters: `type`, `status`, `locationId`, `parentSensorId` (the devices under a gateway).
     Sorted by `createdAt` descending unless `sortBy`/`sortOrder` say otherwise.
     """
-    engine = ctx.db.engine
-    where, params = _filters(input, engine)
-    cheap = engine == "sqlite" and not params
-    count = _count_sql(where, engine, not cheap)
-    # A cheap count also guards OFFSET: past the end, LIMIT 0 ends the statement before it
-    # walks every row only to skip it. (An expensive count is not repeated for that.)
-    limit = f"CASE WHEN :skip < {count} THEN :take ELSE 0 END" if cheap and input.skip else ":take"
-    # One statement, one round trip: the page plus the total as an uncorrelated scalar subquery
-    # (evaluated once, in the same read snapshot as the page, so the two always agree).
-    rows = await ctx.db.fetch(
-        f"{SENSOR_SELECT_TOTAL.format(total=count)} WHERE {where} "
-        f"ORDER BY {_ORDER[(input.sort_by, input.sort_order)]} LIMIT {limit} OFFSET :skip",
-        {**params, "take": input.take, "skip": input.skip},
-    )
+    page, count, params = list_queries(input, ctx.db.engine)
+    rows = await ctx.db.fetch(page, params)  # one round trip in the common case
     if rows:
-        total = int(rows[0][TOTAL_COLUMN])
+        total = int(rows[0]["total"])
     elif input.skip == 0:
         total = 0  # the first page is empty: nothing matches
     else:  # past the end: the total still has to be counted

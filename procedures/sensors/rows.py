@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from procedures.sensors.schemas import Coordinates, Sensor, SensorLocation
 from tvms.clock import iso_ms
@@ -22,32 +23,33 @@ FROM sensors s
 LEFT JOIN device_keys k ON k.sensor_id = s.id AND k.revoked_at IS NULL
 """
 SENSOR_SELECT = _SENSOR_COLUMNS + _SENSOR_FROM
-# `SENSOR_SELECT_TOTAL.format(total=<scalar SQL>)`: the same columns plus `total` at TOTAL_COLUMN.
+# `SENSOR_SELECT_TOTAL.format(total=<scalar SQL>)`: the same columns plus `total`.
 SENSOR_SELECT_TOTAL = _SENSOR_COLUMNS + ", {total} AS total" + _SENSOR_FROM
-TOTAL_COLUMN = 18
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_LAST_FAST_DAY = date(9999, 12, 31).toordinal() - _EPOCH_ORDINAL
+_FAST_LIMIT_MS = (date(9999, 12, 31).toordinal() + 1 - _EPOCH_ORDINAL) * 86_400_000
+_SECONDS = [f"{n:02d}." for n in range(60)]
+_MILLIS = [f"{n:03d}Z" for n in range(1000)]
 
 
-@lru_cache(maxsize=1024)
-def _day(days: int) -> str:
-    return date.fromordinal(_EPOCH_ORDINAL + days).isoformat()
+@lru_cache(maxsize=4096)
+def _minute(minutes: int) -> str:
+    """`YYYY-MM-DDTHH:MM:` of a minute since the epoch (a list page repeats few minutes)."""
+    days, minute = divmod(minutes, 1440)
+    day = date.fromordinal(_EPOCH_ORDINAL + days).isoformat()
+    return f"{day}T{minute // 60:02d}:{minute % 60:02d}:"
 
 
 def fast_iso(ms: int) -> str:
-    """`iso_ms(ms)`, ~5x faster: the date part is cached per day and the time is arithmetic.
+    """`iso_ms(ms)` ~5x faster: the minute prefix is cached, seconds and millis are looked up.
 
     A page of sensors formats four timestamps per row; `iso_ms` (datetime + strftime) was the
-    largest Python cost of `sensors.getAll`. Outside 1970..9999 it defers to `iso_ms`.
+    largest Python cost of `sensors.getAll`. Outside years 1970..9999 it defers to `iso_ms`.
     """
-    days, rest = divmod(ms, 86_400_000)
-    if not 0 <= days <= _LAST_FAST_DAY:
+    if not 0 <= ms < _FAST_LIMIT_MS:
         return iso_ms(ms)
-    seconds, millis = divmod(rest, 1000)
-    minutes, second = divmod(seconds, 60)
-    hour, minute = divmod(minutes, 60)
-    return f"{_day(days)}T{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"
+    minutes, rest = divmod(ms, 60_000)
+    return _minute(minutes) + _SECONDS[rest // 1000] + _MILLIS[rest % 1000]
 
 
 def optional_iso(ms: int | None) -> str | None:
@@ -63,7 +65,7 @@ def coordinates(row: Row) -> Coordinates | None:
 def sensor_from_row(row: Row) -> Sensor:
     """A `Sensor` from a SENSOR_SELECT(_TOTAL) row, unpacked by position (the hot path of lists)."""
     (id_, name, device_id, type_, status, ip, lat, lon, address, location_id, parent_id, firmware,
-     timeout, heard, event, created, updated, prefix, *_) = row  # fmt: skip
+     timeout, heard, event, created, updated, prefix, *_) = cast(Sequence[Any], row)  # fmt: skip
     return Sensor(
         id=id_,
         name=name,
