@@ -45,7 +45,7 @@ def api() -> Api:
             reports,
         ],
         resolver=resolve_caller,
-        middleware=[audit_middleware],
+        mutation_middleware=[audit_middleware],
         hooks=[heartbeat_sweeper, report_worker],
         routes=storage_routes(),
         checks=[check_license_file, check_secret],

@@ -18,14 +18,16 @@ def _id_of(value: Any) -> str | None:
 
 
 async def audit_middleware(ctx: Context, call_next: Next) -> Any:
-    """Run the call; for a mutation append an audit row whatever the outcome, then pass it on.
+    """Run the mutation, append an audit row whatever the outcome, then pass the outcome on.
+
+    Registered as mutation middleware (`Api.mutation_middleware`), so queries never reach it.
 
     Target id: the input's `id` when it has one, else the result's. The row is written after
     the handler returns or raises, i.e. after its transaction committed or rolled back. Calls
     refused before the handler (no token, wrong role, invalid input) are recorded too; their
     input is decoded only once the caller is authorised, so such rows may have no target.
     """
-    if ctx.procedure.kind != "mutation" or ctx.procedure.name in SELF_AUDITED:
+    if ctx.procedure.name in SELF_AUDITED:
         return await call_next(ctx)
     try:
         result = await call_next(ctx)

@@ -50,6 +50,8 @@ class Api:
     routers: Sequence[Router]
     resolver: Resolver = no_principal
     middleware: Sequence[Middleware] = ()
+    mutation_middleware: Sequence[Middleware] = ()
+    """Wrappers for mutations only (after `middleware`), such as the audit log."""
     hooks: Sequence[Hook] = ()
     routes: Sequence[BaseRoute] = field(default_factory=tuple)
     checks: Sequence[Callable[[Config], None]] = ()
@@ -117,6 +119,7 @@ def create_app(
                 registry,
                 services,
                 middleware=api.middleware,
+                mutation_middleware=api.mutation_middleware,
                 max_batch=config.max_batch,
                 discover=lambda: document_bytes,
                 metrics=metrics,

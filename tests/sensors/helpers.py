@@ -3,6 +3,7 @@ real device keys composed with the test resolver, and small factories."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,31 +12,19 @@ import httpx
 from starlette.applications import Starlette
 
 from procedures import api
-from procedures.locations import locations
-from procedures.sensors import heartbeat_sweeper, resolve_api_key, sensors
 from tests.support import as_role, call, result, test_resolver
 from tvms.app import Api, create_app
 from tvms.clock import ManualClock
 from tvms.config import Config
-from tvms.rpc import Credentials, Principal, Services
 
 OPERATOR = as_role("OPERATOR")
 ADMIN = as_role("ADMIN")
 VIEWER = as_role("VIEWER")
 
 
-async def resolver(c: Credentials, s: Services) -> Principal | None:
-    return await resolve_api_key(c, s) if c.api_key else await test_resolver(c, s)
-
-
 def sensors_api() -> Api:
-    """The real API plus sensors and locations (skipped when the lead has wired them already)."""
-    base = api()
-    routers = [*base.routers, *(r for r in (sensors, locations) if r not in base.routers)]
-    hooks = [*base.hooks, *([] if heartbeat_sweeper in base.hooks else [heartbeat_sweeper])]
-    return Api(
-        routers=routers, resolver=resolver, middleware=base.middleware, hooks=hooks, routes=base.routes
-    )
+    """The real API with real device keys and the test-only users (`Bearer test:ROLE:id`)."""
+    return dataclasses.replace(api(), resolver=test_resolver)
 
 
 @asynccontextmanager

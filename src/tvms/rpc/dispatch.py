@@ -126,6 +126,7 @@ class Dispatcher:
         services: Services,
         *,
         middleware: Sequence[Middleware] = (),
+        mutation_middleware: Sequence[Middleware] = (),
         max_batch: int = 100,
         discover: Callable[[], bytes] | None = None,
         metrics: Metrics | None = None,
@@ -137,9 +138,9 @@ class Dispatcher:
         self.metrics = metrics if metrics is not None else Metrics()
         self.validate_output = validate_output
         self._discover = discover
-        self._chain: Next = _invoke
-        for wrapper in reversed(list(middleware)):
-            self._chain = _Link(wrapper, self._chain)
+        # Queries skip the mutation-only wrappers (the audit log) entirely: no cost per read.
+        self._query_chain = _compose(middleware, _invoke)
+        self._mutation_chain = _compose([*middleware, *mutation_middleware], _invoke)
 
     # ----- entry points ---------------------------------------------------------------------
 
@@ -312,7 +313,8 @@ class Dispatcher:
         ctx = Context(self.services, procedure, path, request_id, caller)
         try:
             ctx.params = params
-            value = await self._chain(ctx)
+            chain = self._query_chain if procedure.kind == "query" else self._mutation_chain
+            value = await chain(ctx)
             if self.validate_output:
                 msgspec.json.decode(_encode(value), type=procedure.output_type)
             if convert is not None:
@@ -344,6 +346,13 @@ class Dispatcher:
                     "principal": None if principal is None else principal.id,
                 }
             )
+
+
+def _compose(middleware: Sequence[Middleware], end: Next) -> Next:
+    chain = end
+    for wrapper in reversed(list(middleware)):
+        chain = _Link(wrapper, chain)
+    return chain
 
 
 class _Link:
