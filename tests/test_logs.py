@@ -24,12 +24,12 @@ async def test_access_lines_of_one_loop_turn_are_one_write() -> None:
     stream = CountingStream()
     access = AccessLog(stream)
     for n in range(50):
-        access.write({"requestId": "r1", "procedure": "system.getLicense", "n": n})
+        access.write("r1", "system.getLicense", "query", "OK", float(n), None)
     assert stream.writes == 0  # nothing yet: written when the loop gets control back
     await anyio.lowlevel.checkpoint()
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert stream.writes == 1 and len(lines) == 50
-    assert [line["n"] for line in lines] == list(range(50))
+    assert [line["ms"] for line in lines] == list(range(50))
     first = lines[0]
     assert (first["level"], first["logger"], first["msg"], first["requestId"]) == (
         "info",

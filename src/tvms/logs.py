@@ -38,8 +38,23 @@ def setup_logging(level: int) -> None:
     root.setLevel(level)
 
 
+class CallLine(msgspec.Struct, rename="camel"):
+    """One access-log line (the JSON shape of every other line, plus the call's fields)."""
+
+    ts: str
+    request_id: str
+    procedure: str
+    kind: str
+    outcome: str
+    ms: float
+    principal: str | None
+    level: str = "info"
+    logger: str = "tvms.access"
+    msg: str = "call"
+
+
 class AccessLog:
-    """The per-call access lines, in the same JSON shape as every other log line.
+    """The per-call access lines.
 
     Lines are collected and written once per event-loop turn, so a batch of 50 calls costs one
     write instead of 50 trips through `logging` (about 10 µs each). Enabled when the
@@ -57,16 +72,12 @@ class AccessLog:
     def enabled(self) -> bool:
         return self.logger.isEnabledFor(logging.INFO)
 
-    def write(self, fields: dict[str, object]) -> None:
+    def write(
+        self, request_id: str, procedure: str, kind: str, outcome: str, ms: float, principal: str | None
+    ) -> None:
         if not self._lines:
             asyncio.get_running_loop().call_soon(self.flush)
-        line: dict[str, object] = {
-            "ts": self._timestamp(),
-            "level": "info",
-            "logger": "tvms.access",
-            "msg": "call",
-        }
-        line.update(fields)
+        line = CallLine(self._timestamp(), request_id, procedure, kind, outcome, ms, principal)
         self._lines.append(_encode(line))
 
     def flush(self) -> None:

@@ -337,14 +337,12 @@ class Dispatcher:
         if access_log.enabled():
             principal = ctx.principal
             access_log.write(
-                {
-                    "requestId": ctx.request_id,
-                    "procedure": ctx.path,
-                    "kind": ctx.procedure.kind,
-                    "outcome": outcome,
-                    "ms": round(elapsed * 1000, 3),
-                    "principal": None if principal is None else principal.id,
-                }
+                ctx.request_id,
+                ctx.path,
+                ctx.procedure.kind,
+                outcome,
+                round(elapsed * 1000, 3),
+                None if principal is None else principal.id,
             )
 
 
