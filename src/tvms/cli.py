@@ -1,4 +1,4 @@
-"""The `tvms` command: serve, migrate, openrpc (and the commands later issues add)."""
+"""The `tvms` command: serve, migrate, openrpc, gen-client, conformance, seed, create-user."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import msgspec
 
 from procedures import seed
 from tvms.clientgen import register as register_gen_client
-from tvms.conformance import register as register_conformance
 from tvms.config import Config, ConfigError, load_config, log_level_number
+from tvms.conformance import register as register_conformance
 from tvms.db import DatabaseError
 from tvms.logs import setup_logging
 from tvms.security.tokens import load_secret
