@@ -12,11 +12,25 @@ from procedures.auth.sessions import bump_token_version, forget_user, issue_toke
 from procedures.schemas import Input, Output
 from tvms.clock import iso_ms
 from tvms.rpc import PUBLIC, USER, Context, ErrorCode, Principal, Router, RpcError, invalid_params
+from tvms.rpc.router import Example
 from tvms.security.passwords import hash_password, needs_rehash, verify_dummy, verify_password
 
 auth = Router("auth")
 
 BAD_CREDENTIALS = "Invalid email or password"
+
+# The examples' user is the demo administrator of `tvms seed --demo`; tokens differ on every call.
+_DEMO_USER = {
+    "id": "admin-001",
+    "email": "admin@itms.solutions",
+    "firstName": "System",
+    "lastName": "Administrator",
+    "role": "ADMIN",
+}
+_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhZG1pbi0wMDEiLCJyb2xlIjoiQURNSU4iLCJleHAiOjE3MzE3"
+    "NTg0MDB9.J1tZqt03v5D690KD89Qt8qmnvRYpAThB6S-sTPrOsDc"
+)
 
 
 class LoginInput(Input):
@@ -73,7 +87,18 @@ def _principal(ctx: Context) -> Principal:
     return principal
 
 
-@auth.mutation("login", auth=PUBLIC)
+@auth.mutation(
+    "login",
+    auth=PUBLIC,
+    examples=[
+        Example(
+            "the demo administrator",
+            params={"email": "admin@itms.solutions", "password": "Admin@123"},
+            result={"token": _TOKEN, "user": _DEMO_USER},
+            summary="On a server seeded with `tvms seed --demo`. The token differs on every call.",
+        )
+    ],
+)
 async def login(ctx: Context, input: LoginInput) -> LoginResult:
     """Sign in with e-mail and password; returns a session token and the user.
 
@@ -143,7 +168,21 @@ async def login(ctx: Context, input: LoginInput) -> LoginResult:
     )
 
 
-@auth.query("me", auth=USER)
+@auth.query(
+    "me",
+    auth=USER,
+    examples=[
+        Example(
+            "the demo administrator",
+            result={
+                **_DEMO_USER,
+                "createdAt": "2024-11-15T12:00:00.000Z",
+                "updatedAt": "2024-11-15T12:00:00.000Z",
+            },
+            summary="Signed in as the demo administrator of `tvms seed --demo`.",
+        )
+    ],
+)
 async def me(ctx: Context) -> Me:
     """The signed-in user."""
     principal = _principal(ctx)
@@ -164,7 +203,17 @@ async def me(ctx: Context) -> Me:
     )
 
 
-@auth.mutation("refreshToken", auth=USER)
+@auth.mutation(
+    "refreshToken",
+    auth=USER,
+    examples=[
+        Example(
+            "a fresh token",
+            result={"token": _TOKEN, "expiresAt": "2024-11-16T12:00:00.000Z"},
+            summary="The token differs on every call; it expires `security.sessionTimeout` from now.",
+        )
+    ],
+)
 async def refresh_token(ctx: Context) -> TokenResult:
     """A new token for the current, still valid one (which is revoked: tokens rotate)."""
     principal = _principal(ctx)
@@ -174,7 +223,14 @@ async def refresh_token(ctx: Context) -> TokenResult:
     return TokenResult(token=issued.token, expires_at=issued.expires_at)
 
 
-@auth.mutation("logout", auth=PUBLIC)
+@auth.mutation(
+    "logout",
+    auth=PUBLIC,
+    examples=[
+        Example("this session", result={"success": True}),
+        Example("every session of this user", params={"everywhere": True}, result={"success": True}),
+    ],
+)
 async def logout(ctx: Context, input: LogoutInput) -> LogoutResult:
     """Revoke the presented token on the server (`everywhere`: every token of this user).
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from msgspec import UNSET
 
+from procedures.locations import examples
 from procedures.locations.schemas import (
     LOCATION_TYPES,
     Location,
@@ -102,7 +103,7 @@ async def _detail(db: Transaction, location_id: str) -> LocationDetail:
     )
 
 
-@locations.query("getAll", auth=PUBLIC)
+@locations.query("getAll", auth=PUBLIC, examples=examples.GET_ALL)
 async def get_all(ctx: Context, input: LocationListInput) -> LocationPage:
     """Locations, a page at a time (50 by default): search by name or address, filter, sort.
 
@@ -135,19 +136,19 @@ async def get_all(ctx: Context, input: LocationListInput) -> LocationPage:
     )
 
 
-@locations.query("getById", auth=PUBLIC)
+@locations.query("getById", auth=PUBLIC, examples=examples.GET_BY_ID)
 async def get_by_id(ctx: Context, input: LocationIdInput) -> LocationDetail:
     """One location with the sensors at it. Unknown id → NOT_FOUND."""
     return await _detail(ctx.db, input.id)
 
 
-@locations.query("getTypes", auth=PUBLIC)
+@locations.query("getTypes", auth=PUBLIC, examples=examples.GET_TYPES)
 async def get_types(ctx: Context) -> list[LocationType]:
     """The location types: INTERSECTION, HIGHWAY, CHECKPOINT, PARKING, ZONE, CUSTOM."""
     return list(LOCATION_TYPES)
 
 
-@locations.mutation("create", auth=OPERATORS)
+@locations.mutation("create", auth=OPERATORS, examples=examples.CREATE)
 async def create(ctx: Context, input: LocationCreateInput) -> Location:
     """Add a location (name 1 to 100 chars, address 1 to 255, latitude -90..90, longitude -180..180)."""
     now = ctx.clock.now_ms()
@@ -172,7 +173,7 @@ async def create(ctx: Context, input: LocationCreateInput) -> Location:
         return await _load(tx, location_id)
 
 
-@locations.mutation("update", auth=OPERATORS)
+@locations.mutation("update", auth=OPERATORS, examples=examples.UPDATE)
 async def update(ctx: Context, input: LocationUpdateInput) -> Location:
     """Change a location's fields; left-out fields stay. Unknown id → NOT_FOUND."""
     changes = {
@@ -199,7 +200,7 @@ async def update(ctx: Context, input: LocationUpdateInput) -> Location:
         return await _load(tx, input.id)
 
 
-@locations.mutation("updateSensors", auth=OPERATORS)
+@locations.mutation("updateSensors", auth=OPERATORS, examples=examples.UPDATE_SENSORS)
 async def update_sensors(ctx: Context, input: LocationSensorsInput) -> LocationDetail:
     """Make `sensorIds` exactly the set of sensors at this location.
 
@@ -257,7 +258,7 @@ async def _delete(tx: Transaction, ids: list[str], now: int) -> int:
     return await tx.execute(f"DELETE FROM locations WHERE id IN ({marks})", params)
 
 
-@locations.mutation("delete", auth=OPERATORS)
+@locations.mutation("delete", auth=OPERATORS, examples=examples.DELETE)
 async def delete(ctx: Context, input: LocationIdInput) -> LocationDeleted:
     """Delete a location; its sensors are kept and detached. Unknown id → NOT_FOUND."""
     async with ctx.db.transaction() as tx:
@@ -266,7 +267,7 @@ async def delete(ctx: Context, input: LocationIdInput) -> LocationDeleted:
     return LocationDeleted(success=True, id=input.id)
 
 
-@locations.mutation("bulkDelete", auth=OPERATORS)
+@locations.mutation("bulkDelete", auth=OPERATORS, examples=examples.BULK_DELETE)
 async def bulk_delete(ctx: Context, input: LocationBulkDeleteInput) -> LocationsDeleted:
     """Delete several locations (unknown ids are skipped); returns how many were deleted.
 

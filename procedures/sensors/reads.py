@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from procedures.sensors import examples
 from procedures.sensors.paging import contains_sql, like_contains, page_count
 from procedures.sensors.rows import (
     SENSOR_SELECT,
@@ -102,7 +103,7 @@ def list_queries(input: SensorListInput, engine: str) -> tuple[str, str, dict[st
     return page, count, {**params, "take": input.take, "skip": input.skip}
 
 
-@router.query("getAll", auth=PUBLIC)
+@router.query("getAll", auth=PUBLIC, examples=examples.GET_ALL)
 async def get_all(ctx: Context, input: SensorListInput) -> SensorPage:
     """Sensors, a page at a time: search by name or deviceId, filter, sort.
 
@@ -124,7 +125,7 @@ async def get_all(ctx: Context, input: SensorListInput) -> SensorPage:
     )
 
 
-@router.query("getAllSensors", auth=PUBLIC)
+@router.query("getAllSensors", auth=PUBLIC, examples=examples.GET_ALL_SENSORS)
 async def get_all_sensors(ctx: Context) -> list[MapSensor]:
     """Every sensor with its location, for the map (no paging), ordered by name."""
     rows = await ctx.db.fetch(
@@ -153,7 +154,7 @@ async def get_all_sensors(ctx: Context) -> list[MapSensor]:
     ]
 
 
-@router.query("getById", auth=PUBLIC, aliases=["getSensorById"])
+@router.query("getById", auth=PUBLIC, aliases=["getSensorById"], examples=examples.GET_BY_ID)
 async def get_by_id(ctx: Context, input: SensorIdInput) -> SensorDetail:
     """One sensor with its location and, for a gateway, the cameras and NVRs under it.
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from msgspec import UNSET
 
+from procedures.sensors import examples
 from procedures.sensors.keys import forget_cached_keys, issue_key, revoke_keys
 from procedures.sensors.rows import SENSOR_SELECT, load_sensor, not_found, sensor_fields
 from procedures.sensors.schemas import (
@@ -96,7 +97,7 @@ async def _check_licence(ctx: Context, tx: Transaction) -> None:
         )
 
 
-@router.mutation("create", auth=OPERATORS)
+@router.mutation("create", auth=OPERATORS, examples=examples.CREATE)
 async def create(ctx: Context, input: SensorCreateInput) -> SensorWithKey:
     """Register a sensor; the answer carries its API key, shown this once only.
 
@@ -171,7 +172,7 @@ def _changes(input: SensorUpdateInput, ip: str | None) -> dict[str, Any]:
     return changes
 
 
-@router.mutation("update", auth=OPERATORS)
+@router.mutation("update", auth=OPERATORS, examples=examples.UPDATE)
 async def update(ctx: Context, input: SensorUpdateInput) -> Sensor:
     """Change a sensor's fields; left-out fields stay, `null` clears an optional one.
 
@@ -226,7 +227,7 @@ async def update(ctx: Context, input: SensorUpdateInput) -> Sensor:
     return sensor
 
 
-@router.mutation("delete", auth=OPERATORS)
+@router.mutation("delete", auth=OPERATORS, examples=examples.DELETE)
 async def delete(ctx: Context, input: SensorIdInput) -> SensorDeleted:
     """Delete a sensor: its API key is revoked at once and devices under it are detached.
 

@@ -21,6 +21,7 @@ from procedures.storage.schemas import (
 )
 from tvms.clock import iso_ms
 from tvms.rpc import PUBLIC, USER, Context, ErrorCode, Router, RpcError, invalid_params, roles
+from tvms.rpc.router import Example
 from tvms.storage import InvalidKey, ObjectNotFound, ObjectTooLarge, content_type_of, validate_key
 
 storage_router = Router("storage")
@@ -49,7 +50,23 @@ async def _usage(ctx: Context) -> dict[str, tuple[int, int, int | None]]:
     return await ctx.cache.get_or_load(_STATS_CACHE, lambda: _scan(ctx))
 
 
-@storage_router.query("getStats", auth=PUBLIC)
+@storage_router.query(
+    "getStats",
+    auth=PUBLIC,
+    examples=[
+        Example(
+            "an empty store with the default 10 GB quota",
+            result={
+                "totalStorage": 10_737_418_240,
+                "usedStorage": 0,
+                "availableStorage": 10_737_418_240,
+                "buckets": [
+                    {"name": name, "size": 0, "fileCount": 0, "lastModified": None} for name in LAYOUT
+                ],
+            },
+        )
+    ],
+)
 async def get_stats(ctx: Context) -> StorageStats:
     """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per folder.
 
