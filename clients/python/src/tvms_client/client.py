@@ -1152,6 +1152,8 @@ class _SystemApi:
         """The licence: type, expiry, enabled features and the user and sensor limits (-1 =
         unlimited).
 
+        `valid` turns false at `expiresAt` (within the few seconds the answer is cached).
+
         `system.getLicense` (query, auth: public).
         """
         return self._c._call(_SYSTEM_GET_LICENSE, None)
@@ -2377,6 +2379,8 @@ class _AsyncSystemApi:
     async def get_license(self) -> models.License:
         """The licence: type, expiry, enabled features and the user and sensor limits (-1 =
         unlimited).
+
+        `valid` turns false at `expiresAt` (within the few seconds the answer is cached).
 
         `system.getLicense` (query, auth: public).
         """
@@ -3609,6 +3613,8 @@ class _BatchSystemApi:
     def get_license(self) -> Pending[models.License]:
         """The licence: type, expiry, enabled features and the user and sensor limits (-1 =
         unlimited).
+
+        `valid` turns false at `expiresAt` (within the few seconds the answer is cached).
 
         `system.getLicense` (query, auth: public).
         """
