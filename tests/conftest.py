@@ -14,8 +14,8 @@ import pytest
 from starlette.applications import Starlette
 
 from procedures import api
-from tests.support import test_resolver
-from tvms.app import Api, create_app
+from tests.support import asgi_client, running_app, test_resolver
+from tvms.app import Api
 from tvms.cli import schema_text
 from tvms.clock import ManualClock
 from tvms.config import Config
@@ -91,13 +91,11 @@ def test_api() -> Api:
 
 @pytest.fixture
 async def app(config: Config, test_api: Api, clock: ManualClock) -> AsyncIterator[Starlette]:
-    application = create_app(config, test_api, clock=clock, validate_output=True)
-    async with application.router.lifespan_context(application):
+    async with running_app(config, test_api, clock) as application:
         yield application
 
 
 @pytest.fixture
 async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://tvms.test") as http:
+    async with asgi_client(app) as http:
         yield http

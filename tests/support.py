@@ -1,12 +1,18 @@
-"""Helpers shared by the tests: calling the service and a test-only principal resolver."""
+"""Helpers shared by the tests: a running app, calling the service and a test-only principal resolver."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import msgspec
+from starlette.applications import Starlette
 
+from tvms.app import Api, create_app
+from tvms.clock import Clock
+from tvms.config import Config
 from tvms.rpc import Credentials, ErrorCode, Principal, RpcError, Services
 
 ROLES = ("ADMIN", "OPERATOR", "VIEWER")
@@ -23,12 +29,32 @@ async def test_resolver(credentials: Credentials, services: Services) -> Princip
         if role not in ROLES or not user_id:
             raise RpcError(ErrorCode.UNAUTHORIZED, "Invalid token")
         return Principal("user", user_id, role)
-    if credentials.bearer is None and credentials.api_key is not None and credentials.api_key.startswith("test:"):
+    if (
+        credentials.bearer is None
+        and credentials.api_key is not None
+        and credentials.api_key.startswith("test:")
+    ):
         device_id = credentials.api_key.removeprefix("test:")
         if not device_id:
             raise RpcError(ErrorCode.UNAUTHORIZED, "Invalid API key")
         return Principal("device", device_id)
     return await resolve_caller(credentials, services)
+
+
+@asynccontextmanager
+async def running_app(config: Config, api: Api, clock: Clock) -> AsyncIterator[Starlette]:
+    """`create_app(config, api)` with its lifespan running; every result checked against its type."""
+    application = create_app(config, api, clock=clock, validate_output=True)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@asynccontextmanager
+async def asgi_client(app: Starlette, port: int = 50000) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client calling the app in-process, from 127.0.0.1:`port`."""
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", port))
+    async with httpx.AsyncClient(transport=transport, base_url="http://tvms.test") as http:
+        yield http
 
 
 def as_role(role: str, user_id: str | None = None) -> dict[str, str]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.server import live_server
 
 
 def tvms(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -27,13 +27,6 @@ def tvms(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.Com
 @pytest.fixture
 def env(tmp_path: Path, database_url: str) -> dict[str, str]:
     return {"TVMS_DATA_DIR": str(tmp_path / "data"), "TVMS_DATABASE_URL": database_url}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.mark.parametrize(
@@ -77,40 +70,20 @@ def test_openrpc_prints_the_document(env: dict[str, str]) -> None:
     assert {"system.getLicense", "system.timezone.getTimezoneSettings", "settings.update"} <= names
 
 
-def test_serve_answers_over_real_http_and_stops_cleanly(env: dict[str, str]) -> None:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tvms", "serve", "--port", str(port)],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.1)
+def test_serve_answers_over_real_http_and_stops_cleanly(env: dict[str, str], tmp_path: Path) -> None:
+    with live_server(env, tmp_path / "serve.log") as server:
         response = httpx.post(
-            f"{base}/rpc",
+            f"{server.url}/rpc",
             json={"jsonrpc": "2.0", "method": "system.getLicense", "id": 7},
             headers={"x-request-id": "trace-42"},
         )
         assert response.status_code == 200
         assert response.headers["x-request-id"] == "trace-42"
         assert response.json()["result"]["type"] == "enterprise" and response.json()["id"] == 7
-        got = httpx.get(f"{base}/rpc/system.timezone.getTimezoneSettings", params={"input": "{}"})
+        got = httpx.get(f"{server.url}/rpc/system.timezone.getTimezoneSettings", params={"input": "{}"})
         assert got.json()["result"]["timezone"] == "Asia/Almaty"
-    finally:
-        server.terminate()
-        _, stderr = server.communicate(timeout=20)
-    assert server.returncode == 0, stderr
+    stderr = server.stderr
+    assert server.process.returncode == 0, stderr
     calls = [json.loads(line) for line in stderr.splitlines() if line.startswith("{") and '"call"' in line]
     assert any(
         c.get("procedure") == "system.getLicense"

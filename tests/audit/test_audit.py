@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 
 from procedures.audit.log import Entry, write_entry
 from procedures.schemas import Input, Output
-from tests.auth.support import PASSWORD, auth_api, bearer, login, make_user, services
+from tests.auth.support import PASSWORD, bearer, login, make_user, services
 from tests.support import error, result
 from tvms.app import Api
 from tvms.rpc import Context, ErrorCode, Router, RpcError, roles
@@ -52,9 +52,9 @@ async def crash_after_write(ctx: Context, input: ProbeInput) -> ProbeResult:
 
 
 @pytest.fixture
-def test_api() -> Api:
-    base = auth_api()
-    return dataclasses.replace(base, routers=[*base.routers, probe])
+def test_api(test_api: Api) -> Api:
+    """The default API (tests/conftest.py) plus the probe router."""
+    return dataclasses.replace(test_api, routers=[*test_api.routers, probe])
 
 
 @pytest.fixture

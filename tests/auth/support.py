@@ -1,13 +1,8 @@
-"""Fixtures and helpers for the auth, users and audit tests.
-
-The app is the real API plus the auth, users and audit routers, the bearer resolver composed
-with the test-only device resolver (`X-API-Key: test:<id>`), and the audit middleware. Once the
-lead wires these into `procedures.api()` the fixture keeps working (nothing is added twice).
-"""
+"""Fixtures and helpers for the auth, users and audit tests: the default app (tests/conftest.py)
+with a fixed secret key, so that tokens can be minted here, and real users in its database."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,38 +11,18 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from procedures import api
-from procedures.audit import audit, audit_middleware
-from procedures.auth import auth, resolve_bearer
-from procedures.users import users
 from procedures.users.store import insert_user
-from tests.support import call, test_resolver
-from tvms.app import Api, create_app
+from tests.support import asgi_client, call, running_app
+from tvms.app import Api
 from tvms.clock import ManualClock
 from tvms.config import Config
 from tvms.ids import new_id
-from tvms.rpc import Credentials, Principal, Services
+from tvms.rpc import Services
 from tvms.security.passwords import hash_password
 from tvms.security.tokens import encode_token
 
 SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
 PASSWORD = "Secret#123"
-
-
-async def composed_resolver(credentials: Credentials, services: Services) -> Principal | None:
-    """Real bearer tokens; device keys from the test-only resolver."""
-    if credentials.bearer is not None:
-        return await resolve_bearer(credentials, services)
-    if credentials.api_key is not None:
-        return await test_resolver(Credentials(api_key=credentials.api_key), services)
-    return None
-
-
-def auth_api() -> Api:
-    base = api()
-    routers = [*base.routers, *(r for r in (auth, users, audit) if r not in base.routers)]
-    middleware = [*base.middleware, *(m for m in (audit_middleware,) if m not in base.middleware)]
-    return dataclasses.replace(base, routers=routers, resolver=composed_resolver, middleware=middleware)
 
 
 @pytest.fixture(autouse=True)
@@ -63,29 +38,13 @@ def config(tmp_path: Path, database_url: str) -> Config:
 
 
 @pytest.fixture
-def test_api() -> Api:
-    return auth_api()
-
-
-async def start_app(config: Config, clock: ManualClock, the_api: Api | None = None) -> tuple[Starlette, Any]:
-    """Another app (= another process) on the same database; returns (app, lifespan cm)."""
-    application = create_app(config, the_api or auth_api(), clock=clock, validate_output=True)
-    lifespan = application.router.lifespan_context(application)
-    await lifespan.__aenter__()
-    return application, lifespan
-
-
-@pytest.fixture
-async def second_app(config: Config) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient, ManualClock]]:
+async def second_app(
+    config: Config, test_api: Api
+) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient, ManualClock]]:
     """A second app instance sharing the database (its own cache and clock), like a 2nd process."""
     clock = ManualClock()
-    application, lifespan = await start_app(config, clock)
-    transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 50001))
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://tvms.test") as http:
-            yield application, http, clock
-    finally:
-        await lifespan.__aexit__(None, None, None)
+    async with running_app(config, test_api, clock) as application, asgi_client(application, 50001) as http:
+        yield application, http, clock
 
 
 def services(app: Starlette) -> Services:

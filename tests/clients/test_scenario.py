@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.clients.conftest import CLIENTS, ROOT
+from tests.clients.conftest import CLIENTS
+from tests.server import ROOT, live_server
 
 SCENARIO = """
 import asyncio
@@ -68,6 +66,67 @@ with Client(url, timeout=10) as client:
         assert isinstance(exc, tvms_client.UnauthorizedError), repr(exc)
     client.token = None
 
+    # Signed in as the first user: the administrator `tvms seed --demo` created.
+    session = client.login("admin@itms.solutions", "Admin@123")
+    assert isinstance(session, models.LoginResult) and session.user.role == "ADMIN", session
+    assert client.token == session.token
+    assert client.auth.me().email == "admin@itms.solutions"
+
+    place = client.locations.create(
+        name="Scenario crossing",
+        address="Abay Ave & Scenario St, Almaty",
+        type="INTERSECTION",
+        latitude=43.2389,
+        longitude=76.9286,
+    )
+    assert isinstance(place, models.Location) and place.sensor_count == 0, place
+    camera = client.sensors.create(
+        name="Scenario camera 1",
+        device_id="SCENARIO-CAM-1",
+        type="CAMERA",
+        location_id=place.id,
+        coordinates=models.CoordinatesInput(latitude=43.2389, longitude=76.9286),
+    )
+    assert isinstance(camera, models.SensorWithKey) and camera.api_key, camera
+    assert camera.location_id == place.id and camera.status == "OFFLINE", camera
+    cameras = client.sensors.get_all(take=20, type="CAMERA")
+    assert cameras.sensors[0].id == camera.id, cameras.sensors[0]  # the newest first
+    assert all(s.type == "CAMERA" for s in cameras.sensors) and cameras.total > 20, cameras.total
+
+    # Five calls in one request, signed in; the unknown location fails alone.
+    with client.batch() as batch:
+        found = batch.sensors.get_by_id(id=camera.id)
+        at = batch.locations.get_by_id(id=place.id)
+        stats = batch.sensors.get_stats()
+        me = batch.auth.me()
+        missing = batch.locations.get_by_id(id="no-such-location")
+    assert found.result().location is not None and found.result().location.id == place.id
+    assert [s.id for s in at.result().sensors] == [camera.id]
+    assert stats.result().by_type["CAMERA"] == cameras.total
+    assert me.result().id == session.user.id
+    try:
+        missing.result()
+    except tvms_client.NotFoundError:
+        pass
+    else:
+        raise AssertionError("locations.getById found an unknown id")
+
+    # Typed errors: an unknown id, and a bad value refused to a signed-in ADMIN.
+    try:
+        client.sensors.get_by_id(id="no-such-sensor")
+    except tvms_client.NotFoundError as exc:
+        assert exc.code == -32004 and exc.error_name == "NOT_FOUND" and "no-such-sensor" in exc.message
+    else:
+        raise AssertionError("sensors.getById found an unknown id")
+    try:
+        client.system.timezone.update_timezone_settings(timezone="Mars/Olympus")
+    except tvms_client.InvalidParamsError as exc:
+        assert exc.code == -32602 and "$.timezone" in str(exc.data), exc.data
+    else:
+        raise AssertionError("updateTimezoneSettings accepted Mars/Olympus")
+    assert client.system.timezone.get_timezone_settings().timezone == "Asia/Almaty"
+    camera_id = camera.id
+
 
 async def main() -> None:
     async with AsyncClient(url, timeout=10) as client:
@@ -86,59 +145,46 @@ async def main() -> None:
         else:
             raise AssertionError("settings.getFeatureFlags answered an anonymous caller")
 
+        session = await client.login("admin@itms.solutions", "Admin@123")
+        assert client.token == session.token
+        sensor = await client.sensors.get_by_id(id=camera_id)
+        assert sensor.device_id == "SCENARIO-CAM-1" and sensor.children == [], sensor
+        assert (await client.settings.get_feature_flags()) is not None
+        assert (await client.auth.logout()).success is True
+        try:
+            await client.auth.me()
+        except tvms_client.UnauthorizedError:
+            pass
+        else:
+            raise AssertionError("the token still works after auth.logout")
+
 
 asyncio.run(main())
 print("scenario: ok")
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(tmp_path: Path, database_url: str) -> Iterator[str]:
-    """`tvms serve` on a free loopback port, stopped afterwards."""
-    port = _free_port()
+    """`tvms serve` on a free loopback port, stopped afterwards; its first user made by the real CLI."""
     env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
         "TVMS_DATA_DIR": str(tmp_path / "data"),
         "TVMS_DATABASE_URL": database_url,
         "TVMS_LOG_LEVEL": "warning",
     }
-    log_path = tmp_path / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tvms", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("tvms serve did not start:\n" + log_path.read_text())
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    seed = subprocess.run(
+        [sys.executable, "-m", "tvms", "seed", "--demo"],
+        env={**os.environ, **env, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert seed.returncode == 0, seed.stdout + seed.stderr
+    assert "created the demo administrator admin@itms.solutions" in seed.stdout, seed.stdout
+    with live_server(env, tmp_path / "server.log", cwd=tmp_path) as live:
+        yield live.url
 
 
 def test_the_installed_client_drives_a_real_server(tmp_path: Path, server: str) -> None:

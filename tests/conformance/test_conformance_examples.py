@@ -105,7 +105,7 @@ def test_register_adds_the_command() -> None:
 
 
 def test_nothing_listening_fails_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.conformance.live import free_port
+    from tests.server import free_port
     from tvms.conformance import main
 
     assert main([f"http://127.0.0.1:{free_port()}", "--timeout", "2"]) == 1

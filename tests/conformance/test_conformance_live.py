@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import anyio.to_thread
 import pytest
 
-from tests.conformance.live import ROOT, free_port, running
+from tests.server import ROOT, free_port, live_server
 from tvms.conformance import VECTORS, Result, run
 from tvms.conformance.runner import main
 
@@ -16,13 +19,26 @@ def _failures(results: list[Result]) -> list[Result]:
     return [r for r in results if not r.passed]
 
 
+def seed_demo(env: dict[str, str], cwd: Path) -> None:
+    """`tvms seed --demo` on the server's database: the OpenRPC examples are shown on the demo data."""
+    path = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    subprocess.run(
+        [sys.executable, "-m", "tvms", "seed", "--demo"],
+        env={**os.environ, **env, "PYTHONPATH": path},
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
 async def test_a_real_server_passes_every_vector(
     tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    port = free_port()
     env = {"TVMS_DATA_DIR": str(tmp_path / "data"), "TVMS_DATABASE_URL": database_url}
-    args = ["-m", "tvms", "serve", "--port", str(port)]
-    with running(args, port, tmp_path / "serve.log", env, cwd=tmp_path) as url:
+    seed_demo(env, tmp_path)
+    with live_server(env, tmp_path / "serve.log", cwd=tmp_path) as server:
+        url = server.url
         results = await anyio.to_thread.run_sync(run, url)
         assert _failures(results) == []
         assert len([r for r in results if r.kind == "vector"]) == len(VECTORS)
@@ -38,7 +54,8 @@ async def test_a_real_server_passes_every_vector(
 async def test_a_broken_server_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     port = free_port()
     args = ["-m", "hypercorn", "--bind", f"127.0.0.1:{port}", "tests.conformance.broken_server:app"]
-    with running(args, port, tmp_path / "broken.log", {}, cwd=ROOT) as url:
+    with live_server({}, tmp_path / "broken.log", args=args, port=port, cwd=ROOT) as server:
+        url = server.url
         results = await anyio.to_thread.run_sync(run, url)
         status = await anyio.to_thread.run_sync(main, [url])
     failed = {r.name: r.detail for r in _failures(results)}

@@ -1,41 +1,18 @@
-"""The events suite's app: the real API plus `events` and `storage`, the test resolver, the audit
-middleware and the local storage's signed-URL routes (absolute URLs on the test client's host)."""
+"""The events suite's app: the default one (tests/conftest.py), with local storage whose signed URLs
+are absolute on the test client's host."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.applications import Starlette
 
-from procedures import api
-from procedures.audit.middleware import audit_middleware
-from procedures.events import events
-from procedures.storage import storage_router
-from tests.support import test_resolver
-from tvms.app import Api
 from tvms.config import Config
 from tvms.db import Database
-from tvms.storage import storage_routes
 
 BASE = "http://tvms.test"
-
-
-def with_events(base: Api) -> Api:
-    """`base` plus the events and storage routers (once, even when `base` already has them)."""
-    routers = [router for router in base.routers if router.prefix not in ("events", "storage")]
-    middleware = list(base.middleware)
-    if audit_middleware not in middleware:
-        middleware.append(audit_middleware)
-    return dataclasses.replace(
-        base,
-        routers=[*routers, events, storage_router],
-        resolver=test_resolver,
-        middleware=middleware,
-        routes=[*base.routes, *storage_routes()],
-    )
 
 
 @pytest.fixture
@@ -45,11 +22,6 @@ def config(tmp_path: Path, database_url: str) -> Config:
         database_url=database_url,
         storage_url=f"file://{tmp_path / 'storage'}?public_url={BASE}",
     )
-
-
-@pytest.fixture
-def test_api() -> Api:
-    return with_events(api())
 
 
 def db_of(app: Starlette) -> Database:

@@ -1,80 +1,26 @@
 """Durability: 4 devices ingest into a real `tvms serve`, which is SIGKILLed mid-stream and
 restarted. Every event whose ingest was acknowledged must be stored exactly once (with the id
 its receipt named) and the database must pass an integrity check.
-
-Needs `events.ingest` and the device-key resolver wired into `procedures.api()`; the test says
-so (and fails) when they are not.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from procedures import api
 from procedures.sensors.keys import hash_key, new_key
 from tests.conftest import POSTGRES_SERVER
 from tests.events.factories import event
-from tests.storage.seaweed import free_ports
+from tests.server import live_server
 from tvms.db import open_database
 from tvms.ids import new_id
-from tvms.rpc import flatten
 
-REPO = Path(__file__).resolve().parents[2]
 DEVICES = 4
 BATCH = 50
-
-
-def _environment(tmp_path: Path, database_url: str, port: int) -> dict[str, str]:
-    path = os.pathsep.join([str(REPO / "src"), str(REPO), os.environ.get("PYTHONPATH", "")])
-    return {
-        **os.environ,
-        "PYTHONPATH": path,
-        "TVMS_DATA_DIR": str(tmp_path / "data"),
-        "TVMS_DATABASE_URL": database_url,
-        "TVMS_HOST": "127.0.0.1",
-        "TVMS_PORT": str(port),
-        "TVMS_LOG_LEVEL": "WARNING",
-    }
-
-
-def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "tvms", "serve"], env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT
-        )
-
-
-def _wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("tvms serve exited:\n" + log.read_text()[-2000:])
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("tvms serve did not start:\n" + log.read_text()[-2000:])
-
-
-@pytest.fixture
-def server_env(tmp_path: Path, database_url: str) -> Iterator[tuple[dict[str, str], str]]:
-    missing = {"events.ingest"} - set(flatten(api().routers))
-    if missing:
-        pytest.fail("procedures.api() does not serve events.ingest yet: wire procedures.events into it")
-    port = free_ports(1)[0]
-    yield _environment(tmp_path, database_url, port), f"http://127.0.0.1:{port}"
 
 
 async def _register_devices(database_url: str) -> list[tuple[str, str]]:
@@ -141,42 +87,36 @@ class Device:
                 return
 
 
-async def test_acknowledged_events_survive_sigkill(
-    server_env: tuple[dict[str, str], str], tmp_path: Path
-) -> None:
-    env, base = server_env
-    log = tmp_path / "server.log"
-    server = _start(env, log)
-    try:
-        await asyncio.to_thread(_wait_ready, base, server, log)
+async def test_acknowledged_events_survive_sigkill(tmp_path: Path, database_url: str) -> None:
+    env = {
+        "TVMS_DATA_DIR": str(tmp_path / "data"),
+        "TVMS_DATABASE_URL": database_url,
+        "TVMS_LOG_LEVEL": "WARNING",
+    }
+    with live_server(env, tmp_path / "server.log", timeout=60) as server:
         devices = [
             Device(sensor_id, key, offset=n * 1_000_000)
-            for n, (sensor_id, key) in enumerate(await _register_devices(env["TVMS_DATABASE_URL"]))
+            for n, (sensor_id, key) in enumerate(await _register_devices(database_url))
         ]
         stop = asyncio.Event()
         async with httpx.AsyncClient(timeout=10) as http:
-            streams = [asyncio.create_task(d.stream(http, base, stop)) for d in devices]
+            streams = [asyncio.create_task(d.stream(http, server.url, stop)) for d in devices]
             while sum(len(d.acked) for d in devices) < 40 * BATCH:  # well into the stream
                 await asyncio.sleep(0.01)
-                assert server.poll() is None, log.read_text()[-2000:]
-            server.send_signal(signal.SIGKILL)
-            server.wait()
+                assert server.process.poll() is None, server.stderr[-2000:]
+            server.process.send_signal(signal.SIGKILL)
+            server.process.wait()
             stop.set()
             await asyncio.gather(*streams)
         assert sum(len(d.unacked) for d in devices) >= 1  # the kill did land mid-stream
 
-        server = _start(env, log)
-        await asyncio.to_thread(_wait_ready, base, server, log)
+        await asyncio.to_thread(server.start)
         async with httpx.AsyncClient(timeout=10) as http:
             for device in devices:  # devices retry what was never acknowledged
                 for items in device.unacked:
-                    assert await device.send(http, base, items)
-    finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
+                    assert await device.send(http, server.url, items)
 
-    db = await open_database(env["TVMS_DATABASE_URL"])
+    db = await open_database(database_url)
     try:
         for device in devices:
             rows = await db.fetch(

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-import httpx
 from starlette.applications import Starlette
 
 from procedures.reports import worker as worker_module
 from tests.reports.conftest import NOW
-from tests.support import as_role
-from tvms.app import Api, create_app
+from tests.support import as_role, asgi_client, running_app
+from tvms.app import Api
 from tvms.clock import ManualClock
 from tvms.config import Config
 from tvms.db import open_database
@@ -41,16 +38,8 @@ async def insert_running(database_url: str, report_id: str, attempts: int, lease
         await db.close()
 
 
-@asynccontextmanager
-async def running_app(config: Config, test_api: Api) -> AsyncIterator[Starlette]:
-    app = create_app(config, test_api, clock=ManualClock(NOW), validate_output=True)
-    async with app.router.lifespan_context(app):
-        yield app
-
-
 async def report(app: Starlette, report_id: str) -> dict[str, Any]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://tvms.test") as client:
+    async with asgi_client(app) as client:
         body = (
             await client.post(
                 "/rpc",
@@ -66,7 +55,7 @@ async def test_an_interrupted_report_is_resumed_at_start_up(
     config: Config, test_api: Api, database_url: str
 ) -> None:
     await insert_running(database_url, "interrupted", attempts=1, lease_until=NOW - 1)
-    async with running_app(config, test_api) as app:
+    async with running_app(config, test_api, ManualClock(NOW)) as app:
         with anyio.fail_after(20):
             found = await report(app, "interrupted")
             while found["status"] not in ("READY", "FAILED"):  # polling, as a client would
@@ -82,7 +71,7 @@ async def test_a_report_interrupted_too_often_fails_with_a_reason(
     config: Config, test_api: Api, database_url: str
 ) -> None:
     await insert_running(database_url, "hopeless", attempts=3, lease_until=NOW - 1)
-    async with running_app(config, test_api) as app:
+    async with running_app(config, test_api, ManualClock(NOW)) as app:
         found = await report(app, "hopeless")  # recovery runs before the app serves
         assert found["status"] == "FAILED"
         assert "Interrupted by a server restart" in found["error"]
@@ -93,7 +82,7 @@ async def test_a_job_another_live_process_holds_is_left_alone(
     config: Config, test_api: Api, database_url: str
 ) -> None:
     await insert_running(database_url, "elsewhere", attempts=1, lease_until=NOW + 60_000)
-    async with running_app(config, test_api) as app:
+    async with running_app(config, test_api, ManualClock(NOW)) as app:
         await anyio.sleep(0.2)
         assert (await report(app, "elsewhere"))["status"] == "RUNNING"
 
@@ -116,9 +105,8 @@ async def test_a_graceful_shutdown_puts_a_running_job_back_in_the_queue(
     grace = worker_module.STOP_GRACE_S
     worker_module.STOP_GRACE_S = 0.2  # the job never reaches a step where it could stop by itself
     try:
-        async with running_app(config, test_api) as app:
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://tvms.test") as client:
+        async with running_app(config, test_api, ManualClock(NOW)) as app:
+            async with asgi_client(app) as client:
                 body = (
                     await client.post(
                         "/rpc",

@@ -9,8 +9,8 @@ import pytest
 from starlette.applications import Starlette
 
 from tests.rpc.fixture_api import test_router
-from tests.support import test_resolver
-from tvms.app import Api, create_app
+from tests.support import asgi_client, running_app, test_resolver
+from tvms.app import Api
 from tvms.clock import ManualClock
 from tvms.config import Config
 
@@ -22,13 +22,11 @@ def rpc_api() -> Api:
 
 @pytest.fixture
 async def rpc_app(config: Config, rpc_api: Api, clock: ManualClock) -> AsyncIterator[Starlette]:
-    application = create_app(config, rpc_api, clock=clock, validate_output=True)
-    async with application.router.lifespan_context(application):
+    async with running_app(config, rpc_api, clock) as application:
         yield application
 
 
 @pytest.fixture
 async def rpc_client(rpc_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=rpc_app, client=("127.0.0.1", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://tvms.test") as http:
+    async with asgi_client(rpc_app) as http:
         yield http

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.events.conftest import config, test_api, with_events  # noqa: F401  (the same app)
+from tests.events.conftest import config  # noqa: F401  (the same app)
 from tests.support import as_device, as_role, call, error, result
 from tvms.db import Database
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,14 +14,13 @@ import httpx
 import msgspec
 import pytest
 from starlette.applications import Starlette
-from starlette.routing import Route
 
 from procedures.schemas import Input, Output
-from tvms.app import Api, create_app
+from tests.support import asgi_client, running_app
+from tvms.app import Api
 from tvms.clock import ManualClock
 from tvms.config import Config
-from tvms.rpc import PUBLIC, USER, Context, Dispatcher, Router
-from tvms.rpc.http import RpcEndpoint
+from tvms.rpc import PUBLIC, USER, Context, Router
 from tvms.trpc import trpc_routes
 
 CLIENT_DIR = Path(__file__).parent / "client"
@@ -99,25 +98,11 @@ async def bumps(ctx: Context) -> Counter:
     return Counter(value=ctx.services.extras.get("probe.bumps", 0))
 
 
-def dispatcher_of(app: Starlette) -> Callable[[], Dispatcher | None]:
-    """The getter `trpc_routes` takes, reading the dispatcher the lifespan put on `/rpc`."""
-    for route in app.routes:
-        if isinstance(route, Route) and route.path == "/rpc" and isinstance(route.app, RpcEndpoint):
-            endpoint = route.app
-            return lambda: endpoint.dispatcher
-    raise LookupError("no /rpc route")
-
-
-def with_trpc(app: Starlette, config: Config) -> Starlette:
-    """Add `/trpc` unless `create_app` already serves it (once the lead has wired it in), and
-    `/trpc-plain` for clients without a transformer."""
-    if not any(getattr(route, "path", "").startswith("/trpc/") for route in app.routes):
-        app.router.routes.extend(
-            trpc_routes(dispatcher_of(app), max_body=config.max_body_bytes, timeout=config.request_timeout)
-        )
+def with_plain_trpc(app: Starlette, config: Config) -> Starlette:
+    """Add `/trpc-plain` (no transformer) beside the `/trpc` that `create_app` serves."""
     app.router.routes.extend(
         trpc_routes(
-            dispatcher_of(app),
+            lambda: app.state.dispatcher,
             max_body=config.max_body_bytes,
             timeout=config.request_timeout,
             prefix="/trpc-plain",
@@ -135,11 +120,8 @@ def trpc_api(test_api: Api) -> Api:
 @pytest.fixture
 async def trpc(config: Config, trpc_api: Api, clock: ManualClock) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on the app with `/trpc` (superjson), output validation on."""
-    app = with_trpc(create_app(config, trpc_api, clock=clock, validate_output=True), config)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://tvms.test") as http:
-            yield http
+    async with running_app(config, trpc_api, clock) as app, asgi_client(with_plain_trpc(app, config)) as http:
+        yield http
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,24 +12,14 @@ import anyio
 import httpx
 import pytest
 
-from procedures import api
+from tests.server import live_server
 from tvms.db import open_database
-from tvms.rpc import flatten
 from tvms.security import hash_password
 
 EMAIL = "trpc.admin@example.com"
 PASSWORD = "Trpc-Client-Pass-1"
 DATE_MUTATION = os.environ.get("TVMS_DATE_MUTATION", "settings.update")
 """The mutation the `date` step sends a Date to (run.mjs knows settings.update, reports.generate)."""
-
-SERVED = set(flatten(api().routers))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def seed_admin(database_url: str) -> None:
@@ -59,41 +47,19 @@ def seeded(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture
 def server(seeded: str, tmp_path: Path) -> Iterator[str]:
     """A `tvms serve` process on a free port; yields its base URL."""
-    port = free_port()
     env = {
-        **os.environ,
         "TVMS_DATA_DIR": str(tmp_path / "data"),
         "TVMS_DATABASE_URL": seeded,
         "TVMS_BCRYPT_ROUNDS": "4",
         "TVMS_LOG_LEVEL": "WARNING",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tvms", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.1)
-        probe = httpx.get(f"{base}/trpc/system.getLicense")
+    with live_server(env, tmp_path / "serve.log") as live:
+        probe = httpx.get(f"{live.url}/trpc/system.getLicense")
         assert probe.status_code == 200, (
             f"/trpc is not served by `tvms serve`: {probe.status_code} {probe.text}"
         )
-        yield base
-    finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=20)
-        assert "Traceback" not in stderr, stderr
+        yield live.url
+    assert "Traceback" not in live.stderr, live.stderr
 
 
 def run_client(client_dir: Path, base: str, *steps: str) -> subprocess.CompletedProcess[str]:
@@ -119,10 +85,6 @@ def test_query_batch_of_five_and_errors(node_client: Path, server: str) -> None:
     assert done.stdout.split() == ["ok", "query", "ok", "batch", "ok", "error"]
 
 
-@pytest.mark.skipif(
-    not {"auth.login", "auth.me", DATE_MUTATION} <= SERVED,
-    reason=f"auth.login, auth.me and {DATE_MUTATION} are not all in procedures.api() yet",
-)
 def test_bearer_call_and_date_mutation(node_client: Path, server: str) -> None:
     done = run_client(node_client, server, "bearer", "date")
     assert done.returncode == 0, done.stdout + done.stderr

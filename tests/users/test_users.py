@@ -9,8 +9,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tests.auth.support import PASSWORD, auth_api, bearer, login, make_user, services, start_app
-from tests.support import call, error, result
+from tests.auth.support import PASSWORD, bearer, login, make_user, services
+from tests.support import asgi_client, call, error, result, running_app
+from tvms.app import Api
 from tvms.clock import ManualClock
 from tvms.config import Config
 
@@ -103,7 +104,7 @@ async def test_create_bad_input(
 
 
 async def test_licence_max_users(
-    config: Config, tmp_path: Path, admin: tuple[str, str], app: Starlette
+    config: Config, tmp_path: Path, admin: tuple[str, str], app: Starlette, test_api: Api
 ) -> None:
     licence = tmp_path / "licence.json"
     licence.write_text('{"maxUsers": 2}')
@@ -113,19 +114,14 @@ async def test_licence_max_users(
         secret_key=config.secret_key,
         license_file=licence,
     )
-    other, lifespan = await start_app(limited, ManualClock(), auth_api())
-    try:
-        transport = httpx.ASGITransport(app=other)
-        async with httpx.AsyncClient(transport=transport, base_url="http://tvms.test") as http:
-            h = bearer(admin[1])
-            await result(http, "users.create", NEW, headers=h)  # 2 of 2
-            err = await error(http, "users.create", {**NEW, "email": "third@example.com"}, headers=h)
-            assert err["code"] == -32012 and err["data"]["maxUsers"] == 2
-            assert err["message"] == "The licence allows at most 2 users"
-            total = await result(http, "users.getAll", headers=h)
-            assert total["total"] == 2
-    finally:
-        await lifespan.__aexit__(None, None, None)
+    async with running_app(limited, test_api, ManualClock()) as other, asgi_client(other) as http:
+        h = bearer(admin[1])
+        await result(http, "users.create", NEW, headers=h)  # 2 of 2
+        err = await error(http, "users.create", {**NEW, "email": "third@example.com"}, headers=h)
+        assert err["code"] == -32012 and err["data"]["maxUsers"] == 2
+        assert err["message"] == "The licence allows at most 2 users"
+        total = await result(http, "users.getAll", headers=h)
+        assert total["total"] == 2
 
 
 async def test_get_all_paging_search_sort(
