@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.applications import Starlette
 
 from tvms.app import create_app
@@ -34,7 +36,7 @@ def serve(config: Config) -> int:
     server.worker_class = "uvloop"
     server.workers = 0 if config.workers == 1 else config.workers
     server.accesslog = None
-    server.errorlog = "-"
+    server.errorlog = logging.getLogger("hypercorn.error")  # through our JSON handler, once
     server.loglevel = config.log_level
     server.graceful_timeout = 5.0
     return run(server)
