@@ -76,6 +76,20 @@ def _content_type_ok(value: str | None) -> bool:
     return media in _ACCEPTED_TYPES or (media.startswith("application/") and media.endswith("+json"))
 
 
+async def send_json(
+    send: Send, status: int, body: bytes, *, allow: bytes | None = None, close: bool = False
+) -> None:
+    """One complete JSON response (no body nor length for 204, as HTTP requires)."""
+    headers = [] if status == 204 else [_JSON, (b"content-length", str(len(body)).encode())]
+    if allow is not None:
+        headers.append((b"allow", allow))
+    if close:
+        headers.append((b"connection", b"close"))
+    start: Message = {"type": "http.response.start", "status": status, "headers": headers}
+    await send(start)
+    await send({"type": "http.response.body", "body": body})
+
+
 class RpcEndpoint:
     """ASGI app for `/rpc` (POST) and `/rpc/{procedure}` (GET)."""
 
@@ -93,7 +107,7 @@ class RpcEndpoint:
         name = scope.get("path_params", {}).get("procedure")
         if name is not None:
             if method not in ("GET", "HEAD"):
-                await self._send(
+                await send_json(
                     send,
                     405,
                     error_body(
@@ -107,7 +121,7 @@ class RpcEndpoint:
             await self._get(dispatcher, scope, send, name, request_id)
             return
         if method != "POST":
-            await self._send(
+            await send_json(
                 send,
                 405,
                 error_body(
@@ -124,7 +138,7 @@ class RpcEndpoint:
         self, dispatcher: Dispatcher, scope: Scope, receive: Receive, send: Send, request_id: str
     ) -> None:
         if not _content_type_ok(_header(scope, b"content-type")):
-            await self._send(
+            await send_json(
                 send,
                 200,
                 error_body(
@@ -142,7 +156,7 @@ class RpcEndpoint:
         except ConnectionResetError:
             return  # the client left mid-body: nobody to answer, and not a server error
         except BodyTooLarge:
-            await self._send(
+            await send_json(
                 send,
                 200,
                 error_body(
@@ -154,7 +168,7 @@ class RpcEndpoint:
             )
             return
         except ValueError:
-            await self._send(
+            await send_json(
                 send,
                 400,
                 error_body(ErrorCode.BAD_REQUEST, "Invalid Content-Length", request_id=request_id),
@@ -172,10 +186,9 @@ class RpcEndpoint:
                 request_id=request_id,
             )
         if response is None:
-            await send({"type": "http.response.start", "status": 204, "headers": []})
-            await send({"type": "http.response.body", "body": b""})
+            await send_json(send, 204, b"")
             return
-        await self._send(send, 200, response)
+        await send_json(send, 200, response)
 
     async def _get(
         self, dispatcher: Dispatcher, scope: Scope, send: Send, name: str, request_id: str
@@ -187,7 +200,7 @@ class RpcEndpoint:
                 errors="strict",
             )
         except UnicodeDecodeError:
-            await self._send(
+            await send_json(
                 send,
                 400,
                 error_body(
@@ -214,22 +227,4 @@ class RpcEndpoint:
                     request_id=request_id,
                 ),
             )
-        await self._send(send, status, response)
-
-    async def _send(
-        self,
-        send: Send,
-        status: int,
-        body: bytes,
-        *,
-        allow: bytes | None = None,
-        close: bool = False,
-    ) -> None:
-        headers = [_JSON, (b"content-length", str(len(body)).encode())]
-        if allow is not None:
-            headers.append((b"allow", allow))
-        if close:
-            headers.append((b"connection", b"close"))
-        start: Message = {"type": "http.response.start", "status": status, "headers": headers}
-        await send(start)
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, status, response)

@@ -21,12 +21,12 @@ from urllib.parse import parse_qs
 
 import msgspec
 from starlette.routing import BaseRoute, Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from tvms.rpc.context import Caller
 from tvms.rpc.dispatch import Dispatcher
 from tvms.rpc.errors import ErrorCode, RpcError
-from tvms.rpc.http import BodyTooLarge, credentials_of, read_body
+from tvms.rpc.http import BodyTooLarge, credentials_of, read_body, send_json
 from tvms.rpc.request_id import request_id_of
 from tvms.rpc.router import Procedure
 from tvms.trpc.errors import error_shape, http_status
@@ -46,7 +46,7 @@ class _Outcome:
 
     __slots__ = ("allow", "body", "status")
 
-    def __init__(self, status: int, body: bytes, allow: str | None = None) -> None:
+    def __init__(self, status: int, body: bytes, allow: bytes | None = None) -> None:
         self.status = status
         self.body = body
         self.allow = allow
@@ -87,7 +87,7 @@ class TrpcEndpoint:
             raise RuntimeError("the application was not started (its lifespan did not run)")
         method: str = scope["method"]
         if method == "HEAD":  # tRPC answers HEAD (used to warm up) with an empty 204
-            await self._send(send, 204, b"")
+            await send_json(send, 204, b"")
             return
         request_id = request_id_of(scope)
         path: str = scope.get("path_params", {}).get("path", "")
@@ -127,7 +127,7 @@ class TrpcEndpoint:
         status = statuses.pop() if len(statuses) == 1 else 207
         allow = next((o.allow for o in reversed(outcomes) if o.allow is not None), None)
         body = b"[" + b",".join(o.body for o in outcomes) + b"]" if batch else outcomes[0].body
-        await self._send(send, status, body, allow=allow)
+        await send_json(send, status, body, allow=allow)
 
     # ----- the request as a whole -----------------------------------------------------------
 
@@ -223,7 +223,7 @@ class TrpcEndpoint:
                 raise RpcError(ErrorCode.NOT_FOUND, f'No procedure found on path "{echoed}"')
             accepted = _ACCEPTED_METHOD[procedure.kind]
             if method != accepted:
-                allow = accepted
+                allow = accepted.encode()
                 raise RpcError(
                     ErrorCode.METHOD_NOT_SUPPORTED,
                     f'Unsupported {method}-request to {procedure.kind} procedure at path "{echoed}"',
@@ -249,27 +249,7 @@ class TrpcEndpoint:
     async def _fail(self, send: Send, error: RpcError, request_id: str, *, close: bool = False) -> None:
         shape = error_shape(error, path=None, request_id=request_id)
         body = b'{"error":' + self.transformer.wrap(_encode(shape)) + b"}"
-        await self._send(send, http_status(error), body, close=close)
-
-    async def _send(
-        self,
-        send: Send,
-        status: int,
-        body: bytes,
-        *,
-        allow: str | None = None,
-        close: bool = False,
-    ) -> None:
-        headers = [(b"content-length", str(len(body)).encode())]
-        if body:
-            headers.append((b"content-type", b"application/json"))
-        if allow is not None:
-            headers.append((b"allow", allow.encode()))
-        if close:
-            headers.append((b"connection", b"close"))
-        start: Message = {"type": "http.response.start", "status": status, "headers": headers}
-        await send(start)
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, http_status(error), body, close=close)
 
 
 def _params(value: Any) -> bytes:
