@@ -17,11 +17,11 @@ run: setup
 	$(BIN)/tvms serve
 
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov=tvms --cov=procedures --cov-report=term:skip-covered
 
 test-postgres: setup
 	TVMS_TEST_DATABASE_URL=$${TVMS_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
-		$(BIN)/python -m pytest
+		$(BIN)/python -m pytest --cov=tvms --cov=procedures --cov-report=term:skip-covered
 
 bench: setup
 	$(BIN)/python bench/run.py
