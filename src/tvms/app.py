@@ -19,6 +19,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from tvms import __version__
 from tvms.cache import Cache
@@ -80,6 +81,13 @@ def _cors(origins: Sequence[str]) -> AsgiMiddleware:
         expose_headers=["X-Request-Id"],
         max_age=600,
     )
+
+
+class _Application(Starlette):
+    """Starlette with the request id outermost, so that even its own 500 page carries one."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestIdMiddleware(super().build_middleware_stack())
 
 
 def create_app(
@@ -151,11 +159,7 @@ def create_app(
         ),
         *api.routes,
     ]
-    app = Starlette(
-        routes=routes,
-        middleware=[AsgiMiddleware(RequestIdMiddleware), _cors(config.cors_origins)],
-        lifespan=lifespan,
-    )
+    app = _Application(routes=routes, middleware=[_cors(config.cors_origins)], lifespan=lifespan)
     app.state.registry = registry
     app.state.openrpc = document
     return app
