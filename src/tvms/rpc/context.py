@@ -47,15 +47,26 @@ NO_CREDENTIALS = Credentials()
 
 
 class Caller:
-    """Resolves the principal of one HTTP request at most once, and only when needed."""
+    """One HTTP request's caller: resolves the principal at most once, and only when needed.
 
-    __slots__ = ("_error", "_principal", "_resolved", "credentials")
+    `seen` counts, per name, things a procedure allows once per request (e.g. a login), so
+    that a batch cannot multiply expensive work.
+    """
+
+    __slots__ = ("_error", "_principal", "_resolved", "credentials", "seen")
 
     def __init__(self, credentials: Credentials) -> None:
         self.credentials = credentials
         self._resolved = False
         self._principal: Principal | None = None
         self._error: BaseException | None = None
+        self.seen: dict[str, int] = {}
+
+    def forget(self) -> None:
+        """Resolve again on next use: the credentials were just revoked or changed."""
+        self._resolved = False
+        self._principal = None
+        self._error = None
 
     async def principal(self, services: Services) -> Principal | None:
         if not self._resolved:
@@ -117,6 +128,17 @@ class Context:
     @property
     def credentials(self) -> Credentials:
         return self._caller.credentials
+
+    def once_per_request(self, name: str) -> bool:
+        """True the first time `name` is asked for within this HTTP request (a batch), else False."""
+        count = self._caller.seen.get(name, 0)
+        self._caller.seen[name] = count + 1
+        return count == 0
+
+    def credentials_changed(self) -> None:
+        """The caller's own token was revoked or its user changed: later items of the same
+        batch must resolve the credentials again instead of reusing this request's principal."""
+        self._caller.forget()
 
     async def resolve_principal(self) -> Principal | None:
         """The verified caller, for public procedures that behave differently when signed in.
