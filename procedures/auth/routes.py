@@ -8,7 +8,7 @@ from procedures.audit.log import OK, record
 from procedures.auth.fields import Email, Password, Role, normalize_email
 from procedures.auth.lockout import attempt_failed, attempt_succeeded, reserve_attempt
 from procedures.auth.policy import check_bcrypt_limits, check_new_password
-from procedures.auth.sessions import bump_token_version, forget_user, issue_token, revoke_jti
+from procedures.auth.sessions import INVALID_TOKEN, bump_token_version, forget_user, issue_token, revoke_jti
 from procedures.schemas import Input, Output
 from tvms.clock import iso_ms
 from tvms.rpc import PUBLIC, USER, Context, ErrorCode, Principal, Router, RpcError, invalid_params
@@ -18,6 +18,7 @@ from tvms.security.passwords import hash_password, needs_rehash, verify_dummy, v
 auth = Router("auth")
 
 BAD_CREDENTIALS = "Invalid email or password"
+ONE_LOGIN = "Only one auth.login is allowed per HTTP request; send further logins separately"
 
 # The examples' user is the demo administrator of `tvms seed --demo`; tokens differ on every call.
 _DEMO_USER = {
@@ -105,8 +106,13 @@ async def login(ctx: Context, input: LoginInput) -> LoginResult:
     A wrong e-mail or password gives the same UNAUTHORIZED error (in about the same time).
     After `security.maxLoginAttempts` failures the address is locked for
     `security.lockoutDuration` minutes: TOO_MANY_REQUESTS with `retryAfter` (seconds) and
-    `lockedUntil` in `error.data`.
+    `lockedUntil` in `error.data`. One login per HTTP request: a second one in the same batch is
+    TOO_MANY_REQUESTS without checking anything.
     """
+    # Lockout counts per address, so a batch of logins for many addresses would buy one bcrypt
+    # check (~250 ms of CPU) each from a single anonymous request: refuse all but the first.
+    if not ctx.once_per_request("auth.login"):
+        raise RpcError(ErrorCode.TOO_MANY_REQUESTS, ONE_LOGIN)
     check_bcrypt_limits(input.password, "$.password")
     email = normalize_email(input.email)
     detail: dict[str, Any] = {"email": email}
@@ -215,11 +221,20 @@ async def me(ctx: Context) -> Me:
     ],
 )
 async def refresh_token(ctx: Context) -> TokenResult:
-    """A new token for the current, still valid one (which is revoked: tokens rotate)."""
+    """A new token for the current, still valid one (which is revoked: tokens rotate).
+
+    Each token is rotated once: of concurrent refreshes with the same token, one gets a new
+    token and the others UNAUTHORIZED. Later calls in the same batch no longer use the old token.
+    """
     principal = _principal(ctx)
-    issued = await issue_token(ctx, principal.id)
     claims = principal.claims
-    await revoke_jti(ctx, str(claims["jti"]), principal.id, int(claims["exp"]))
+    # Revoke first and issue only when this call did the revoking: otherwise concurrent calls
+    # that all passed verification would each fork a new, independent session.
+    won = await revoke_jti(ctx, str(claims["jti"]), principal.id, int(claims["exp"]))
+    ctx.credentials_changed()
+    if not won:
+        raise RpcError(ErrorCode.UNAUTHORIZED, INVALID_TOKEN)
+    issued = await issue_token(ctx, principal.id)
     return TokenResult(token=issued.token, expires_at=issued.expires_at)
 
 
@@ -248,6 +263,8 @@ async def logout(ctx: Context, input: LogoutInput) -> LogoutResult:
         async with ctx.db.transaction() as tx:
             await bump_token_version(tx, principal.id, ctx.clock.now_ms())
         forget_user(ctx.services, principal.id)
+    # The rest of this batch must not keep using the token just revoked.
+    ctx.credentials_changed()
     return LogoutResult(success=True)
 
 
@@ -279,5 +296,6 @@ async def change_password(ctx: Context, input: ChangePasswordInput) -> TokenResu
         )
         await bump_token_version(tx, principal.id, now)
     forget_user(ctx.services, principal.id)
+    ctx.credentials_changed()  # the presented token is now stale, also for the rest of a batch
     issued = await issue_token(ctx, principal.id)
     return TokenResult(token=issued.token, expires_at=issued.expires_at)

@@ -124,11 +124,15 @@ async def bump_token_version(tx: Transaction, user_id: str, now_ms: int) -> None
     )
 
 
-async def revoke_jti(ctx: Context, jti: str, user_id: str, expires_s: int) -> None:
-    """Log one token out everywhere (kept until it would have expired anyway)."""
+async def revoke_jti(ctx: Context, jti: str, user_id: str, expires_s: int) -> bool:
+    """Log one token out everywhere (kept until it would have expired anyway).
+
+    True when this call revoked it, False when it already was (by a concurrent call, maybe in
+    another process: the insert is the one place that decides, so a rotation can check it won).
+    """
     now = ctx.clock.now_ms()
     async with ctx.db.transaction() as tx:
-        await tx.execute(
+        inserted = await tx.execute(
             "INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES (:jti, :user_id, :expires_at)"
             " ON CONFLICT (jti) DO NOTHING",
             {"jti": jti, "user_id": user_id, "expires_at": expires_s * 1000},
@@ -136,3 +140,4 @@ async def revoke_jti(ctx: Context, jti: str, user_id: str, expires_s: int) -> No
         # Rows of tokens that expired are useless: an expired token is refused by its claims.
         await tx.execute("DELETE FROM revoked_tokens WHERE expires_at < :now", {"now": now})
     ctx.cache.invalidate(REVOKED_KEY + jti)
+    return inserted > 0

@@ -207,6 +207,9 @@ async def update(ctx: Context, input: UserUpdateInput) -> User:
         if role_changed or disabling:
             await bump_token_version(tx, input.id, now)
     forget_user(ctx.services, input.id)
+    if input.id == me:
+        # Only names can change for yourself, but later batch items must see the user as it is now.
+        ctx.credentials_changed()
     return to_user(await fetch_user(ctx.db, input.id))
 
 
