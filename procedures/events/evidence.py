@@ -2,9 +2,14 @@
 
 Verification reads the object back and compares its size and SHA-256 with what the device
 announced: a match is VERIFIED, anything else QUARANTINED (kept for inspection, never served).
+
+The upload URL is signed for the announced SHA-256 and never replaces an existing object, so
+once the bytes are in place (and verified) a still-valid URL cannot swap them for others.
 """
 
 from __future__ import annotations
+
+import re
 
 from procedures.events.layout import CONTENT_TYPES_BY_KIND, evidence_key
 from procedures.events.router import calling_sensor, events
@@ -16,6 +21,8 @@ from tvms.db import IntegrityError, Row
 from tvms.ids import new_id
 from tvms.rpc import DEVICE, Context, ErrorCode, RpcError, invalid_params
 from tvms.storage import ObjectNotFound
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 async def _owned_event(ctx: Context, event_id: str) -> Row:
@@ -40,6 +47,9 @@ async def create_evidence_upload(ctx: Context, input: EvidenceUploadInput) -> Ev
     if not await get_value(ctx, "features.evidenceUpload"):
         raise RpcError(ErrorCode.PRECONDITION_FAILED, "Evidence uploads are disabled")
     content_type = input.content_type.lower()
+    sha256 = input.sha256.lower()
+    if not _SHA256.fullmatch(sha256):  # the schema's pattern ends in `$`: it lets "…\n" through
+        raise invalid_params("$.sha256", "sha256 must be 64 hex digits")
     if content_type not in CONTENT_TYPES_BY_KIND[input.kind]:
         allowed = ", ".join(CONTENT_TYPES_BY_KIND[input.kind])
         raise invalid_params("$.contentType", f"{input.kind} must be one of {allowed}")
@@ -55,7 +65,7 @@ async def create_evidence_upload(ctx: Context, input: EvidenceUploadInput) -> Ev
         "key": key,
         "content_type": content_type,
         "size": input.size,
-        "sha256": input.sha256.lower(),
+        "sha256": sha256,
         "now": now,
     }
     async with ctx.db.transaction() as tx:
@@ -85,7 +95,7 @@ async def create_evidence_upload(ctx: Context, input: EvidenceUploadInput) -> Ev
                 " sha256 = :sha256 WHERE id = :id AND state = 'PENDING_UPLOAD'",
                 {**params, "id": evidence_id},
             )
-    signed = await ctx.storage.presign_put(key, content_type, input.size)
+    signed = await ctx.storage.presign_put(key, content_type, input.size, sha256=sha256)
     return EvidenceUpload(
         evidence_id=evidence_id,
         key=key,
@@ -118,10 +128,21 @@ async def complete_evidence_upload(ctx: Context, input: CompleteUploadInput) -> 
                 ErrorCode.PRECONDITION_FAILED, "Nothing has been uploaded to this key yet"
             ) from None
         state = "VERIFIED" if (size, digest) == (row["size"], row["sha256"]) else "QUARANTINED"
+        # Decide only against the announcement we compared with: a concurrent createEvidenceUpload
+        # may have re-announced another size or digest meanwhile (then the row stays pending).
         await ctx.db.execute(
             "UPDATE evidence SET state = :state, received_size = :size, received_sha256 = :digest,"
-            " completed_at = :now WHERE id = :id AND state = 'PENDING_UPLOAD'",
-            {"state": state, "size": size, "digest": digest, "now": ctx.clock.now_ms(), "id": row["id"]},
+            " completed_at = :now WHERE id = :id AND state = 'PENDING_UPLOAD'"
+            " AND size = :announced_size AND sha256 = :announced_sha256",
+            {
+                "state": state,
+                "size": size,
+                "digest": digest,
+                "now": ctx.clock.now_ms(),
+                "id": row["id"],
+                "announced_size": row["size"],
+                "announced_sha256": row["sha256"],
+            },
         )
         row = await ctx.db.fetchrow(
             f"SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE id = :id", {"id": row["id"]}

@@ -1,7 +1,9 @@
 """`storage.*`: usage against the quota, signed upload/download URLs, listing and deletion.
 
 Evidence (`events/`, `violations/`) is written only through `events.createEvidenceUpload`, which
-verifies what arrives; this router uploads reports and sensor snapshots.
+verifies what arrives, and `reports/` only by the report worker; this router uploads sensor
+snapshots. Report files belong to their owners (served by `reports.getDownloadUrl`), so through
+`storage.*` only administrators list or download `reports/`.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from tvms.clock import iso_ms
 from tvms.rpc import PUBLIC, USER, Context, ErrorCode, Router, RpcError, invalid_params, roles
 from tvms.rpc.router import Example
 from tvms.storage import InvalidKey, ObjectNotFound, ObjectTooLarge, content_type_of, validate_key
+from tvms.storage.base import ObjectInfo
 
 storage_router = Router("storage")
 LAYOUT = ("events", "violations", "reports", "sensors")
 EVIDENCE_FOLDERS = frozenset({"events", "violations"})
+REPORTS = "reports"
+_REPORTS_PREFIX = REPORTS + "/"
 _STATS_CACHE = "storage:stats"
 
 
@@ -44,6 +49,14 @@ async def _scan(ctx: Context) -> dict[str, tuple[int, int, int | None]]:
         if page.next_cursor is None:
             return totals
         cursor = page.next_cursor
+
+
+def _is_admin(ctx: Context) -> bool:
+    return ctx.principal is not None and ctx.principal.role == "ADMIN"
+
+
+def _is_report(key: str) -> bool:
+    return key.split("/", 1)[0] == REPORTS
 
 
 async def _usage(ctx: Context) -> dict[str, tuple[int, int, int | None]]:
@@ -91,10 +104,12 @@ async def get_stats(ctx: Context) -> StorageStats:
 
 @storage_router.mutation("getUploadUrl", auth=roles("OPERATOR", "ADMIN"))
 async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
-    """A signed URL to PUT one file (≤ 100 MB) at `{folder}/{filename}` under `reports/` or `sensors/`.
+    """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
 
     Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
-    Refused when the upload would exceed the storage quota.
+    Refused when the upload would exceed the storage quota, and CONFLICT when a file already
+    exists under that key (an upload never replaces one). `reports/` is written by the report
+    worker only, evidence folders by devices only (both FORBIDDEN).
     """
     folder = input.folder.strip("/")
     top = folder.split("/", 1)[0]
@@ -102,8 +117,10 @@ async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
         raise RpcError(
             ErrorCode.FORBIDDEN, "Evidence is uploaded by devices through events.createEvidenceUpload"
         )
+    if top == REPORTS:
+        raise RpcError(ErrorCode.FORBIDDEN, "Report files are written by the report generator only")
     if top not in LAYOUT:
-        raise invalid_params("$.folder", "folder must be under reports/ or sensors/")
+        raise invalid_params("$.folder", "folder must be under sensors/")
     if "/" in input.filename:
         raise invalid_params("$.filename", "filename must not contain '/'")
     key = f"{folder}/{input.filename}"
@@ -114,6 +131,12 @@ async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
             raise invalid_params("$.contentType", "contentType must match the filename's extension")
     except InvalidKey as exc:
         raise invalid_params("$.filename", str(exc)) from None
+    try:
+        await ctx.storage.stat(key)
+    except ObjectNotFound:
+        pass
+    else:  # the signed PUT refuses to replace it too; saying so here spares a wasted upload
+        raise RpcError(ErrorCode.CONFLICT, "A file already exists under this key")
     quota = int(await get_value(ctx, "storage.quotaBytes"))
     used = sum(size for size, _, _ in (await _usage(ctx)).values())
     if used + input.size > quota:
@@ -136,17 +159,21 @@ async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
 async def get_download_url(ctx: Context, input: KeyInput) -> DownloadUrl:
     """A signed, expiring URL to download one object.
 
-    Evidence that is not verified (pending or quarantined) is served to administrators only.
+    Evidence that is not verified (pending or quarantined) is served to administrators only, and
+    so are report files (their owners use reports.getDownloadUrl).
     """
     try:
         validate_key(input.key)
-        await ctx.storage.stat(input.key)
     except InvalidKey as exc:
         raise invalid_params("$.key", str(exc)) from None
+    if _is_report(input.key) and not _is_admin(ctx):  # before stat: no existence oracle either
+        raise RpcError(ErrorCode.FORBIDDEN, "Report files are downloaded through reports.getDownloadUrl")
+    try:
+        await ctx.storage.stat(input.key)
     except ObjectNotFound:
         raise RpcError(ErrorCode.NOT_FOUND, "No such object") from None
     state = await ctx.db.fetchval("SELECT state FROM evidence WHERE object_key = :key", {"key": input.key})
-    if state not in (None, "VERIFIED") and (ctx.principal is None or ctx.principal.role != "ADMIN"):
+    if state not in (None, "VERIFIED") and not _is_admin(ctx):
         raise RpcError(ErrorCode.FORBIDDEN, "This file is not verified evidence")
     signed = await ctx.storage.presign_get(input.key)
     return DownloadUrl(url=signed.url, expires_at=iso_ms(signed.expires_at_ms))
@@ -154,11 +181,19 @@ async def get_download_url(ctx: Context, input: KeyInput) -> DownloadUrl:
 
 @storage_router.query("list", auth=USER)
 async def list_objects(ctx: Context, input: ListInput) -> ObjectList:
-    """Objects whose key starts with `prefix`, in key order; pass `nextCursor` back for more."""
+    """Objects whose key starts with `prefix`, in key order; pass `nextCursor` back for more.
+
+    `reports/` is listed to administrators only: for others a prefix inside it is FORBIDDEN and a
+    wider prefix leaves its files out (a page may then hold fewer than `take` items).
+    """
+    admin = _is_admin(ctx)
+    if not admin and input.prefix.startswith(_REPORTS_PREFIX):
+        raise RpcError(ErrorCode.FORBIDDEN, "Report files are listed through reports.getAll")
     try:
         page = await ctx.storage.list(input.prefix, input.cursor, limit=input.take)
     except InvalidKey as exc:
         raise invalid_params("$.cursor" if "cursor" in str(exc) else "$.prefix", str(exc)) from None
+    visible: list[ObjectInfo] = [item for item in page.items if admin or not _is_report(item.key)]
     return ObjectList(
         items=[
             StoredObject(
@@ -167,7 +202,7 @@ async def list_objects(ctx: Context, input: ListInput) -> ObjectList:
                 content_type=item.content_type,
                 last_modified=iso_ms(item.last_modified_ms),
             )
-            for item in page.items
+            for item in visible
         ],
         next_cursor=page.next_cursor,
     )

@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
 
 from tests.events.factories import T0, event
 from tests.events.test_ingest import ingest
@@ -49,7 +50,7 @@ async def upload(
         headers=as_device(device),
     )
     response = await client.put(slot["uploadUrl"], content=sent, headers=slot["headers"])
-    assert response.status_code in (200, 400, 413), response.text
+    assert response.status_code in (200, 400, 409, 413), response.text
     answer: dict[str, Any] = await result(
         client,
         "events.completeEvidenceUpload",
@@ -85,10 +86,94 @@ async def test_verified_evidence_is_served(client: httpx.AsyncClient, sensors: D
     assert again["state"] == "VERIFIED"
 
 
-async def test_mismatch_is_quarantined_and_never_served(client: httpx.AsyncClient, sensors: Database) -> None:
+async def test_other_bytes_are_refused_at_upload(client: httpx.AsyncClient, sensors: Database) -> None:
+    event_id = await new_event(client)
+    slot = await result(
+        client, "events.createEvidenceUpload", announce(event_id), headers=as_device("sensor-1")
+    )
+    assert "sha256=" + hashlib.sha256(IMAGE).hexdigest() in slot["uploadUrl"]
+    tampered = bytes([IMAGE[0] ^ 1]) + IMAGE[1:]  # same size, other content
+    refused = await client.put(slot["uploadUrl"], content=tampered, headers=slot["headers"])
+    assert refused.status_code == 400
+    early = await error(
+        client,
+        "events.completeEvidenceUpload",
+        {"eventId": event_id, "key": slot["key"]},
+        headers=as_device("sensor-1"),
+    )
+    assert early["data"]["code"] == "PRECONDITION_FAILED"  # nothing was kept
+    assert (await client.put(slot["uploadUrl"], content=IMAGE, headers=slot["headers"])).status_code == 200
+
+
+async def test_verified_evidence_cannot_be_replaced(client: httpx.AsyncClient, sensors: Database) -> None:
+    """Attack: after VERIFIED, PUT other bytes of the same size to the still-valid upload URL."""
+    event_id = await new_event(client)
+    device = as_device("sensor-1")
+    slot = await result(client, "events.createEvidenceUpload", announce(event_id), headers=device)
+    assert (await client.put(slot["uploadUrl"], content=IMAGE, headers=slot["headers"])).status_code == 200
+    done = await result(
+        client, "events.completeEvidenceUpload", {"eventId": event_id, "key": slot["key"]}, headers=device
+    )
+    assert done["state"] == "VERIFIED"
+    tampered = bytes([IMAGE[0] ^ 1]) + IMAGE[1:]
+    for body in (tampered, IMAGE):
+        replaced = await client.put(slot["uploadUrl"], content=body, headers=slot["headers"])
+        assert replaced.status_code == 409, replaced.text
+    # a fresh URL is not to be had either: the kind is decided
+    again = await error(client, "events.createEvidenceUpload", announce(event_id, tampered), headers=device)
+    assert again["data"]["code"] == "CONFLICT"
+    detail = await result(client, "events.getById", {"id": event_id}, headers=as_role("VIEWER"))
+    [evidence] = detail["evidence"]
+    assert evidence["state"] == "VERIFIED"
+    assert (await client.get(evidence["downloadUrl"])).content == IMAGE
+
+
+async def test_a_fresh_url_does_not_replace_a_pending_upload(
+    client: httpx.AsyncClient, sensors: Database
+) -> None:
+    """Re-announcing other bytes while pending gives a URL that cannot replace what is there; the
+    completion then compares the stored bytes with the new announcement (QUARANTINED)."""
+    event_id = await new_event(client)
+    device = as_device("sensor-1")
+    first = await result(client, "events.createEvidenceUpload", announce(event_id), headers=device)
+    assert (await client.put(first["uploadUrl"], content=IMAGE, headers=first["headers"])).status_code == 200
+    other = IMAGE[:-1] + b"\x00"
+    second = await result(client, "events.createEvidenceUpload", announce(event_id, other), headers=device)
+    assert (
+        await client.put(second["uploadUrl"], content=other, headers=second["headers"])
+    ).status_code == 409
+    done = await result(
+        client, "events.completeEvidenceUpload", {"eventId": event_id, "key": second["key"]}, headers=device
+    )
+    assert done["state"] == "QUARANTINED"
+
+
+async def test_sha256_with_a_trailing_newline_is_refused(
+    client: httpx.AsyncClient, sensors: Database
+) -> None:
+    event_id = await new_event(client)
+    params = {**announce(event_id), "sha256": hashlib.sha256(IMAGE).hexdigest() + "\n"}
+    refused = await call(client, "events.createEvidenceUpload", params, headers=as_device("sensor-1"))
+    assert refused["error"]["code"] == -32602
+    assert await sensors.fetchval("SELECT COUNT(*) FROM evidence") == 0
+
+
+async def test_mismatch_is_quarantined_and_never_served(
+    client: httpx.AsyncClient, sensors: Database, app: Starlette
+) -> None:
     event_id = await new_event(client)
     tampered = bytes([IMAGE[0] ^ 1]) + IMAGE[1:]  # same size, other content
-    item = await upload(client, event_id, tampered)
+    slot = await result(
+        client, "events.createEvidenceUpload", announce(event_id), headers=as_device("sensor-1")
+    )
+    # a store that does not check the signed digest: the bytes arrive anyway
+    await app.state.services.storage.put(slot["key"], tampered, "image/jpeg")
+    item = await result(
+        client,
+        "events.completeEvidenceUpload",
+        {"eventId": event_id, "key": slot["key"]},
+        headers=as_device("sensor-1"),
+    )
     assert item["state"] == "QUARANTINED"
     detail = await result(client, "events.getById", {"id": event_id}, headers=as_role("ADMIN"))
     assert detail["evidence"][0]["state"] == "QUARANTINED"

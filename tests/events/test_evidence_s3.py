@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
@@ -57,9 +58,13 @@ async def test_evidence_on_s3(client: httpx.AsyncClient, s3_app: Starlette) -> N
             )
             assert slot["uploadUrl"].startswith("http://127.0.0.1:")
             sent = data if kind == "OVERVIEW_IMAGE" else b"X" + data[1:]
-            assert (
-                await network.put(slot["uploadUrl"], content=sent, headers=slot["headers"])
-            ).status_code == 200
+            put = await network.put(slot["uploadUrl"], content=sent, headers=slot["headers"])
+            if kind == "OVERVIEW_IMAGE":
+                assert put.status_code == 200, put.text
+            else:  # the signed x-amz-checksum-sha256 makes S3 refuse other bytes (BadDigest)
+                assert put.status_code == 400, put.text
+                # a store that would not check: the bytes arrive anyway, and are quarantined
+                await s3_app.state.services.storage.put(slot["key"], sent, "image/jpeg")
             await result(
                 client,
                 "events.completeEvidenceUpload",
@@ -77,3 +82,40 @@ async def test_evidence_on_s3(client: httpx.AsyncClient, s3_app: Starlette) -> N
     stats = await result(client, "storage.getStats")
     violations = next(b for b in stats["buckets"] if b["name"] == "violations")
     assert violations["fileCount"] == 2
+
+
+async def test_verified_evidence_on_s3_cannot_be_replaced(
+    client: httpx.AsyncClient, s3_app: Starlette
+) -> None:
+    """Attack: after VERIFIED, PUT other bytes of the same size to the still-valid presigned URL."""
+    event_id = (await ingest(client, [event(1, type="SPEEDING", at=T0)]))["receipts"][0]["id"]
+    device = as_device("sensor-1")
+    tampered = b"X" + IMAGE[1:]
+    async with httpx.AsyncClient() as network:
+        slot = await result(client, "events.createEvidenceUpload", announce(event_id), headers=device)
+        assert slot["headers"]["If-None-Match"] == "*"
+        assert (
+            slot["headers"]["x-amz-checksum-sha256"]
+            == base64.b64encode(hashlib.sha256(IMAGE).digest()).decode()
+        )
+        first = await network.put(slot["uploadUrl"], content=IMAGE, headers=slot["headers"])
+        assert first.status_code == 200, first.text
+        done = await result(
+            client, "events.completeEvidenceUpload", {"eventId": event_id, "key": slot["key"]}, headers=device
+        )
+        assert done["state"] == "VERIFIED"
+        own = base64.b64encode(hashlib.sha256(tampered).digest()).decode()
+        without_condition = {k: v for k, v in slot["headers"].items() if k != "If-None-Match"}
+        for body, headers, refused in (
+            (tampered, slot["headers"], (400, 412)),  # checksum and If-None-Match both refuse it
+            (IMAGE, slot["headers"], (412,)),  # even the same bytes: never replaced
+            (tampered, {**slot["headers"], "x-amz-checksum-sha256": own}, (403,)),  # signed header
+            (IMAGE, without_condition, (403,)),  # If-None-Match is signed too
+        ):
+            response = await network.put(slot["uploadUrl"], content=body, headers=headers)
+            assert response.status_code in refused, (response.status_code, response.text)
+        detail = await result(client, "events.getById", {"id": event_id}, headers=as_role("VIEWER"))
+        [evidence] = detail["evidence"]
+        assert evidence["state"] == "VERIFIED"
+        downloaded = await network.get(evidence["downloadUrl"])
+        assert downloaded.status_code == 200 and downloaded.content == IMAGE

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 
 from tests.storage.conftest import Backend
 from tvms.storage import InvalidKey, ObjectNotFound, ObjectTooLarge, StorageError
-from tvms.storage.base import MAX_OBJECT_BYTES
+from tvms.storage.base import MAX_OBJECT_BYTES, validate_prefix
 
 JPEG = b"\xff\xd8\xff\xe0" + b"evidence" * 100
 
@@ -33,6 +35,11 @@ BAD_KEYS = [
     "caf\u00e9.jpg",
     "a/" * 300 + "x.jpg",
     "events/",
+    # a trailing newline in a segment (`$` in the segment pattern used to allow it)
+    "reports/sub\n/x.csv",
+    "sub\n/x.jpg",
+    "events/2024\n/11/e1.jpg",
+    "x.csv\n",
 ]
 
 
@@ -167,7 +174,7 @@ async def test_presigned_urls_expire(backend: Backend) -> None:
 async def test_presigned_put(backend: Backend) -> None:
     body = b'{"plate":"123ABC02"}'
     signed = await backend.storage.presign_put("violations/v9/metadata.json", "application/json", len(body))
-    assert signed.headers == {"Content-Type": "application/json"}
+    assert signed.headers["Content-Type"] == "application/json"
     assert signed.expires_at_ms > 0
     response = await backend.http.put(signed.url, content=body, headers=signed.headers)
     assert response.status_code == 200, response.text
@@ -199,3 +206,86 @@ async def test_ttl_bounds(backend: Backend) -> None:
         await backend.storage.presign_get("reports/x.pdf", expires_in_s=0)
     with pytest.raises(StorageError):
         await backend.storage.presign_get("reports/x.pdf", expires_in_s=8 * 24 * 3600)
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+async def test_signed_put_never_replaces_an_object(backend: Backend) -> None:
+    """Attack: upload, let the object be verified, then PUT other bytes of the same size to the
+    still-valid URL. Local answers 409, S3 412 (If-None-Match: *); the first bytes stay."""
+    key = "violations/v7/image.jpg"
+    tampered = b"X" + JPEG[1:]
+    for digest in (None, sha(JPEG)):
+        signed = await backend.storage.presign_put(key, "image/jpeg", len(JPEG), sha256=digest)
+        first = await backend.http.put(signed.url, content=JPEG, headers=signed.headers)
+        assert first.status_code == 200, first.text
+        again = await backend.http.put(signed.url, content=tampered, headers=signed.headers)
+        assert again.status_code in (409, 412), again.text
+        same = await backend.http.put(signed.url, content=JPEG, headers=signed.headers)
+        assert same.status_code in (409, 412)
+        assert await backend.storage.sha256(key) == (len(JPEG), sha(JPEG))
+        assert await backend.storage.delete(key)
+    # a server-side put (the report worker) may still replace
+    await backend.storage.put(key, JPEG, "image/jpeg")
+    await backend.storage.put(key, tampered, "image/jpeg")
+    assert await backend.storage.get(key) == tampered
+
+
+async def test_signed_put_checks_the_announced_sha256(backend: Backend) -> None:
+    """Attack: bytes of the announced size but another digest. Refused (400), nothing kept."""
+    key = "events/2024/11/e9.jpg"
+    tampered = b"X" + JPEG[1:]
+    signed = await backend.storage.presign_put(key, "image/jpeg", len(JPEG), sha256=sha(JPEG))
+    refused = await backend.http.put(signed.url, content=tampered, headers=signed.headers)
+    assert refused.status_code == 400, refused.text
+    with pytest.raises(ObjectNotFound):
+        await backend.storage.stat(key)
+    assert (await backend.storage.list("events/")).items == []  # no temporary file left either
+    accepted = await backend.http.put(signed.url, content=JPEG, headers=signed.headers)
+    assert accepted.status_code == 200, accepted.text
+    assert await backend.storage.get(key) == JPEG
+
+
+@pytest.mark.parametrize("digest", ["abc", "A" * 64, "0" * 63 + "\n", "g" * 64, "0" * 65])
+async def test_presign_put_refuses_a_malformed_sha256(backend: Backend, digest: str) -> None:
+    with pytest.raises(StorageError):
+        await backend.storage.presign_put("events/e1.jpg", "image/jpeg", 3, sha256=digest)
+
+
+async def test_signed_sha256_cannot_be_changed_or_dropped(backend: Backend) -> None:
+    key = "violations/v5/image.jpg"
+    tampered = b"X" + JPEG[1:]
+    signed = await backend.storage.presign_put(key, "image/jpeg", len(JPEG), sha256=sha(JPEG))
+    if backend.storage.name == "s3":  # the digest is a signed header: the tamperer's own is refused
+        own = base64.b64encode(hashlib.sha256(tampered).digest()).decode()
+        for headers in (
+            {**signed.headers, "x-amz-checksum-sha256": own},
+            {k: v for k, v in signed.headers.items() if k != "x-amz-checksum-sha256"},
+        ):
+            response = await backend.http.put(signed.url, content=tampered, headers=headers)
+            assert response.status_code == 403, response.text
+        with pytest.raises(ObjectNotFound):
+            await backend.storage.stat(key)
+        return
+    parts = urlsplit(signed.url)
+    query = dict(parse_qsl(parts.query))
+    for changed in ({**query, "sha256": sha(tampered)}, {k: v for k, v in query.items() if k != "sha256"}):
+        url = urlunsplit(parts._replace(query=urlencode(changed)))
+        response = await backend.http.put(url, content=tampered, headers=signed.headers)
+        assert response.status_code == 403, response.text
+    # nor added to a URL signed without one
+    plain = await backend.storage.presign_put(key, "image/jpeg", len(JPEG))
+    plain_parts = urlsplit(plain.url)
+    added = {**dict(parse_qsl(plain_parts.query)), "sha256": sha(tampered)}
+    url = urlunsplit(plain_parts._replace(query=urlencode(added)))
+    assert (await backend.http.put(url, content=tampered, headers=plain.headers)).status_code == 403
+    with pytest.raises(ObjectNotFound):
+        await backend.storage.stat(key)
+
+
+@pytest.mark.parametrize("prefix", ["reports/sub\n/", "sub\n/x", "reports\n"])
+def test_prefix_with_trailing_newline_is_refused(prefix: str) -> None:
+    with pytest.raises(InvalidKey):
+        validate_prefix(prefix)

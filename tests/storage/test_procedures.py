@@ -36,7 +36,7 @@ async def test_stats_count_real_usage(client: httpx.AsyncClient, app: Any) -> No
     assert (empty["usedStorage"], empty["availableStorage"]) == (0, 10 * 1024**3)
     assert [b["name"] for b in empty["buckets"]] == ["events", "violations", "reports", "sensors"]
     assert {b["fileCount"] for b in empty["buckets"]} == {0}
-    await put_file(client, "reports", "r1.pdf", b"%PDF-1.7 report", "application/pdf")
+    await app.state.services.storage.put("reports/r1.pdf", b"%PDF-1.7 report", "application/pdf")
     await put_file(client, "sensors/sensor-1", "snapshot.jpg", b"\xff\xd8jpeg", "image/jpeg")
     app.state.services.cache.invalidate()
     stats = await result(client, "storage.getStats")
@@ -54,7 +54,7 @@ async def test_quota_comes_from_settings(client: httpx.AsyncClient, app: Any) ->
     too_big = await error(
         client,
         "storage.getUploadUrl",
-        {"folder": "reports", "filename": "big.csv", "contentType": "text/csv", "size": 101},
+        {"folder": "sensors", "filename": "big.csv", "contentType": "text/csv", "size": 101},
         headers=OPERATOR,
     )
     assert too_big["data"]["code"] == "PAYLOAD_TOO_LARGE"
@@ -64,20 +64,20 @@ async def test_quota_comes_from_settings(client: httpx.AsyncClient, app: Any) ->
     "params",
     [
         {"folder": "../etc", "filename": "x.pdf", "contentType": "application/pdf", "size": 1},
-        {"folder": "reports", "filename": "../x.pdf", "contentType": "application/pdf", "size": 1},
-        {"folder": "reports", "filename": "x.pdf", "contentType": "image/png", "size": 1},
-        {"folder": "reports", "filename": "x.html", "contentType": "text/html", "size": 1},
-        {"folder": "reports", "filename": "clip.mp4", "contentType": "video/mp4", "size": 1},
-        {"folder": "reports", "filename": "x\u0000.pdf", "contentType": "application/pdf", "size": 1},
+        {"folder": "sensors/s1", "filename": "../x.pdf", "contentType": "application/pdf", "size": 1},
+        {"folder": "sensors/s1", "filename": "x.pdf", "contentType": "image/png", "size": 1},
+        {"folder": "sensors/s1", "filename": "x.html", "contentType": "text/html", "size": 1},
+        {"folder": "sensors/s1", "filename": "clip.mp4", "contentType": "video/mp4", "size": 1},
+        {"folder": "sensors/s1", "filename": "x\u0000.pdf", "contentType": "application/pdf", "size": 1},
         {
-            "folder": "reports",
+            "folder": "sensors/s1",
             "filename": "x.pdf",
             "contentType": "application/pdf",
             "size": 100 * 1024 * 1024 + 1,
         },
-        {"folder": "reports", "filename": "x.pdf", "contentType": "application/pdf", "size": 0},
+        {"folder": "sensors/s1", "filename": "x.pdf", "contentType": "application/pdf", "size": 0},
         {"folder": "tmp", "filename": "x.pdf", "contentType": "application/pdf", "size": 1},
-        {"folder": "reports", "filename": "x.pdf", "contentType": "application/pdf"},
+        {"folder": "sensors/s1", "filename": "x.pdf", "contentType": "application/pdf"},
     ],
 )
 async def test_upload_url_validation(client: httpx.AsyncClient, app: Any, params: dict[str, Any]) -> None:
@@ -94,13 +94,14 @@ async def test_evidence_folders_are_for_devices(client: httpx.AsyncClient, app: 
 
 async def test_download_list_delete(client: httpx.AsyncClient, app: Any) -> None:
     keys = [
-        await put_file(client, "reports", f"r{n}.csv", f"a,b\n{n},1".encode(), "text/csv") for n in range(5)
+        await put_file(client, "sensors/s1", f"r{n}.csv", f"a,b\n{n},1".encode(), "text/csv")
+        for n in range(5)
     ]
     url = await result(client, "storage.getDownloadUrl", {"key": keys[0]}, headers=as_role("VIEWER"))
     assert (await client.get(url["url"])).content == b"a,b\n0,1"
-    first = await result(client, "storage.list", {"prefix": "reports/", "take": 3}, headers=as_role("VIEWER"))
+    first = await result(client, "storage.list", {"prefix": "sensors/", "take": 3}, headers=as_role("VIEWER"))
     rest = await result(
-        client, "storage.list", {"prefix": "reports/", "cursor": first["nextCursor"]}, headers=OPERATOR
+        client, "storage.list", {"prefix": "sensors/", "cursor": first["nextCursor"]}, headers=OPERATOR
     )
     assert [i["key"] for i in first["items"] + rest["items"]] == keys
     assert rest["nextCursor"] is None
@@ -121,10 +122,72 @@ async def test_download_list_delete(client: httpx.AsyncClient, app: Any) -> None
 
 async def test_storage_auth(client: httpx.AsyncClient, app: Any) -> None:
     assert "result" in await call(client, "storage.getStats")  # documented as public
-    upload = {"folder": "reports", "filename": "x.pdf", "contentType": "application/pdf", "size": 1}
+    upload = {"folder": "sensors", "filename": "x.pdf", "contentType": "application/pdf", "size": 1}
     assert (await error(client, "storage.getUploadUrl", upload))["data"]["code"] == "UNAUTHORIZED"
     viewer = await error(client, "storage.getUploadUrl", upload, headers=as_role("VIEWER"))
     assert viewer["data"]["code"] == "FORBIDDEN"
     device = await error(client, "storage.list", {}, headers=as_device("sensor-1"))
     assert device["data"]["code"] == "FORBIDDEN"
     assert (await error(client, "storage.list", {}))["data"]["code"] == "UNAUTHORIZED"
+
+
+ADMIN_REPORT = b"plate,fine\n123ABC02,50000\n"
+
+
+async def admin_report(app: Any) -> str:
+    """A report file as the report worker writes it (server side, never through a signed URL)."""
+    key = "reports/2024/11/admin-report.csv"
+    await app.state.services.storage.put(key, ADMIN_REPORT, "text/csv")
+    return key
+
+
+@pytest.mark.parametrize("role", ["OPERATOR", "ADMIN"])
+async def test_reports_folder_is_written_by_the_worker_only(
+    client: httpx.AsyncClient, app: Any, role: str
+) -> None:
+    """Attack: an OPERATOR asks for an upload URL over an admin's report file."""
+    key = await admin_report(app)
+    for folder in ("reports", "reports/2024/11", "/reports/", "reports/sub"):
+        params = {"folder": folder, "filename": "admin-report.csv", "contentType": "text/csv", "size": 5}
+        refused = await error(client, "storage.getUploadUrl", params, headers=as_role(role))
+        assert refused["data"]["code"] == "FORBIDDEN"
+    assert await app.state.services.storage.get(key) == ADMIN_REPORT
+
+
+@pytest.mark.parametrize("role", ["VIEWER", "OPERATOR"])
+async def test_reports_are_read_through_storage_by_admins_only(
+    client: httpx.AsyncClient, app: Any, role: str
+) -> None:
+    """Attack: a user refused by reports.getAll lists reports/ and downloads an admin's report."""
+    key = await admin_report(app)
+    snapshot = await put_file(client, "sensors/s1", "snapshot.jpg", b"\xff\xd8jpeg", "image/jpeg")
+    who = as_role(role)
+    download = await error(client, "storage.getDownloadUrl", {"key": key}, headers=who)
+    assert download["data"]["code"] == "FORBIDDEN"
+    missing = await error(client, "storage.getDownloadUrl", {"key": "reports/nope.csv"}, headers=who)
+    assert missing["data"]["code"] == "FORBIDDEN"  # the same answer: no existence oracle
+    for prefix in ("reports/", "reports/2024/"):
+        listed = await error(client, "storage.list", {"prefix": prefix}, headers=who)
+        assert listed["data"]["code"] == "FORBIDDEN"
+    for prefix in ("", "r", "reports"):
+        page = await result(client, "storage.list", {"prefix": prefix}, headers=who)
+        assert all(not item["key"].startswith("reports/") for item in page["items"])
+    everything = await result(client, "storage.list", {}, headers=who)
+    assert [item["key"] for item in everything["items"]] == [snapshot]
+    # administrators still see and fetch everything
+    admin_list = await result(client, "storage.list", {"prefix": "reports/"}, headers=ADMIN)
+    assert [item["key"] for item in admin_list["items"]] == [key]
+    url = await result(client, "storage.getDownloadUrl", {"key": key}, headers=ADMIN)
+    assert (await client.get(url["url"])).content == ADMIN_REPORT
+
+
+async def test_upload_url_never_overwrites(client: httpx.AsyncClient, app: Any) -> None:
+    """Attack: an OPERATOR replaces an existing file through a (new or earlier) upload URL."""
+    params = {"folder": "sensors/s1", "filename": "snapshot.jpg", "contentType": "image/jpeg", "size": 5}
+    early = await result(client, "storage.getUploadUrl", params, headers=OPERATOR)
+    key = await put_file(client, "sensors/s1", "snapshot.jpg", b"\xff\xd8one", "image/jpeg")
+    conflict = await error(client, "storage.getUploadUrl", params, headers=OPERATOR)
+    assert conflict["data"]["code"] == "CONFLICT"
+    replaced = await client.put(early["url"], content=b"\xff\xd8two", headers=early["headers"])
+    assert replaced.status_code == 409
+    assert await app.state.services.storage.get(key) == b"\xff\xd8one"

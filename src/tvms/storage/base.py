@@ -45,7 +45,9 @@ EXTENSIONS: dict[str, str] = {
 }
 """Content type → the extension used when the server names an object."""
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._=-]*$")
+# Used with fullmatch: `$` would also accept a trailing newline ("sub\n").
+_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._=-]*")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class StorageError(Exception):
@@ -64,6 +66,14 @@ class ObjectTooLarge(StorageError):
     """Over `MAX_OBJECT_BYTES` (or over the size an upload URL allows)."""
 
 
+class ObjectExists(StorageError):
+    """A signed upload never replaces an object: there already is one under that key."""
+
+
+class ChecksumMismatch(StorageError):
+    """The uploaded bytes do not have the SHA-256 the upload URL was signed for."""
+
+
 def validate_key(key: str) -> str:
     """Return `key` when it is a safe object key, else raise InvalidKey.
 
@@ -76,7 +86,7 @@ def validate_key(key: str) -> str:
     if key.startswith("/") or "\\" in key:
         raise InvalidKey("the key must be a relative path with / separators")
     for segment in key.split("/"):
-        if not _SEGMENT.match(segment):
+        if not _SEGMENT.fullmatch(segment):
             raise InvalidKey(
                 "each part of the key must be letters, digits, '.', '_', '-' or '=' "
                 "and must not start with '.' or '-' (no '..', no empty parts)"
@@ -102,9 +112,9 @@ def validate_prefix(prefix: str) -> str:
         raise InvalidKey("the prefix must be a relative path with / separators")
     parts = prefix.split("/")
     for segment in parts[:-1]:
-        if not _SEGMENT.match(segment):
+        if not _SEGMENT.fullmatch(segment):
             raise InvalidKey("the prefix contains an invalid part")
-    if parts[-1] and not _SEGMENT.match(parts[-1]):
+    if parts[-1] and not _SEGMENT.fullmatch(parts[-1]):
         raise InvalidKey("the prefix contains an invalid part")
     return prefix
 
@@ -179,9 +189,20 @@ class Storage(Protocol):
         """A URL that lets anyone holding it download the object until it expires."""
 
     async def presign_put(
-        self, key: str, content_type: str, size: int, expires_in_s: int = DEFAULT_URL_TTL_S
+        self,
+        key: str,
+        content_type: str,
+        size: int,
+        expires_in_s: int = DEFAULT_URL_TTL_S,
+        *,
+        sha256: str | None = None,
     ) -> SignedUrl:
-        """A URL that lets anyone holding it upload exactly this object until it expires."""
+        """A URL that lets anyone holding it upload exactly this object until it expires.
+
+        The upload never replaces an existing object (so a URL still alive after its object was
+        verified cannot swap the bytes), and with `sha256` (lowercase hex) the store refuses
+        bytes with any other digest. Send every header of `SignedUrl.headers` with the PUT.
+        """
 
     async def close(self) -> None:
         """Release connections (called once at shutdown)."""
@@ -194,6 +215,13 @@ def check_upload(key: str, content_type: str, size: int) -> None:
         raise InvalidKey(f"content type {content_type[:100]!r} does not match the key's extension")
     if size < 0 or size > MAX_OBJECT_BYTES:
         raise ObjectTooLarge("objects are limited to 100 MB")
+
+
+def check_sha256(sha256: str | None) -> str | None:
+    """`sha256` when it is None or 64 lowercase hex digits, else StorageError."""
+    if sha256 is not None and not _SHA256_HEX.fullmatch(sha256):
+        raise StorageError("sha256 must be 64 lowercase hex digits")
+    return sha256
 
 
 def check_ttl(expires_in_s: int) -> int:

@@ -23,13 +23,16 @@ from tvms.storage import signing
 from tvms.storage.base import (
     DEFAULT_URL_TTL_S,
     MAX_OBJECT_BYTES,
+    ChecksumMismatch,
     InvalidKey,
+    ObjectExists,
     ObjectInfo,
     ObjectNotFound,
     ObjectPage,
     ObjectTooLarge,
     SignedUrl,
     StorageError,
+    check_sha256,
     check_ttl,
     check_upload,
     content_type_of,
@@ -198,19 +201,34 @@ class LocalStorage:
         return SignedUrl(self._url(key, query), expires * 1000, "GET", {})
 
     async def presign_put(
-        self, key: str, content_type: str, size: int, expires_in_s: int = DEFAULT_URL_TTL_S
+        self,
+        key: str,
+        content_type: str,
+        size: int,
+        expires_in_s: int = DEFAULT_URL_TTL_S,
+        *,
+        sha256: str | None = None,
     ) -> SignedUrl:
         check_upload(key, content_type, size)
+        check_sha256(sha256)
         expires = int(self._now()) + check_ttl(expires_in_s)
-        signature = signing.sign(self._signing_key(), "PUT", key, str(expires), content_type, str(size))
-        query = urlencode({"expires": expires, "size": size, "signature": signature})
+        digest = sha256 or ""  # signed even when empty, so it cannot be added or dropped later
+        signature = signing.sign(
+            self._signing_key(), "PUT", key, str(expires), content_type, str(size), digest
+        )
+        fields: dict[str, str | int] = {"expires": expires, "size": size}
+        if sha256:
+            fields["sha256"] = sha256
+        query = urlencode({**fields, "signature": signature})
         return SignedUrl(self._url(key, query), expires * 1000, "PUT", {"Content-Type": content_type})
 
     async def close(self) -> None:
         return None
 
     # -- used by the signed-URL routes ----------------------------------------------------------
-    def verify(self, method: str, key: str, expires: str, signature: str, size: str = "") -> None:
+    def verify(
+        self, method: str, key: str, expires: str, signature: str, size: str = "", sha256: str = ""
+    ) -> None:
         """Raise SignatureRefused unless the URL was signed by us, for this method, and is live."""
         validate_key(key)
         if not expires.isdigit() or int(expires) < self._now():
@@ -218,24 +236,36 @@ class LocalStorage:
         if method == "GET":
             parts: tuple[str, ...] = ("GET", key, expires)
         else:
-            parts = ("PUT", key, expires, content_type_of(key), size)
+            parts = ("PUT", key, expires, content_type_of(key), size, sha256)
         if not signing.verify(self._signing_key(), signature, *parts):
             raise SignatureRefused("the link is not valid")
 
-    async def write_stream(self, key: str, chunks: AsyncIterator[bytes], size: int) -> ObjectInfo:
-        """Store an upload of exactly `size` bytes from `chunks`; ObjectTooLarge past it."""
+    async def write_stream(
+        self, key: str, chunks: AsyncIterator[bytes], size: int, sha256: str | None = None
+    ) -> ObjectInfo:
+        """Store a new object of exactly `size` bytes (and SHA-256 `sha256`, when given).
+
+        ObjectTooLarge past `size`, ChecksumMismatch for other bytes, ObjectExists when the key
+        is taken: a signed upload never replaces an object (nothing is kept on any refusal).
+        """
         check_upload(key, content_type_of(key), size)
+        check_sha256(sha256)
         path = self._path(key)
+        if path.exists():  # refuse before reading the body; _commit checks again atomically
+            raise ObjectExists("an object already exists under this key")
         with self._temporary(path) as (handle, temporary):
-            received = 0
+            received, hasher = 0, hashlib.sha256()
             async for chunk in chunks:
                 received += len(chunk)
                 if received > size or received > MAX_OBJECT_BYTES:
                     raise ObjectTooLarge("the upload is larger than the link allows")
+                hasher.update(chunk)
                 handle.write(chunk)  # page-cache writes: the fsync below is the slow part
             if received != size:
                 raise StorageError("the upload is shorter than the link requires")
-            await anyio.to_thread.run_sync(self._commit, handle, temporary, path)
+            if sha256 is not None and hasher.hexdigest() != sha256:
+                raise ChecksumMismatch("the upload does not have the SHA-256 the link was signed for")
+            await anyio.to_thread.run_sync(self._commit, handle, temporary, path, False)
         return await self.stat(key)
 
     def open_path(self, key: str) -> Path:
@@ -265,10 +295,20 @@ class LocalStorage:
             temporary.unlink(missing_ok=True)
 
     @staticmethod
-    def _commit(handle: BinaryIO, temporary: Path, path: Path) -> None:
+    def _commit(handle: BinaryIO, temporary: Path, path: Path, replace: bool = True) -> None:
+        """Move the written file into place; with `replace=False` only if `path` is free.
+
+        `os.link` fails atomically when the name exists (unlike a check then a rename, which two
+        concurrent uploads could both pass); `_temporary` then removes the temporary name.
+        """
         handle.flush()
         os.fsync(handle.fileno())
         try:
-            os.replace(temporary, path)
+            if replace:
+                os.replace(temporary, path)
+            else:
+                os.link(temporary, path)
         except IsADirectoryError:
             raise StorageError("the key collides with an existing folder") from None
+        except FileExistsError:
+            raise ObjectExists("an object already exists under this key") from None

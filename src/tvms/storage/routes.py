@@ -11,7 +11,15 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tvms.storage.base import InvalidKey, ObjectNotFound, ObjectTooLarge, StorageError, content_type_of
+from tvms.storage.base import (
+    ChecksumMismatch,
+    InvalidKey,
+    ObjectExists,
+    ObjectNotFound,
+    ObjectTooLarge,
+    StorageError,
+    content_type_of,
+)
 from tvms.storage.local import ROUTE_PREFIX, LocalStorage, SignatureRefused
 
 _SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
@@ -38,8 +46,8 @@ async def _object(request: Request) -> Response:
             storage.verify("GET", key, query.get("expires", ""), query.get("signature", ""))
             path = storage.open_path(key)
             return FileResponse(path, media_type=content_type_of(key), headers=_SAFE_HEADERS)
-        size = query.get("size", "")
-        storage.verify("PUT", key, query.get("expires", ""), query.get("signature", ""), size)
+        size, sha256 = query.get("size", ""), query.get("sha256", "")
+        storage.verify("PUT", key, query.get("expires", ""), query.get("signature", ""), size, sha256)
         sent_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if sent_type != content_type_of(key):
             return _text(403, "Content-Type does not match the signed upload")
@@ -49,7 +57,7 @@ async def _object(request: Request) -> Response:
                 413 if length.isdigit() and int(length) > int(size) else 400,
                 "Content-Length does not match the signed upload",
             )
-        await storage.write_stream(key, request.stream(), int(size))
+        await storage.write_stream(key, request.stream(), int(size), sha256 or None)
         return Response(status_code=200, headers=_SAFE_HEADERS)
     except SignatureRefused as exc:
         return _text(403, str(exc))
@@ -59,6 +67,10 @@ async def _object(request: Request) -> Response:
         return _text(404, "No such object")
     except ObjectTooLarge as exc:
         return _text(413, str(exc))
+    except ObjectExists as exc:  # a signed upload never replaces (verified evidence stays put)
+        return _text(409, str(exc))
+    except ChecksumMismatch as exc:
+        return _text(400, str(exc))
     except StorageError as exc:
         return _text(400, str(exc))
 

@@ -8,6 +8,7 @@ One client is opened on first use and reused; `close()` releases its connection 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import time
 from contextlib import AsyncExitStack
@@ -24,6 +25,7 @@ from tvms.storage.base import (
     ObjectPage,
     SignedUrl,
     StorageError,
+    check_sha256,
     check_ttl,
     check_upload,
     content_type_of,
@@ -186,18 +188,37 @@ class S3Storage:
         return SignedUrl(url, int((time.time() + ttl) * 1000), "GET", {})
 
     async def presign_put(
-        self, key: str, content_type: str, size: int, expires_in_s: int = DEFAULT_URL_TTL_S
+        self,
+        key: str,
+        content_type: str,
+        size: int,
+        expires_in_s: int = DEFAULT_URL_TTL_S,
+        *,
+        sha256: str | None = None,
     ) -> SignedUrl:
         check_upload(key, content_type, size)
+        check_sha256(sha256)
         ttl = check_ttl(expires_in_s)
         client = await self._get_client()
-        # Content-Type and Content-Length are signed: the store refuses any other type or size.
-        url = await client.generate_presigned_url(
-            "put_object",
-            Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type, "ContentLength": size},
-            ExpiresIn=ttl,
-        )
-        return SignedUrl(url, int((time.time() + ttl) * 1000), "PUT", {"Content-Type": content_type})
+        # Every parameter below becomes a signed header the client must send as given:
+        # Content-Type and Content-Length (no other type or size), If-None-Match: * (the store
+        # refuses to replace an existing object, 412) and x-amz-checksum-sha256 (other bytes are
+        # refused, 400 BadDigest). AWS S3 and SeaweedFS enforce both; a store that ignored them
+        # would still be caught for the checksum by events.completeEvidenceUpload's re-hash.
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ContentType": content_type,
+            "ContentLength": size,
+            "IfNoneMatch": "*",
+        }
+        headers = {"Content-Type": content_type, "If-None-Match": "*"}
+        if sha256 is not None:
+            checksum = base64.b64encode(bytes.fromhex(sha256)).decode()
+            params["ChecksumSHA256"] = checksum
+            headers["x-amz-checksum-sha256"] = checksum
+        url = await client.generate_presigned_url("put_object", Params=params, ExpiresIn=ttl)
+        return SignedUrl(url, int((time.time() + ttl) * 1000), "PUT", headers)
 
     async def close(self) -> None:
         stack, self._stack, self._client = self._stack, None, None
