@@ -25,7 +25,9 @@ class AuditGetAllInput(Input):
     take: Annotated[int, msgspec.Meta(ge=1, le=100)] = 50
     actor: Text | None = None
     procedure: Text | None = None
-    outcome: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Z_]+$")] | None = None
+    outcome: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Z_]+$(?!\n)")] | None = (
+        None
+    )
     target_id: Text | None = None
     from_: datetime | None = msgspec.field(default=None, name="from")
     to: datetime | None = None

@@ -9,14 +9,14 @@ import msgspec
 Role = Literal["ADMIN", "OPERATOR", "VIEWER"]
 ROLES: tuple[Role, ...] = ("ADMIN", "OPERATOR", "VIEWER")
 
-EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$(?!\n)"
 Email = Annotated[
     str, msgspec.Meta(min_length=3, max_length=254, pattern=EMAIL_PATTERN, description="An e-mail address")
 ]
 # Characters, not bytes: the 72-byte bcrypt limit is checked separately with a clear message.
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 Name = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")
+    str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$(?!\n)")
 ]
 UserId = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 

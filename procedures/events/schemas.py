@@ -233,7 +233,7 @@ class ReviewEntry(Output):
     reviewed_at: str
 
 
-Sha256 = Annotated[str, Meta(pattern="^[0-9a-fA-F]{64}$")]
+Sha256 = Annotated[str, Meta(pattern=r"^[0-9a-fA-F]{64}$(?!\n)")]
 
 
 class EvidenceUploadInput(Input):

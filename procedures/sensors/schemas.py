@@ -25,7 +25,7 @@ DeviceId = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=100,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$(?!\n)",
         description="letters, digits and . _ : - (starting with a letter or digit)",
     ),
 ]
