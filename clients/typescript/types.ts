@@ -43,7 +43,7 @@ export interface AuditGetAllInput {
   /**
    * @minLength 1
    * @maxLength 64
-   * @pattern ^[A-Z_]+$
+   * @pattern ^[A-Z_]+$(?!\n)
    */
   outcome?: string | null;
   /**
@@ -270,7 +270,7 @@ export interface EvidenceUploadInput {
    * @maximum 104857600
    */
   size: number;
-  /** @pattern ^[0-9a-fA-F]{64}$ */
+  /** @pattern ^[0-9a-fA-F]{64}$(?!\n) */
   sha256: string;
 }
 
@@ -366,7 +366,7 @@ export interface HeartbeatChild {
    * letters, digits and . _ : - (starting with a letter or digit)
    * @minLength 1
    * @maxLength 100
-   * @pattern ^[A-Za-z0-9][A-Za-z0-9._:-]*$
+   * @pattern ^[A-Za-z0-9][A-Za-z0-9._:-]*$(?!\n)
    */
   deviceId: string;
   status: "ERROR" | "OFFLINE" | "ONLINE";
@@ -695,7 +695,7 @@ export interface LoginInput {
    * An e-mail address
    * @minLength 3
    * @maxLength 254
-   * @pattern ^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$
+   * @pattern ^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$(?!\n)
    */
   email: string;
   /**
@@ -992,7 +992,7 @@ export interface SensorCreateInput {
    * letters, digits and . _ : - (starting with a letter or digit)
    * @minLength 1
    * @maxLength 100
-   * @pattern ^[A-Za-z0-9][A-Za-z0-9._:-]*$
+   * @pattern ^[A-Za-z0-9][A-Za-z0-9._:-]*$(?!\n)
    */
   deviceId: string;
   type: "ANPR" | "CAMERA" | "EDGE_CONTROLLER" | "NVR" | "RADAR" | "SPEED_DETECTOR";
@@ -1152,7 +1152,7 @@ export interface SensorUpdateInput {
    * letters, digits and . _ : - (starting with a letter or digit)
    * @minLength 1
    * @maxLength 100
-   * @pattern ^[A-Za-z0-9][A-Za-z0-9._:-]*$
+   * @pattern ^[A-Za-z0-9][A-Za-z0-9._:-]*$(?!\n)
    */
   deviceId?: string;
   type?: "ANPR" | "CAMERA" | "EDGE_CONTROLLER" | "NVR" | "RADAR" | "SPEED_DETECTOR";
@@ -1434,7 +1434,7 @@ export interface UserCreateInput {
    * An e-mail address
    * @minLength 3
    * @maxLength 254
-   * @pattern ^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$
+   * @pattern ^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$(?!\n)
    */
   email: string;
   /**
@@ -1445,13 +1445,13 @@ export interface UserCreateInput {
   /**
    * @minLength 1
    * @maxLength 100
-   * @pattern ^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$
+   * @pattern ^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$(?!\n)
    */
   firstName: string;
   /**
    * @minLength 1
    * @maxLength 100
-   * @pattern ^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$
+   * @pattern ^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$(?!\n)
    */
   lastName: string;
   role: "ADMIN" | "OPERATOR" | "VIEWER";
@@ -1503,13 +1503,13 @@ export interface UserUpdateInput {
   /**
    * @minLength 1
    * @maxLength 100
-   * @pattern ^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$
+   * @pattern ^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$(?!\n)
    */
   firstName?: string;
   /**
    * @minLength 1
    * @maxLength 100
-   * @pattern ^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$
+   * @pattern ^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$(?!\n)
    */
   lastName?: string;
   role?: "ADMIN" | "OPERATOR" | "VIEWER";
@@ -2066,7 +2066,7 @@ export interface Procedures {
     output: StorageStats;
   };
   /**
-   * A signed URL to PUT one file (≤ 100 MB) at `{folder}/{filename}` under `reports/` or `sensors/`.
+   * A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
    * mutation, auth: roles:ADMIN,OPERATOR
    */
   "storage.getUploadUrl": {

@@ -221,7 +221,8 @@ class _AuthApi:
         A wrong e-mail or password gives the same UNAUTHORIZED error (in about the same time).
         After `security.maxLoginAttempts` failures the address is locked for
         `security.lockoutDuration` minutes: TOO_MANY_REQUESTS with `retryAfter` (seconds) and
-        `lockedUntil` in `error.data`.
+        `lockedUntil` in `error.data`. One login per HTTP request: a second one in the same
+        batch is TOO_MANY_REQUESTS without checking anything.
 
         `auth.login` (mutation, auth: public).
         """
@@ -249,6 +250,10 @@ class _AuthApi:
 
     def refresh_token(self) -> models.TokenResult:
         """A new token for the current, still valid one (which is revoked: tokens rotate).
+
+        Each token is rotated once: of concurrent refreshes with the same token, one gets a new
+        token and the others UNAUTHORIZED. Later calls in the same batch no longer use the old
+        token.
 
         `auth.refreshToken` (mutation, auth: user).
         """
@@ -1092,7 +1097,8 @@ class _StorageApi:
     ) -> models.StorageSchemasDownloadUrl:
         """A signed, expiring URL to download one object.
 
-        Evidence that is not verified (pending or quarantined) is served to administrators only.
+        Evidence that is not verified (pending or quarantined) is served to administrators only,
+        and so are report files (their owners use reports.getDownloadUrl).
 
         `storage.getDownloadUrl` (query, auth: user).
         """
@@ -1115,11 +1121,12 @@ class _StorageApi:
         self, *, folder: str, filename: str, content_type: str, size: int
     ) -> models.UploadUrl: ...
     def get_upload_url(self, *input: models.UploadUrlInput, **fields: Any) -> models.UploadUrl:
-        """A signed URL to PUT one file (≤ 100 MB) at `{folder}/{filename}` under `reports/` or
-        `sensors/`.
+        """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
-        Refused when the upload would exceed the storage quota.
+        Refused when the upload would exceed the storage quota, and CONFLICT when a file already
+        exists under that key (an upload never replaces one). `reports/` is written by the
+        report worker only, evidence folders by devices only (both FORBIDDEN).
 
         `storage.getUploadUrl` (mutation, auth: roles:ADMIN,OPERATOR).
         """
@@ -1135,6 +1142,9 @@ class _StorageApi:
     ) -> models.ObjectList: ...
     def list(self, *input: models.ListInput, **fields: Any) -> models.ObjectList:
         """Objects whose key starts with `prefix`, in key order; pass `nextCursor` back for more.
+
+        `reports/` is listed to administrators only: for others a prefix inside it is FORBIDDEN
+        and a wider prefix leaves its files out (a page may then hold fewer than `take` items).
 
         `storage.list` (query, auth: user).
         """
@@ -1399,7 +1409,8 @@ class _AsyncAuthApi:
         A wrong e-mail or password gives the same UNAUTHORIZED error (in about the same time).
         After `security.maxLoginAttempts` failures the address is locked for
         `security.lockoutDuration` minutes: TOO_MANY_REQUESTS with `retryAfter` (seconds) and
-        `lockedUntil` in `error.data`.
+        `lockedUntil` in `error.data`. One login per HTTP request: a second one in the same
+        batch is TOO_MANY_REQUESTS without checking anything.
 
         `auth.login` (mutation, auth: public).
         """
@@ -1427,6 +1438,10 @@ class _AsyncAuthApi:
 
     async def refresh_token(self) -> models.TokenResult:
         """A new token for the current, still valid one (which is revoked: tokens rotate).
+
+        Each token is rotated once: of concurrent refreshes with the same token, one gets a new
+        token and the others UNAUTHORIZED. Later calls in the same batch no longer use the old
+        token.
 
         `auth.refreshToken` (mutation, auth: user).
         """
@@ -2316,7 +2331,8 @@ class _AsyncStorageApi:
     ) -> models.StorageSchemasDownloadUrl:
         """A signed, expiring URL to download one object.
 
-        Evidence that is not verified (pending or quarantined) is served to administrators only.
+        Evidence that is not verified (pending or quarantined) is served to administrators only,
+        and so are report files (their owners use reports.getDownloadUrl).
 
         `storage.getDownloadUrl` (query, auth: user).
         """
@@ -2343,11 +2359,12 @@ class _AsyncStorageApi:
     async def get_upload_url(
         self, *input: models.UploadUrlInput, **fields: Any
     ) -> models.UploadUrl:
-        """A signed URL to PUT one file (≤ 100 MB) at `{folder}/{filename}` under `reports/` or
-        `sensors/`.
+        """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
-        Refused when the upload would exceed the storage quota.
+        Refused when the upload would exceed the storage quota, and CONFLICT when a file already
+        exists under that key (an upload never replaces one). `reports/` is written by the
+        report worker only, evidence folders by devices only (both FORBIDDEN).
 
         `storage.getUploadUrl` (mutation, auth: roles:ADMIN,OPERATOR).
         """
@@ -2363,6 +2380,9 @@ class _AsyncStorageApi:
     ) -> models.ObjectList: ...
     async def list(self, *input: models.ListInput, **fields: Any) -> models.ObjectList:
         """Objects whose key starts with `prefix`, in key order; pass `nextCursor` back for more.
+
+        `reports/` is listed to administrators only: for others a prefix inside it is FORBIDDEN
+        and a wider prefix leaves its files out (a page may then hold fewer than `take` items).
 
         `storage.list` (query, auth: user).
         """
@@ -2635,7 +2655,8 @@ class _BatchAuthApi:
         A wrong e-mail or password gives the same UNAUTHORIZED error (in about the same time).
         After `security.maxLoginAttempts` failures the address is locked for
         `security.lockoutDuration` minutes: TOO_MANY_REQUESTS with `retryAfter` (seconds) and
-        `lockedUntil` in `error.data`.
+        `lockedUntil` in `error.data`. One login per HTTP request: a second one in the same
+        batch is TOO_MANY_REQUESTS without checking anything.
 
         `auth.login` (mutation, auth: public).
         """
@@ -2663,6 +2684,10 @@ class _BatchAuthApi:
 
     def refresh_token(self) -> Pending[models.TokenResult]:
         """A new token for the current, still valid one (which is revoked: tokens rotate).
+
+        Each token is rotated once: of concurrent refreshes with the same token, one gets a new
+        token and the others UNAUTHORIZED. Later calls in the same batch no longer use the old
+        token.
 
         `auth.refreshToken` (mutation, auth: user).
         """
@@ -3552,7 +3577,8 @@ class _BatchStorageApi:
     ) -> Pending[models.StorageSchemasDownloadUrl]:
         """A signed, expiring URL to download one object.
 
-        Evidence that is not verified (pending or quarantined) is served to administrators only.
+        Evidence that is not verified (pending or quarantined) is served to administrators only,
+        and so are report files (their owners use reports.getDownloadUrl).
 
         `storage.getDownloadUrl` (query, auth: user).
         """
@@ -3577,11 +3603,12 @@ class _BatchStorageApi:
     def get_upload_url(
         self, *input: models.UploadUrlInput, **fields: Any
     ) -> Pending[models.UploadUrl]:
-        """A signed URL to PUT one file (≤ 100 MB) at `{folder}/{filename}` under `reports/` or
-        `sensors/`.
+        """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
-        Refused when the upload would exceed the storage quota.
+        Refused when the upload would exceed the storage quota, and CONFLICT when a file already
+        exists under that key (an upload never replaces one). `reports/` is written by the
+        report worker only, evidence folders by devices only (both FORBIDDEN).
 
         `storage.getUploadUrl` (mutation, auth: roles:ADMIN,OPERATOR).
         """
@@ -3597,6 +3624,9 @@ class _BatchStorageApi:
     ) -> Pending[models.ObjectList]: ...
     def list(self, *input: models.ListInput, **fields: Any) -> Pending[models.ObjectList]:
         """Objects whose key starts with `prefix`, in key order; pass `nextCursor` back for more.
+
+        `reports/` is listed to administrators only: for others a prefix inside it is FORBIDDEN
+        and a wider prefix leaves its files out (a page may then hold fewer than `take` items).
 
         `storage.list` (query, auth: user).
         """

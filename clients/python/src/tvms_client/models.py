@@ -165,7 +165,7 @@ class AuditGetAllInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     actor: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
     procedure: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
     outcome: (
-        Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern="^[A-Z_]+$")] | None
+        Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern="^[A-Z_]+$(?!\\n)")] | None
     ) = None
     target_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = msgspec.field(
         default=None, name="targetId"
@@ -456,7 +456,7 @@ class EvidenceUploadInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
         name="contentType"
     )
     size: Annotated[int, msgspec.Meta(ge=1, le=104857600)]
-    sha256: Annotated[str, msgspec.Meta(pattern="^[0-9a-fA-F]{64}$")]
+    sha256: Annotated[str, msgspec.Meta(pattern="^[0-9a-fA-F]{64}$(?!\\n)")]
 
 
 class FeatureFlag(msgspec.Struct, kw_only=True):
@@ -583,7 +583,7 @@ class HeartbeatChild(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         msgspec.Meta(
             min_length=1,
             max_length=100,
-            pattern="^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+            pattern="^[A-Za-z0-9][A-Za-z0-9._:-]*$(?!\\n)",
             description="letters, digits and . _ : - (starting with a letter or digit)",
         ),
     ] = msgspec.field(name="deviceId")
@@ -1014,7 +1014,7 @@ class LoginInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         msgspec.Meta(
             min_length=3,
             max_length=254,
-            pattern="^[^@\\s\\x00-\\x1f\\x7f]{1,64}@[^@\\s\\x00-\\x1f\\x7f]+\\.[^@\\s\\x00-\\x1f\\x7f]+$",
+            pattern="^[^@\\s\\x00-\\x1f\\x7f]{1,64}@[^@\\s\\x00-\\x1f\\x7f]+\\.[^@\\s\\x00-\\x1f\\x7f]+$(?!\\n)",
             description="An e-mail address",
         ),
     ]
@@ -1385,7 +1385,7 @@ class SensorCreateInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
         msgspec.Meta(
             min_length=1,
             max_length=100,
-            pattern="^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+            pattern="^[A-Za-z0-9][A-Za-z0-9._:-]*$(?!\\n)",
             description="letters, digits and . _ : - (starting with a letter or digit)",
         ),
     ] = msgspec.field(name="deviceId")
@@ -1546,7 +1546,7 @@ class SensorUpdateInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
             msgspec.Meta(
                 min_length=1,
                 max_length=100,
-                pattern="^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+                pattern="^[A-Za-z0-9][A-Za-z0-9._:-]*$(?!\\n)",
                 description="letters, digits and . _ : - (starting with a letter or digit)",
             ),
         ]
@@ -1887,7 +1887,7 @@ class UserCreateInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         msgspec.Meta(
             min_length=3,
             max_length=254,
-            pattern="^[^@\\s\\x00-\\x1f\\x7f]{1,64}@[^@\\s\\x00-\\x1f\\x7f]+\\.[^@\\s\\x00-\\x1f\\x7f]+$",
+            pattern="^[^@\\s\\x00-\\x1f\\x7f]{1,64}@[^@\\s\\x00-\\x1f\\x7f]+\\.[^@\\s\\x00-\\x1f\\x7f]+$(?!\\n)",
             description="An e-mail address",
         ),
     ]
@@ -1895,13 +1895,17 @@ class UserCreateInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     first_name: Annotated[
         str,
         msgspec.Meta(
-            min_length=1, max_length=100, pattern="^[^\\x00-\\x1f\\x7f]*\\S[^\\x00-\\x1f\\x7f]*$"
+            min_length=1,
+            max_length=100,
+            pattern="^[^\\x00-\\x1f\\x7f]*\\S[^\\x00-\\x1f\\x7f]*$(?!\\n)",
         ),
     ] = msgspec.field(name="firstName")
     last_name: Annotated[
         str,
         msgspec.Meta(
-            min_length=1, max_length=100, pattern="^[^\\x00-\\x1f\\x7f]*\\S[^\\x00-\\x1f\\x7f]*$"
+            min_length=1,
+            max_length=100,
+            pattern="^[^\\x00-\\x1f\\x7f]*\\S[^\\x00-\\x1f\\x7f]*$(?!\\n)",
         ),
     ] = msgspec.field(name="lastName")
     role: Literal["ADMIN", "OPERATOR", "VIEWER"]
@@ -1962,7 +1966,7 @@ class UserUpdateInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             msgspec.Meta(
                 min_length=1,
                 max_length=100,
-                pattern="^[^\\x00-\\x1f\\x7f]*\\S[^\\x00-\\x1f\\x7f]*$",
+                pattern="^[^\\x00-\\x1f\\x7f]*\\S[^\\x00-\\x1f\\x7f]*$(?!\\n)",
             ),
         ]
         | UnsetType
@@ -1973,7 +1977,7 @@ class UserUpdateInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             msgspec.Meta(
                 min_length=1,
                 max_length=100,
-                pattern="^[^\\x00-\\x1f\\x7f]*\\S[^\\x00-\\x1f\\x7f]*$",
+                pattern="^[^\\x00-\\x1f\\x7f]*\\S[^\\x00-\\x1f\\x7f]*$(?!\\n)",
             ),
         ]
         | UnsetType
