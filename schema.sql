@@ -274,3 +274,45 @@ CREATE INDEX IF NOT EXISTS reports_created_idx ON reports (created_at, id);
 -- answer them from the index alone (violations are a fraction of all events).
 CREATE INDEX IF NOT EXISTS events_violation_stats_idx ON events (occurred_at, type, location_id, review_status)
     WHERE is_violation;
+
+-- migration: 6
+-- engine: sqlite
+-- sensors.getAll search on SQLite (owner: sensors engineer): a trigram FTS5 index of the live
+-- sensors' name and device_id, lowered with lower() (ASCII only without ICU, exactly the case
+-- folding of LIKE) and indexed case-sensitively. A quoted phrase of >= 3 characters, lowered the
+-- same way, then matches exactly the rows the LIKE matches, so the exact total counts index
+-- entries instead of scanning every live row. 1-2 character searches still scan.
+-- The FTS rowid comes from sensors_search_keys (an INTEGER PRIMARY KEY, stable across VACUUM,
+-- unlike the implicit rowid of sensors) so that the triggers reach a sensor's entry directly.
+-- Trigger bodies put their inner `;` at the start of a line: migrate.py ends a statement at a
+-- `;` that ends a line.
+CREATE TABLE IF NOT EXISTS sensors_search_keys (
+    rid INTEGER PRIMARY KEY,
+    sensor_id TEXT NOT NULL UNIQUE
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS sensors_fts USING fts5(
+    id UNINDEXED, name, device_id, tokenize = 'trigram case_sensitive 1'
+);
+INSERT INTO sensors_search_keys (sensor_id) SELECT id FROM sensors ORDER BY rowid;
+INSERT INTO sensors_fts (rowid, id, name, device_id)
+    SELECT k.rid, s.id, lower(s.name), lower(s.device_id)
+    FROM sensors s JOIN sensors_search_keys k ON k.sensor_id = s.id
+    WHERE s.deleted_at IS NULL;
+CREATE TRIGGER IF NOT EXISTS sensors_search_ai AFTER INSERT ON sensors BEGIN
+    INSERT INTO sensors_search_keys (sensor_id) VALUES (new.id)
+    ; INSERT INTO sensors_fts (rowid, id, name, device_id)
+        SELECT rid, new.id, lower(new.name), lower(new.device_id) FROM sensors_search_keys
+        WHERE sensor_id = new.id AND new.deleted_at IS NULL
+    ; END;
+CREATE TRIGGER IF NOT EXISTS sensors_search_ad AFTER DELETE ON sensors BEGIN
+    DELETE FROM sensors_fts WHERE rowid = (SELECT rid FROM sensors_search_keys WHERE sensor_id = old.id)
+    ; DELETE FROM sensors_search_keys WHERE sensor_id = old.id
+    ; END;
+CREATE TRIGGER IF NOT EXISTS sensors_search_au AFTER UPDATE OF id, name, device_id, deleted_at ON sensors
+BEGIN
+    DELETE FROM sensors_fts WHERE rowid = (SELECT rid FROM sensors_search_keys WHERE sensor_id = old.id)
+    ; UPDATE sensors_search_keys SET sensor_id = new.id WHERE sensor_id = old.id
+    ; INSERT INTO sensors_fts (rowid, id, name, device_id)
+        SELECT rid, new.id, lower(new.name), lower(new.device_id) FROM sensors_search_keys
+        WHERE sensor_id = new.id AND new.deleted_at IS NULL
+    ; END;

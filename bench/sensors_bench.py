@@ -37,6 +37,9 @@ CASES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("system.getLicense (reference)", "system.getLicense", None),
     ("sensors.getAll default page", "sensors.getAll", {}),
     ("sensors.getAll search 'cam-01'", "sensors.getAll", {"search": "cam-01"}),
+    # a rare match (the page walks the whole sort index) and a 2-character search (no index)
+    ("sensors.getAll search 'anpr 0001'", "sensors.getAll", {"search": "anpr 0001"}),
+    ("sensors.getAll search 'ca'", "sensors.getAll", {"search": "ca"}),
     *[
         (f"sensors.getAll sortBy={key}", "sensors.getAll", {"sortBy": key})
         for key in ("name", "type", "status", "createdAt", "lastHeartbeat")
@@ -160,7 +163,7 @@ def main() -> None:
         try:
             with httpx.Client() as client:
                 wait_up(client, base)
-            scripts = {}
+            scripts: dict[str, Path] = {}
             for label, method, params in CASES:
                 request = {
                     "jsonrpc": "2.0",

@@ -51,6 +51,24 @@ _ORDER = {
 }
 
 
+# The trigram index finds substrings of 3 characters or more; shorter searches scan.
+_FTS_MIN_CHARS = 3
+# SQLite's LIKE and lower() fold ASCII letters only; so does this (str.lower() would fold all).
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fts_phrase(search: str | None, engine: str) -> str | None:
+    """The FTS5 query for `search` on SQLite's trigram index (schema block 6), or None to scan.
+
+    One quoted phrase (`"` doubled), so every character is plain text. The index holds
+    lower(name) and lower(device_id), case-sensitive trigrams; the phrase is the search lowered
+    the same way, so it matches exactly the rows `LIKE '%search%'` matches. NUL is left to the scan.
+    """
+    if engine != "sqlite" or search is None or len(search) < _FTS_MIN_CHARS or "\0" in search:
+        return None
+    return '"' + search.translate(_ASCII_LOWER).replace('"', '""') + '"'
+
+
 def _filters(input: SensorListInput, engine: str) -> tuple[str, dict[str, Any]]:
     where = ["s.deleted_at IS NULL"]
     params: dict[str, Any] = {}
@@ -58,6 +76,9 @@ def _filters(input: SensorListInput, engine: str) -> tuple[str, dict[str, Any]]:
         # `%`, `_` and `\` in the search are plain characters (escaped, then bound).
         where.append(contains_sql(engine, ("s.name", "s.device_id")))
         params["search"] = like_contains(input.search)
+        fts = fts_phrase(input.search, engine)
+        if fts is not None:
+            params["fts"] = fts  # for the count only: the page walks the sort index (see _count_sql)
     for column, value in (
         ("type", input.type),
         ("status", input.status),
@@ -70,16 +91,31 @@ def _filters(input: SensorListInput, engine: str) -> tuple[str, dict[str, Any]]:
     return " AND ".join(where), params
 
 
-def _count_sql(where: str, engine: str, filtered: bool) -> str:
+def _count_sql(where: str, engine: str, params: dict[str, Any]) -> str:
     """A scalar expression: how many live sensors match `where` (same snapshot as the page).
 
     Unfiltered on SQLite: all rows minus the soft-deleted ones. `COUNT(*)` without a WHERE is
     SQLite's btree count (it counts cells per page without reading them) and the deleted rows are
     a range of `sensors_deleted_idx`; counting the live rows directly walks 10,000 index entries
     (~100x slower). PostgreSQL has no such shortcut: an index-only scan of the live rows.
+
+    A search of 3+ characters on SQLite counts the trigram index's matches (`fts_phrase`): they are
+    exactly the LIKE's, and the index holds live sensors only (kept by the triggers of schema
+    block 6), so a search alone reads no row of `sensors` (~0.1 ms instead of a ~1.5 ms scan).
+    With other filters too, each match is looked up by id (in a filter index) and checked.
+    The page does not use the index: walking the sort index until `take` rows match is cheaper
+    than sorting every match (in-process: 6.9 ms vs 1.2 ms for a search matching 1,900 sensors;
+    a rare match is the other way round: 0.7 ms vs 4.5 ms; choosing per search is left to do).
     """
-    if engine == "sqlite" and not filtered:
+    if engine == "sqlite" and not params:
         return "(SELECT COUNT(*) FROM sensors) - (SELECT COUNT(*) FROM sensors WHERE deleted_at IS NOT NULL)"
+    if "fts" in params:
+        if params.keys() == {"search", "fts"}:
+            return "(SELECT COUNT(*) FROM sensors_fts WHERE sensors_fts MATCH :fts)"
+        return (
+            f"(SELECT COUNT(*) FROM sensors s WHERE {where} AND "
+            "s.id IN (SELECT id FROM sensors_fts WHERE sensors_fts MATCH :fts))"
+        )
     return f"(SELECT COUNT(*) FROM sensors s WHERE {where})"
 
 
@@ -90,7 +126,7 @@ def list_queries(input: SensorListInput, engine: str) -> tuple[str, str, dict[st
     """
     where, params = _filters(input, engine)
     cheap = engine == "sqlite" and not params
-    count = _count_sql(where, engine, not cheap)
+    count = _count_sql(where, engine, params)
     # A cheap count also guards OFFSET: past the end, LIMIT 0 ends the statement before it
     # walks every row only to skip it. (An expensive count is not repeated for that.)
     limit = f"CASE WHEN :skip < {count} THEN :take ELSE 0 END" if cheap and input.skip else ":take"

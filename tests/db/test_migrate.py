@@ -86,9 +86,24 @@ def test_parse_splits_blocks_and_statements() -> None:
     )
     assert len(blocks[1].statements) == 2
     assert parse_migrations("-- migration: 1\n-- migration: 5\nSELECT 1;\n") == [
-        (1, ()),
-        (5, ("SELECT 1",)),
+        (1, (), None),
+        (5, ("SELECT 1",), None),
     ]
+
+
+def test_parse_reads_engine_lines() -> None:
+    text = (
+        "-- migration: 1\n-- engine: sqlite\nSELECT 1;\n"
+        "-- migration: 2\n--engine:PostgreSQL\n-- a comment after it\nSELECT 2;\n"
+        "-- migration: 3\nSELECT 3;\n"
+    )
+    assert parse_migrations(text) == [
+        (1, ("SELECT 1",), "sqlite"),
+        (2, ("SELECT 2",), "postgresql"),
+        (3, ("SELECT 3",), None),
+    ]
+    assert [m.applies_to("sqlite") for m in parse_migrations(text)] == [True, False, True]
+    assert [m.applies_to("postgresql") for m in parse_migrations(text)] == [False, True, True]
 
 
 @pytest.mark.parametrize(
@@ -98,8 +113,27 @@ def test_parse_splits_blocks_and_statements() -> None:
         (V1 + V1, "increasing"),
         ("CREATE TABLE x (id TEXT);\n" + V1, "before the first"),
         (V1 + "-- migration 2\nCREATE TABLE y (id TEXT);\n", "malformed"),
+        ("-- migration: 1\n-- engine: mysql\nSELECT 1;\n", "malformed engine"),
+        ("-- migration: 1\n-- engine sqlite\nSELECT 1;\n", "malformed engine"),
+        ("-- migration: 1\n-- engine: sqlite postgresql\nSELECT 1;\n", "malformed engine"),
+        ("-- engine: sqlite\n-- migration: 1\nSELECT 1;\n", "directly under"),
+        ("-- migration: 1\n-- note\n-- engine: sqlite\nSELECT 1;\n", "directly under"),
+        ("-- migration: 1\nSELECT 1;\n-- engine: sqlite\nSELECT 2;\n", "directly under"),
+        ("-- migration: 1\n-- engine: sqlite\n-- engine: sqlite\nSELECT 1;\n", "directly under"),
     ],
-    ids=["out-of-order", "duplicate", "sql-before-first-block", "malformed-marker"],
+    ids=[
+        "out-of-order",
+        "duplicate",
+        "sql-before-first-block",
+        "malformed-marker",
+        "unknown-engine",
+        "engine-without-colon",
+        "two-engines",
+        "engine-before-block",
+        "engine-after-comment",
+        "engine-after-sql",
+        "engine-twice",
+    ],
 )
 async def test_malformed_schema_is_refused_before_touching_the_database(
     db: Database, text: str, message: str
@@ -118,6 +152,31 @@ async def test_migrate_applies_once(db: Database) -> None:
     assert await table_exists(db, "items")
     applied_at = await db.fetchval("SELECT applied_at FROM schema_version WHERE version = 2")
     assert applied_at > 1_600_000_000_000  # epoch milliseconds
+
+
+async def test_engine_block_runs_only_on_its_engine_but_is_recorded_everywhere(db: Database) -> None:
+    other = "postgresql" if db.engine == "sqlite" else "sqlite"
+    text = (
+        V1
+        + f"-- migration: 2\n-- engine: {db.engine}\nCREATE TABLE mine (id TEXT PRIMARY KEY);\n"
+        + f"-- migration: 3\n-- engine: {other}\nCREATE TABLE theirs (id TEXT PRIMARY KEY);\n"
+        + "THIS IS NOT SQL FOR THIS ENGINE;\n"
+        + "-- migration: 4\nCREATE TABLE everyone (id TEXT PRIMARY KEY);\n"
+    )
+    assert await migrate(db, text) == 4
+    assert await versions(db) == [1, 2, 3, 4]
+    assert await table_exists(db, "mine")
+    assert not await table_exists(db, "theirs")
+    assert await table_exists(db, "everyone")
+    assert await migrate(db, text) == 4  # still a no-op the second time
+
+
+async def test_engine_block_failing_on_its_engine_leaves_nothing_behind(db: Database) -> None:
+    text = V1 + f"-- migration: 2\n-- engine: {db.engine}\nCREATE TABLE mine (id TEXT);\nNOT SQL;\n"
+    with pytest.raises(DatabaseError):
+        await migrate(db, text)
+    assert await versions(db) == [1]
+    assert not await table_exists(db, "mine")
 
 
 async def test_empty_schema_creates_version_table(db: Database) -> None:

@@ -1,5 +1,8 @@
 """Apply `schema.sql`: blocks headed `-- migration: N`, each applied once, in one transaction
-together with its `schema_version` row, so a failing block leaves nothing behind."""
+together with its `schema_version` row, so a failing block leaves nothing behind.
+
+A line `-- engine: sqlite` (or `postgresql`) directly under the marker makes the block's statements
+run on that engine only; its version is recorded on every engine, so numbering stays linear."""
 
 from __future__ import annotations
 
@@ -11,6 +14,9 @@ from ._base import Database, Transaction
 
 _MARKER = re.compile(r"--\s*migration:\s*(\d+)\s*", re.IGNORECASE)
 _MARKER_LIKE = re.compile(r"--\s*migration\b", re.IGNORECASE)
+_ENGINE = re.compile(r"--\s*engine:\s*(\w+)\s*", re.IGNORECASE)
+_ENGINE_LIKE = re.compile(r"--\s*engine\b", re.IGNORECASE)
+ENGINES = ("sqlite", "postgresql")
 # Any constant works; it only has to be the same for every process migrating this database.
 _ADVISORY_LOCK_KEY = 0x7475_6D73_6D69_67  # "tvmsmig"
 
@@ -18,17 +24,24 @@ _ADVISORY_LOCK_KEY = 0x7475_6D73_6D69_67  # "tvmsmig"
 class Migration(NamedTuple):
     version: int
     statements: tuple[str, ...]
+    engine: str | None = None  # None: every engine
+
+    def applies_to(self, engine: str) -> bool:
+        return self.engine is None or self.engine == engine
 
 
 def parse_migrations(schema_text: str) -> list[Migration]:
     """Split `schema_text` into blocks and statements; raise ValueError on malformed text.
 
-    Statements end with `;` at the end of a line; lines starting with `--` are ignored.
+    Statements end with `;` at the end of a line; lines starting with `--` are ignored, except
+    an optional `-- engine: NAME` on the line right after the marker.
     """
     blocks: list[Migration] = []
     version: int | None = None
+    engine: str | None = None
     statements: list[str] = []
     current: list[str] = []
+    marker_line = 0  # the line number of the current block's marker
 
     def finish_block() -> None:
         if version is None:
@@ -36,7 +49,7 @@ def parse_migrations(schema_text: str) -> list[Migration]:
         tail = "\n".join(current).strip()
         if tail:
             statements.append(tail)
-        blocks.append(Migration(version, tuple(statements)))
+        blocks.append(Migration(version, tuple(statements), engine))
 
     for number, line in enumerate(schema_text.splitlines(), start=1):
         stripped = line.strip()
@@ -50,7 +63,20 @@ def parse_migrations(schema_text: str) -> list[Migration]:
                         f"schema line {number}: migration {new_version} follows migration "
                         f"{blocks[-1].version}; blocks must be unique and in increasing order"
                     )
-                version, statements, current = new_version, [], []
+                version, engine, statements, current = new_version, None, [], []
+                marker_line = number
+            elif _ENGINE_LIKE.match(stripped):
+                named = _ENGINE.fullmatch(stripped)
+                if named is None or named.group(1).lower() not in ENGINES:
+                    raise ValueError(
+                        f"schema line {number}: malformed engine line {stripped!r} "
+                        f"(expected '-- engine: sqlite' or '-- engine: postgresql')"
+                    )
+                if version is None or number != marker_line + 1:
+                    raise ValueError(
+                        f"schema line {number}: '-- engine:' must come directly under '-- migration: N'"
+                    )
+                engine = named.group(1).lower()
             elif _MARKER_LIKE.match(stripped):
                 raise ValueError(
                     f"schema line {number}: malformed marker {stripped!r} (expected '-- migration: N')"
@@ -86,7 +112,9 @@ async def _apply(db: Database, migration: Migration | None) -> int:
         current = await _current_version(tx)
         if migration is None or migration.version <= current:
             return current
-        for statement in migration.statements:
+        # A block for another engine is recorded without running, so versions stay linear.
+        statements = migration.statements if migration.applies_to(db.engine) else ()
+        for statement in statements:
             try:
                 await tx.execute(statement)
             except Exception as exc:
