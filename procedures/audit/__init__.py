@@ -9,6 +9,7 @@ import msgspec
 
 from procedures.audit.log import Entry, record, write_entry
 from procedures.audit.middleware import SELF_AUDITED, audit_middleware
+from procedures.paging import like_escape, page_count
 from procedures.schemas import Input, Output
 from tvms.clock import iso_ms
 from tvms.rpc import Context, Router, invalid_params, roles
@@ -83,8 +84,7 @@ async def get_all(ctx: Context, input: AuditGetAllInput) -> AuditPage:
             if not name:
                 raise invalid_params("$.procedure", "give a procedure name or prefix")
             where.append("procedure LIKE :procedure ESCAPE '\\'")
-            escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params["procedure"] = escaped + "%"
+            params["procedure"] = like_escape(name) + "%"
         else:
             where.append("procedure = :procedure")
             params["procedure"] = name
@@ -126,4 +126,4 @@ async def get_all(ctx: Context, input: AuditGetAllInput) -> AuditPage:
         )
         for row in rows
     ]
-    return AuditPage(entries=entries, total=total, page_count=-(-total // input.take))
+    return AuditPage(entries=entries, total=total, page_count=page_count(total, input.take))

@@ -26,8 +26,8 @@ from procedures.locations.schemas import (
     LocationType,
     LocationUpdateInput,
 )
+from procedures.paging import contains_sql, like_contains, page_count, placeholders
 from procedures.sensors.keys import forget_cached_keys
-from procedures.sensors.paging import contains_sql, like_contains, page_count, placeholders
 from tvms.clock import iso_ms
 from tvms.db import Row, Transaction
 from tvms.ids import new_id

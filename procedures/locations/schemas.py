@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from procedures.paging import Search, Skip, SortOrder
 from procedures.schemas import Input, Output
-from procedures.sensors.paging import Search, Skip, SortOrder
 from procedures.sensors.schemas import Id, Latitude, Longitude, SensorStatus, SensorType
 
 LocationType = Literal["INTERSECTION", "HIGHWAY", "CHECKPOINT", "PARKING", "ZONE", "CUSTOM"]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from procedures.paging import contains_sql, like_contains, page_count
 from procedures.sensors import examples
-from procedures.sensors.paging import contains_sql, like_contains, page_count
 from procedures.sensors.rows import (
     SENSOR_SELECT,
     SENSOR_SELECT_TOTAL,

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from procedures.paging import Search, Skip, SortOrder
 from procedures.schemas import Input, Output
-from procedures.sensors.paging import Search, Skip, SortOrder
 
 SensorType = Literal["CAMERA", "RADAR", "ANPR", "SPEED_DETECTOR", "EDGE_CONTROLLER", "NVR"]
 SensorStatus = Literal["ONLINE", "OFFLINE", "MAINTENANCE", "ERROR"]

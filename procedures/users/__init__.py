@@ -11,6 +11,7 @@ from procedures.auth.fields import Email, Name, Password, Role, UserId, normaliz
 from procedures.auth.lockout import clear_attempts
 from procedures.auth.policy import check_new_password
 from procedures.auth.sessions import bump_token_version, forget_user
+from procedures.paging import like_contains, page_count
 from procedures.schemas import Input, Output
 from procedures.system.license import current_license
 from procedures.users.store import (
@@ -87,11 +88,6 @@ class UserDeleteResult(Output):
     deleted: bool
 
 
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _caller_id(ctx: Context) -> str:
     if ctx.principal is None:  # the ADMIN rule guarantees a principal
         raise RpcError(ErrorCode.UNAUTHORIZED, "Authentication required")
@@ -108,7 +104,7 @@ async def get_all(ctx: Context, input: UsersGetAllInput) -> UserPage:
             "(email LIKE :search ESCAPE '\\' OR LOWER(first_name) LIKE :search ESCAPE '\\'"
             " OR LOWER(last_name) LIKE :search ESCAPE '\\')"
         )
-        params["search"] = _like(input.search)
+        params["search"] = like_contains(input.search.lower())
     if input.role is not None:
         where.append("role = :role")
         params["role"] = input.role
@@ -121,7 +117,9 @@ async def get_all(ctx: Context, input: UsersGetAllInput) -> UserPage:
         " LIMIT :take OFFSET :skip",
         params,
     )
-    return UserPage(users=[to_user(row) for row in rows], total=total, page_count=-(-total // input.take))
+    return UserPage(
+        users=[to_user(row) for row in rows], total=total, page_count=page_count(total, input.take)
+    )
 
 
 @users.query("getById", auth=ADMIN)

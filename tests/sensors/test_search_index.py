@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from procedures.sensors.paging import contains_sql, like_contains
+from procedures.paging import contains_sql, like_contains
 from procedures.sensors.reads import fts_phrase, list_queries
 from procedures.sensors.schemas import SensorListInput
 from tests.sensors.helpers import OPERATOR, make_sensor

@@ -1,4 +1,4 @@
-"""Paging and search helpers shared by the sensors and locations lists."""
+"""Paging and search helpers shared by the list procedures."""
 
 from __future__ import annotations
 
@@ -16,13 +16,17 @@ def page_count(total: int, take: int) -> int:
     return -(-total // take)
 
 
-def like_contains(text: str) -> str:
-    """A LIKE pattern matching `text` anywhere, with `\\`, `%` and `_` taken literally.
+def like_escape(text: str) -> str:
+    """`text` with `\\`, `%` and `_` taken literally by `LIKE … ESCAPE '\\'`.
 
-    Use with `LIKE :pattern ESCAPE '\\'`; quotes need nothing since the pattern is bound.
+    Quotes need nothing since the pattern is bound.
     """
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def like_contains(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere (see `like_escape`)."""
+    return f"%{like_escape(text)}%"
 
 
 def contains_sql(engine: str, columns: tuple[str, ...]) -> str:
