@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +15,12 @@ import anyio.lowlevel
 import pytest
 
 import tvms.db
+from tests.db.conftest import SERVER_URL
 from tvms.db import Database, DatabaseError, IntegrityError, open_database
 from tvms.db._base import to_positional
-from tvms.db.testing import TEST_DATABASE_URL_ENV, temporary_database_url
 
 pytestmark = pytest.mark.anyio
 
-SERVER_URL = os.environ.get(TEST_DATABASE_URL_ENV)
-# PostgreSQL joins when the suite runs against a server (CI's second run sets the variable).
-ENGINES = ["sqlite", *(["postgresql"] if SERVER_URL else [])]
 
 SCHEMA = [
     "CREATE TABLE owners (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
@@ -33,27 +29,6 @@ SCHEMA = [
     "CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
     "INSERT INTO counter (id, n) VALUES (1, 0)",
 ]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(params=ENGINES)
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    server = SERVER_URL if request.param == "postgresql" else None
-    async with temporary_database_url(server, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    db = await open_database(database_url)
-    try:
-        yield db
-    finally:
-        await db.close()
 
 
 @pytest.fixture

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import anyio
 import pytest
 
 from tvms.db import Database, DatabaseError, migrate, open_database
 from tvms.db.migrate import parse_migrations
-from tvms.db.testing import TEST_DATABASE_URL_ENV, temporary_database_url
 
 pytestmark = pytest.mark.anyio
 
-SERVER_URL = os.environ.get(TEST_DATABASE_URL_ENV)
-# PostgreSQL joins when the suite runs against a server (CI's second run sets the variable).
-ENGINES = ["sqlite", *(["postgresql"] if SERVER_URL else [])]
 
 V1 = """
 -- The schema. This comment comes before the first block.
@@ -43,37 +35,16 @@ INSERT INTO tags (id) VALUES ('t1');
 """
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(params=ENGINES)
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    server = SERVER_URL if request.param == "postgresql" else None
-    async with temporary_database_url(server, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = await open_database(database_url)
+async def table_exists(database: Database, name: str) -> bool:
     try:
-        yield database
-    finally:
-        await database.close()
-
-
-async def table_exists(db: Database, name: str) -> bool:
-    try:
-        await db.fetch(f"SELECT 1 FROM {name} WHERE 1 = 0")
+        await database.fetch(f"SELECT 1 FROM {name} WHERE 1 = 0")
     except DatabaseError:
         return False
     return True
 
 
-async def versions(db: Database) -> list[int]:
-    return [r["version"] for r in await db.fetch("SELECT version FROM schema_version ORDER BY 1")]
+async def versions(database: Database) -> list[int]:
+    return [r["version"] for r in await database.fetch("SELECT version FROM schema_version ORDER BY 1")]
 
 
 def test_parse_splits_blocks_and_statements() -> None:
@@ -136,62 +107,62 @@ def test_parse_reads_engine_lines() -> None:
     ],
 )
 async def test_malformed_schema_is_refused_before_touching_the_database(
-    db: Database, text: str, message: str
+    database: Database, text: str, message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        await migrate(db, text)
-    assert db.open_connections == 0  # type: ignore[attr-defined]
+        await migrate(database, text)
+    assert database.open_connections == 0  # type: ignore[attr-defined]
 
 
-async def test_migrate_applies_once(db: Database) -> None:
-    assert await migrate(db, V1) == 1
-    assert await migrate(db, V1 + V2) == 2
-    assert await migrate(db, V1 + V2) == 2
-    assert await versions(db) == [1, 2]
-    assert await db.fetchval("SELECT COUNT(*) FROM owners") == 1  # block 1 ran once
-    assert await table_exists(db, "items")
-    applied_at = await db.fetchval("SELECT applied_at FROM schema_version WHERE version = 2")
+async def test_migrate_applies_once(database: Database) -> None:
+    assert await migrate(database, V1) == 1
+    assert await migrate(database, V1 + V2) == 2
+    assert await migrate(database, V1 + V2) == 2
+    assert await versions(database) == [1, 2]
+    assert await database.fetchval("SELECT COUNT(*) FROM owners") == 1  # block 1 ran once
+    assert await table_exists(database, "items")
+    applied_at = await database.fetchval("SELECT applied_at FROM schema_version WHERE version = 2")
     assert applied_at > 1_600_000_000_000  # epoch milliseconds
 
 
-async def test_engine_block_runs_only_on_its_engine_but_is_recorded_everywhere(db: Database) -> None:
-    other = "postgresql" if db.engine == "sqlite" else "sqlite"
+async def test_engine_block_runs_only_on_its_engine_but_is_recorded_everywhere(database: Database) -> None:
+    other = "postgresql" if database.engine == "sqlite" else "sqlite"
     text = (
         V1
-        + f"-- migration: 2\n-- engine: {db.engine}\nCREATE TABLE mine (id TEXT PRIMARY KEY);\n"
+        + f"-- migration: 2\n-- engine: {database.engine}\nCREATE TABLE mine (id TEXT PRIMARY KEY);\n"
         + f"-- migration: 3\n-- engine: {other}\nCREATE TABLE theirs (id TEXT PRIMARY KEY);\n"
         + "THIS IS NOT SQL FOR THIS ENGINE;\n"
         + "-- migration: 4\nCREATE TABLE everyone (id TEXT PRIMARY KEY);\n"
     )
-    assert await migrate(db, text) == 4
-    assert await versions(db) == [1, 2, 3, 4]
-    assert await table_exists(db, "mine")
-    assert not await table_exists(db, "theirs")
-    assert await table_exists(db, "everyone")
-    assert await migrate(db, text) == 4  # still a no-op the second time
+    assert await migrate(database, text) == 4
+    assert await versions(database) == [1, 2, 3, 4]
+    assert await table_exists(database, "mine")
+    assert not await table_exists(database, "theirs")
+    assert await table_exists(database, "everyone")
+    assert await migrate(database, text) == 4  # still a no-op the second time
 
 
-async def test_engine_block_failing_on_its_engine_leaves_nothing_behind(db: Database) -> None:
-    text = V1 + f"-- migration: 2\n-- engine: {db.engine}\nCREATE TABLE mine (id TEXT);\nNOT SQL;\n"
+async def test_engine_block_failing_on_its_engine_leaves_nothing_behind(database: Database) -> None:
+    text = V1 + f"-- migration: 2\n-- engine: {database.engine}\nCREATE TABLE mine (id TEXT);\nNOT SQL;\n"
     with pytest.raises(DatabaseError):
-        await migrate(db, text)
-    assert await versions(db) == [1]
-    assert not await table_exists(db, "mine")
+        await migrate(database, text)
+    assert await versions(database) == [1]
+    assert not await table_exists(database, "mine")
 
 
-async def test_empty_schema_creates_version_table(db: Database) -> None:
-    assert await migrate(db, "") == 0
-    assert await versions(db) == []
+async def test_empty_schema_creates_version_table(database: Database) -> None:
+    assert await migrate(database, "") == 0
+    assert await versions(database) == []
 
 
-async def test_failing_block_leaves_nothing_behind(db: Database) -> None:
-    assert await migrate(db, V1 + V2) == 2
+async def test_failing_block_leaves_nothing_behind(database: Database) -> None:
+    assert await migrate(database, V1 + V2) == 2
     with pytest.raises(DatabaseError) as info:
-        await migrate(db, V1 + V2 + V3_FAILS)
+        await migrate(database, V1 + V2 + V3_FAILS)
     assert any("migration 3" in note for note in getattr(info.value, "__notes__", []))
-    assert await versions(db) == [1, 2]
-    assert not await table_exists(db, "tags")
-    assert await db.fetchval("SELECT COUNT(*) FROM owners") == 1
+    assert await versions(database) == [1, 2]
+    assert not await table_exists(database, "tags")
+    assert await database.fetchval("SELECT COUNT(*) FROM owners") == 1
 
 
 async def test_concurrent_migrators_apply_each_block_once(database_url: str) -> None:
