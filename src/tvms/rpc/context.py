@@ -43,9 +43,6 @@ class Credentials:
     user_agent: str | None = None
 
 
-NO_CREDENTIALS = Credentials()
-
-
 class Caller:
     """One HTTP request's caller: resolves the principal at most once, and only when needed.
 

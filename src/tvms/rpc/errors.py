@@ -39,14 +39,6 @@ class ErrorCode(enum.Enum):
         return self.value[1]
 
 
-_BY_RPC_CODE = {code.rpc_code: code for code in ErrorCode}
-
-
-def code_for_rpc(rpc_code: int) -> ErrorCode | None:
-    """The table entry for a JSON-RPC error number (several tRPC names share -32603)."""
-    return _BY_RPC_CODE.get(rpc_code)
-
-
 class RpcError(Exception):
     """Raised by procedures (and the core) to answer with an error.
 
@@ -64,23 +56,10 @@ class RpcError(Exception):
         return f"RpcError({self.code.name}, {self.message!r})"
 
 
-class Issue:
-    """One validation problem: where (`$.field` path) and what."""
-
-    __slots__ = ("message", "path")
-
-    def __init__(self, path: str, message: str) -> None:
-        self.path = path
-        self.message = message
-
-    def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message}
-
-
 def invalid_params(path: str, message: str) -> RpcError:
     """A validation error for one field, shaped like the ones msgspec produces."""
     return RpcError(
         ErrorCode.INVALID_PARAMS,
         f"{message} - at `{path}`",
-        issues=[Issue(path, message).to_dict()],
+        issues=[{"path": path, "message": message}],
     )
