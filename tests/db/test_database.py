@@ -370,3 +370,106 @@ async def test_second_process_writing_the_same_sqlite_file(tmp_path: Path) -> No
         assert longest >= 0.3, output
     finally:
         await db.close()
+
+
+COUNT_TO = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :to) SELECT COUNT(*) FROM n"
+)
+
+
+async def sqlite_db(tmp_path: Path, **options: Any) -> Any:
+    from tvms.db._sqlite import SqliteDatabase
+
+    db = SqliteDatabase(str(tmp_path / "inline.db"), **options)
+    for statement in SCHEMA:
+        await db.execute(statement)
+    return db
+
+
+async def test_sqlite_short_reads_run_on_the_loop_long_ones_on_a_reader_thread(tmp_path: Path) -> None:
+    db = await sqlite_db(tmp_path)
+    try:
+        await add_owner(db, "o1")
+        before = db.reads_deferred
+        assert await db.fetchval("SELECT name FROM owners WHERE id = :id", {"id": "o1"}) == "o1"
+        assert [row["id"] for row in await db.fetch("SELECT id FROM owners")] == ["o1"]
+        assert db.reads_inline == 2
+        assert db.reads_deferred == before
+        # ~3 million VM steps is far over the 1 ms budget: interrupted, then run on a reader
+        # thread, which returns the complete answer.
+        assert await db.fetchval(COUNT_TO, {"to": 3_000_000}) == 3_000_000
+        assert db.reads_inline == 2
+        assert db.reads_deferred == before + 1
+        # The interrupted statement left nothing open: the next short read is inline again.
+        assert await db.fetchrow("SELECT n FROM counter WHERE id = 1") is not None
+        assert db.reads_inline == 3
+    finally:
+        await db.close()
+
+
+async def test_sqlite_inline_reads_see_every_committed_write(tmp_path: Path) -> None:
+    db = await sqlite_db(tmp_path)
+    try:
+        for i in range(20):
+            async with db.transaction() as tx:
+                await tx.execute("UPDATE counter SET n = n + 1 WHERE id = 1")
+            assert await db.fetchval("SELECT n FROM counter WHERE id = 1") == i + 1
+        assert db.reads_inline == 20
+    finally:
+        await db.close()
+
+
+async def test_sqlite_inline_connection_never_writes(tmp_path: Path) -> None:
+    # A write sent through a read method is refused instead of bypassing the writer's lock.
+    db = await sqlite_db(tmp_path)
+    try:
+        await db.ping()
+        with pytest.raises(DatabaseError, match="readonly"):
+            await db.fetch("INSERT INTO owners (id, name) VALUES ('x', 'x') RETURNING id")
+        assert await db.fetchval("SELECT COUNT(*) FROM owners") == 0
+    finally:
+        await db.close()
+
+
+async def test_sqlite_locked_inline_read_moves_to_a_reader_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The inline connection never waits for a lock (busy_timeout 0): a read that meets one is run
+    # again on a reader thread, which may wait. A real lock that stops WAL readers is not easy to
+    # hold from a test, so the inline connection is made to report SQLITE_BUSY.
+    import sqlite3
+
+    from tvms.db import _sqlite
+
+    db = await sqlite_db(tmp_path)
+    try:
+        assert (await db.fetchval("PRAGMA busy_timeout")) == 0  # inline: never waits
+        real = _sqlite._fetchval
+        seen: list[str] = []
+
+        def fetchval(raw: sqlite3.Connection, sql: str, params: Any) -> Any:
+            inline = isinstance(raw, _sqlite._InlineConnection)
+            seen.append("inline" if inline else "thread")
+            if inline:
+                busy = sqlite3.OperationalError("database is locked")
+                busy.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
+                raise busy
+            return real(raw, sql, params)
+
+        monkeypatch.setattr(_sqlite, "_fetchval", fetchval)
+        deferred = db.reads_deferred
+        assert await db.fetchval("PRAGMA busy_timeout") == 5000  # answered by a reader thread
+        assert seen == ["inline", "thread"]
+        assert db.reads_deferred == deferred + 1
+    finally:
+        await db.close()
+
+
+async def test_sqlite_inline_reads_can_be_switched_off(tmp_path: Path) -> None:
+    db = await sqlite_db(tmp_path, inline_budget_s=0)
+    try:
+        assert await db.fetchval("SELECT COUNT(*) FROM owners") == 0
+        assert db.reads_inline == 0
+        assert db.reads_deferred >= 1
+    finally:
+        await db.close()

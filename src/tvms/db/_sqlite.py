@@ -10,8 +10,16 @@ WAL lets the readers run concurrently with the writer and see every committed wr
 `:memory:` is NOT supported: each aiosqlite connection would get its own empty database, so the
 writer and the readers would never see each other's data. Use a (temporary) file.
 
-Each query costs one hop to the connection's worker thread: the whole execute/fetch/close runs
-there in one call (aiosqlite's public API would need two hops for fetchone + close).
+Writes cost one hop to the writer's worker thread: the whole execute/fetch/close runs there in
+one call (aiosqlite's public API would need two hops for fetchone + close).
+
+Reads outside a transaction first run *inline*, on the event loop's own thread, on a read-only
+connection under a time budget (1 ms by default). Most reads are index lookups and short pages
+(~10-50 µs of SQLite work) for which the hop to a worker thread and back (~150 µs, two context
+switches) costs far more than the query. A progress handler checks the clock every 1,000 VM
+instructions: a read that outlasts the budget is interrupted and run again on a reader thread,
+as is one that meets a lock (the inline connection never waits: busy_timeout 0). So the event
+loop is never held for much longer than the budget, and long reports still run off the loop.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -38,6 +47,11 @@ from ._base import (
 )
 
 T = TypeVar("T")
+_INLINE_BUDGET_S = 0.001
+_INLINE_CHECK_EVERY = 1000  # SQLite VM instructions between two looks at the clock
+# An inline read that ends with one of these is run again on a reader thread.
+_DEFER_CODES = frozenset({sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+_DEFER: Any = object()  # `_read_inline`'s "run it on a thread" answer
 _NO_PARAMS: dict[str, Any] = {}  # never mutated; a dict makes sqlite name a missing parameter
 _DRIVER_ERRORS = (sqlite3.Error, ValueError, OverflowError, OSError)
 
@@ -54,6 +68,15 @@ class _PreparedConnection(sqlite3.Connection):
         self.execute("PRAGMA synchronous=NORMAL")
 
 
+class _InlineConnection(_PreparedConnection):
+    """The event loop's read-only connection: it never waits for a lock (that read is deferred)."""
+
+    def __init__(self, database: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(database, *args, **kwargs)
+        self.execute("PRAGMA busy_timeout=0")
+        self.execute("PRAGMA query_only=ON")
+
+
 def _params(params: Params) -> Mapping[str, Any]:
     # sqlite3 binds named parameters only from a real dict.
     if params is None:
@@ -63,7 +86,11 @@ def _params(params: Params) -> Mapping[str, Any]:
 
 # The functions below run on a connection's worker thread.
 def _fetchall(raw: sqlite3.Connection, sql: str, params: Params) -> list[Row]:
-    return raw.execute(sql, _params(params)).fetchall()
+    cursor = raw.execute(sql, _params(params))
+    try:
+        return cursor.fetchall()
+    finally:
+        cursor.close()  # also after an interrupted fetch: no statement is left open
 
 
 def _fetchone(raw: sqlite3.Connection, sql: str, params: Params) -> Row | None:
@@ -164,7 +191,7 @@ class _SqliteTransaction:
 class SqliteDatabase:
     """See the module docstring. Create with `open_database("sqlite:///path.db")`."""
 
-    def __init__(self, path: str, *, max_readers: int = 4) -> None:
+    def __init__(self, path: str, *, max_readers: int = 4, inline_budget_s: float = _INLINE_BUDGET_S) -> None:
         if path == ":memory:" or path.startswith("file:") or not path:
             raise ValueError(
                 f"SQLite database {path!r} is not supported: use a file path "
@@ -175,6 +202,11 @@ class SqliteDatabase:
         # Resolved now so that a later chdir cannot move the database.
         self._path = os.path.abspath(path)
         self._max_readers = max_readers
+        self._inline: sqlite3.Connection | None = None
+        self._inline_budget = inline_budget_s  # 0 sends every read to a reader thread
+        self._inline_deadline = 0.0
+        self.reads_inline = 0  # reads answered on the event loop's thread
+        self.reads_deferred = 0  # reads run on a reader thread (over budget, locked, or no WAL yet)
         self._writer: _Connection | None = None
         self._write_lock = asyncio.Lock()
         self._readers: list[_Connection] = []  # every open reader
@@ -191,7 +223,7 @@ class SqliteDatabase:
     @property
     def open_connections(self) -> int:
         """Connections currently open (0 until the first query: opening is lazy)."""
-        return len(self._readers) + (self._writer is not None)
+        return len(self._readers) + (self._writer is not None) + (self._inline is not None)
 
     async def _connect(self) -> _Connection:
         if self._closed:
@@ -227,9 +259,40 @@ class SqliteDatabase:
             self._writer = await self._connect()
         return self._writer
 
+    def _over_budget(self) -> bool:
+        return time.perf_counter() > self._inline_deadline
+
+    def _read_inline(self, fn: Callable[[sqlite3.Connection, str, Any], T], sql: str, params: Params) -> T:
+        """`fn` on the inline connection, or `_DEFER` if it ran out of time or met a lock."""
+        conn = self._inline
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self._path, isolation_level=None, factory=_InlineConnection)
+            except _DRIVER_ERRORS:
+                return cast(T, _DEFER)  # the reader thread reports the failure
+            conn.set_progress_handler(self._over_budget, _INLINE_CHECK_EVERY)
+            self._inline = conn
+        self._inline_deadline = time.perf_counter() + self._inline_budget
+        try:
+            result = fn(conn, sql, params)
+        except sqlite3.OperationalError as exc:
+            # Extended codes keep the primary code in their low byte.
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _DEFER_CODES:
+                return cast(T, _DEFER)
+            raise DatabaseError(str(exc)) from exc
+        except _DRIVER_ERRORS as exc:
+            raise DatabaseError(str(exc)) from exc
+        self.reads_inline += 1
+        return result
+
     async def _read(self, fn: Callable[[sqlite3.Connection, str, Any], T], sql: str, params: Params) -> T:
         if self._closed:
             raise DatabaseError("database is closed")
+        if self._wal_ready and self._inline_budget > 0:  # WAL first: it is set on a thread
+            result = self._read_inline(fn, sql, params)
+            if result is not _DEFER:
+                return result
+        self.reads_deferred += 1
         async with self._reader_slots:
             if self._idle:
                 conn = self._idle.pop()
@@ -299,6 +362,9 @@ class SqliteDatabase:
         if self._closed:
             return
         self._closed = True
+        if self._inline is not None:
+            inline, self._inline = self._inline, None
+            inline.close()
         async with self._write_lock:
             if self._writer is not None:
                 writer, self._writer = self._writer, None
