@@ -192,17 +192,22 @@ def test_the_installed_client_drives_a_real_server(tmp_path: Path, server: str) 
     shutil.copytree(
         CLIENTS / "python", source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
     )
+    # The fresh venv must see only what it installs: not this checkout through PYTHONPATH.
+    clean = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=clean)
     python = venv / "bin" / "python"
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(source)],
         capture_output=True,
         text=True,
         check=False,
+        env=clean,
     )
     assert install.returncode == 0, install.stdout + install.stderr
-    check = subprocess.run([str(python), "-m", "pip", "check"], capture_output=True, text=True, check=False)
+    check = subprocess.run(
+        [str(python), "-m", "pip", "check"], capture_output=True, text=True, check=False, env=clean
+    )
     assert check.returncode == 0, check.stdout
     script = tmp_path / "scenario.py"
     script.write_text(SCENARIO)
@@ -211,7 +216,7 @@ def test_the_installed_client_drives_a_real_server(tmp_path: Path, server: str) 
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
+        env=clean,
         check=False,
         timeout=120,
     )
