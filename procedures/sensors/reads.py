@@ -5,12 +5,14 @@ All public, as documented. None of them ever carries key material (only `apiKeyP
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from procedures.paging import contains_sql, like_contains, page_count
 from procedures.sensors import examples
 from procedures.sensors.rows import (
     SENSOR_SELECT,
+    SENSOR_SELECT_MATCHES,
     SENSOR_SELECT_TOTAL,
     coordinates,
     location_ref,
@@ -53,6 +55,14 @@ _ORDER = {
 
 # The trigram index finds substrings of 3 characters or more; shorter searches scan.
 _FTS_MIN_CHARS = 3
+# A search matching at most this many sensors gets its page from the trigram index's matches
+# (sorted: ~1.3 µs each) instead of walking the sort index until `take` of them turn up (which,
+# for a rare match, reads every row: ~2 ms for 10,000 sensors). Measured crossover: ~120 matches.
+RARE_MATCHES = 100
+# How many sensors each recent search phrase matched: a plan hint only, never a result. The
+# statement either plan runs computes its own total in its own snapshot.
+_matches: OrderedDict[str, int] = OrderedDict()
+_MATCHES_KEPT = 512
 # SQLite's LIKE and lower() fold ASCII letters only; so does this (str.lower() would fold all).
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -119,24 +129,49 @@ def _count_sql(where: str, engine: str, params: dict[str, Any]) -> str:
     return f"(SELECT COUNT(*) FROM sensors s WHERE {where})"
 
 
-def list_queries(input: SensorListInput, engine: str) -> tuple[str, str, dict[str, Any]]:
+def seems_rare(fts: str | None) -> bool:
+    """Whether `fts` matched at most RARE_MATCHES sensors when it was last searched for."""
+    seen = None if fts is None else _matches.get(fts)
+    return seen is not None and seen <= RARE_MATCHES
+
+
+def _remember(fts: str, total: int) -> None:
+    _matches[fts] = total
+    _matches.move_to_end(fts)
+    if len(_matches) > _MATCHES_KEPT:
+        _matches.popitem(last=False)
+
+
+def list_queries(
+    input: SensorListInput, engine: str, *, rare: bool = False
+) -> tuple[str, str, dict[str, Any]]:
     """`sensors.getAll`'s SQL: (the page statement, its scalar count expression, the parameters).
 
+    `rare`: the search (3+ characters, SQLite) is expected to match few sensors, so the page is
+    read from the index's matches, sorted, with their count as `total` (one statement, one
+    snapshot). Otherwise the page walks the sort index and `total` is a scalar subquery.
     Shared with bench/sensors_bench.py so that the plans it prints are of the statements run here.
     """
     where, params = _filters(input, engine)
-    cheap = engine == "sqlite" and not params
     count = _count_sql(where, engine, params)
+    order = _ORDER[(input.sort_by, input.sort_order)]
+    paging = {"take": input.take, "skip": input.skip}
+    if rare and "fts" in params:
+        page = (
+            f"{SENSOR_SELECT_MATCHES} WHERE f.sensors_fts MATCH :fts AND {where} "
+            f"ORDER BY {order} LIMIT :take OFFSET :skip"
+        )
+        return page, count, {**params, **paging}
+    cheap = engine == "sqlite" and not params
     # A cheap count also guards OFFSET: past the end, LIMIT 0 ends the statement before it
     # walks every row only to skip it. (An expensive count is not repeated for that.)
     limit = f"CASE WHEN :skip < {count} THEN :take ELSE 0 END" if cheap and input.skip else ":take"
     # The page plus the total as an uncorrelated scalar subquery: evaluated once, in the same read
     # snapshot as the page, so the two always agree.
     page = (
-        f"{SENSOR_SELECT_TOTAL.format(total=count)} WHERE {where} "
-        f"ORDER BY {_ORDER[(input.sort_by, input.sort_order)]} LIMIT {limit} OFFSET :skip"
+        f"{SENSOR_SELECT_TOTAL.format(total=count)} WHERE {where} ORDER BY {order} LIMIT {limit} OFFSET :skip"
     )
-    return page, count, {**params, "take": input.take, "skip": input.skip}
+    return page, count, {**params, **paging}
 
 
 @router.query("getAll", auth=PUBLIC, examples=examples.GET_ALL)
@@ -146,7 +181,8 @@ async def get_all(ctx: Context, input: SensorListInput) -> SensorPage:
     Filters: `type`, `status`, `locationId`, `parentSensorId` (the devices under a gateway).
     Sorted by `createdAt` descending unless `sortBy`/`sortOrder` say otherwise.
     """
-    page, count, params = list_queries(input, ctx.db.engine)
+    fts = fts_phrase(input.search, ctx.db.engine)
+    page, count, params = list_queries(input, ctx.db.engine, rare=seems_rare(fts))
     rows = await ctx.db.fetch(page, params)  # one round trip in the common case
     if rows:
         total = int(rows[0]["total"])
@@ -154,6 +190,9 @@ async def get_all(ctx: Context, input: SensorListInput) -> SensorPage:
         total = 0  # the first page is empty: nothing matches
     else:  # past the end: the total still has to be counted
         total = int(await ctx.db.fetchval(f"SELECT {count}", params))
+    filtered = (input.type, input.status, input.location_id, input.parent_sensor_id) != (None,) * 4
+    if fts is not None and not filtered:
+        _remember(fts, total)  # the search's own match count (other filters would narrow it)
     return SensorPage(
         sensors=[sensor_from_row(row) for row in rows],
         total=total,

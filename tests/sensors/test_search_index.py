@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from procedures.paging import contains_sql, like_contains
-from procedures.sensors.reads import fts_phrase, list_queries
+from procedures.sensors import reads
+from procedures.sensors.reads import fts_phrase, list_queries, seems_rare
 from procedures.sensors.schemas import SensorListInput
 from tests.sensors.helpers import OPERATOR, make_sensor
 from tests.support import result
@@ -217,3 +218,45 @@ def test_which_searches_use_the_index() -> None:
     assert "sensors_fts" not in count and "fts" not in params
     _, count, params = list_queries(SensorListInput(search="camera"), "postgresql")
     assert "sensors_fts" not in count and "fts" not in params
+
+
+async def test_both_page_plans_give_the_same_pages(
+    client: httpx.AsyncClient, clock: ManualClock, db: Database
+) -> None:
+    # A search that matched few sensors last time gets its page from the index's matches; one
+    # that matched many walks the sort index. Both must give exactly the same pages and totals.
+    await _seed(client, clock)
+    await db.execute("UPDATE sensors SET last_heartbeat_at = created_at % 7")  # ties to break by id
+    compared = 0
+    for search in [p for p in PATTERNS if len(p) >= 3]:
+        for sort_by, order in [("createdAt", "desc"), ("name", "asc"), ("lastHeartbeat", "desc")]:
+            for skip, take, kind in [(0, 100, None), (1, 2, None), (0, 100, "RADAR"), (50, 10, None)]:
+                spec = SensorListInput(
+                    search=search, sort_by=sort_by, sort_order=order, skip=skip, take=take, type=kind
+                )
+                pages = []
+                for rare in (False, True):
+                    page, _, params = list_queries(spec, db.engine, rare=rare)
+                    rows = await db.fetch(page, params)
+                    pages.append(([r["id"] for r in rows], [r["total"] for r in rows[:1]]))
+                assert pages[0] == pages[1], (search, sort_by, skip, kind)
+                compared += bool(pages[0][0])
+    assert compared > 100  # most combinations have rows to compare
+
+
+async def test_a_rare_search_switches_plan_and_back(
+    client: httpx.AsyncClient, clock: ManualClock, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = await _seed(client, clock)
+    phrase = fts_phrase("abay 0", "sqlite")
+    page = await result(client, "sensors.getAll", {"search": "ABAY 0"})
+    assert (page["total"], [s["id"] for s in page["sensors"]]) == (2, [ids[1], ids[0]])
+    assert seems_rare(phrase) is (db.engine == "sqlite")  # only SQLite has the index
+    again = await result(client, "sensors.getAll", {"search": "abay 0"})  # now from the matches
+    assert again == page
+    monkeypatch.setattr(reads, "RARE_MATCHES", 1)  # two matches are no longer rare
+    assert not seems_rare(phrase)
+    assert await result(client, "sensors.getAll", {"search": "abay 0"}) == page
+    # Past the end either way: the total is still counted.
+    past = await result(client, "sensors.getAll", {"search": "abay 0", "skip": 5})
+    assert (past["total"], past["sensors"], past["pageCount"]) == (2, [], 1)
