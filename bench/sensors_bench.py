@@ -2,8 +2,8 @@
 
 10,000 sensors (and 50 locations) in a fresh SQLite database (or `BENCH_DATABASE_URL`, which must
 be an empty database), served by a real `tvms serve` (one hypercorn worker) in a separate process,
-wrk -t1 -c32 on the same machine. Rounds alternate between the cases and the median is
-reported, so drift hits every case alike. Also: `sensors.getAllSensors` time and size, and the
+wrk -t1 -c32 on the same machine. Rounds alternate between the cases (each warmed up for 1 s,
+not counted) and the median is reported, so drift hits every case alike. Also: `sensors.getAllSensors` time and size, and the
 query plans of every list query.
 
     PYTHONPATH=src:. python bench/sensors_bench.py      # BENCH_SECONDS, BENCH_ROUNDS to tune
@@ -114,10 +114,10 @@ async def plans(db: Any) -> None:
                 print("   ", row["detail"] if db.engine == "sqlite" else row[0])
 
 
-def wrk_rps(url: str, script: Path) -> float:
+def wrk_rps(url: str, script: Path, seconds: int = DURATION) -> float:
     """Requests per second from one wrk run (errors or non-2xx answers fail the bench)."""
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}s", "-s", str(script), url],
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(script), url],
         check=True,
         capture_output=True,
         text=True,
@@ -177,6 +177,8 @@ def main() -> None:
             figures: dict[str, list[float]] = {label: [] for label in scripts}
             for _ in range(ROUNDS):
                 for label, script in scripts.items():
+                    # A 1 s warm-up first, not counted: the case before must not weigh on this one.
+                    wrk_rps(f"{base}/rpc", script, seconds=1)
                     figures[label].append(wrk_rps(f"{base}/rpc", script))
             ms, size = map_list(base)
         finally:

@@ -403,6 +403,12 @@ async def test_sqlite_short_reads_run_on_the_loop_long_ones_on_a_reader_thread(t
         # The interrupted statement left nothing open: the next short read is inline again.
         assert await db.fetchrow("SELECT n FROM counter WHERE id = 1") is not None
         assert db.reads_inline == 3
+        # The slow statement is not tried inline for its next 32 runs, even when they are short.
+        for _ in range(32):
+            assert await db.fetchval(COUNT_TO, {"to": 10}) == 10
+        assert (db.reads_inline, db.reads_deferred) == (3, before + 33)
+        assert await db.fetchval(COUNT_TO, {"to": 10}) == 10  # then it is tried again
+        assert (db.reads_inline, db.reads_deferred) == (4, before + 33)
     finally:
         await db.close()
 

@@ -19,7 +19,8 @@ connection under a time budget (1 ms by default). Most reads are index lookups a
 switches) costs far more than the query. A progress handler checks the clock every 1,000 VM
 instructions: a read that outlasts the budget is interrupted and run again on a reader thread,
 as is one that meets a lock (the inline connection never waits: busy_timeout 0). So the event
-loop is never held for much longer than the budget, and long reports still run off the loop.
+loop is never held for much longer than the budget, and long reports still run off the loop. A
+statement that ran out of time skips the inline attempt for its next 32 runs.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ _INLINE_CHECK_EVERY = 1000  # SQLite VM instructions between two looks at the cl
 # An inline read that ends with one of these is run again on a reader thread.
 _DEFER_CODES = frozenset({sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 _DEFER: Any = object()  # `_read_inline`'s "run it on a thread" answer
+# A statement that ran out of time goes straight to a reader thread this many times before it is
+# tried inline again (its cost may depend on its parameters, or the data may have shrunk).
+_SLOW_SKIPS = 32
+_SLOW_KEPT = 256  # statements remembered as slow
 _NO_PARAMS: dict[str, Any] = {}  # never mutated; a dict makes sqlite name a missing parameter
 _DRIVER_ERRORS = (sqlite3.Error, ValueError, OverflowError, OSError)
 
@@ -205,6 +210,7 @@ class SqliteDatabase:
         self._inline: sqlite3.Connection | None = None
         self._inline_budget = inline_budget_s  # 0 sends every read to a reader thread
         self._inline_deadline = 0.0
+        self._slow: dict[str, int] = {}  # SQL text → reads left to run on a thread
         self.reads_inline = 0  # reads answered on the event loop's thread
         self.reads_deferred = 0  # reads run on a reader thread (over budget, locked, or no WAL yet)
         self._writer: _Connection | None = None
@@ -277,7 +283,12 @@ class SqliteDatabase:
             result = fn(conn, sql, params)
         except sqlite3.OperationalError as exc:
             # Extended codes keep the primary code in their low byte.
-            if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _DEFER_CODES:
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+            if code == sqlite3.SQLITE_INTERRUPT:
+                if len(self._slow) >= _SLOW_KEPT:
+                    del self._slow[next(iter(self._slow))]  # the oldest
+                self._slow[sql] = _SLOW_SKIPS
+            if code in _DEFER_CODES:
                 return cast(T, _DEFER)
             raise DatabaseError(str(exc)) from exc
         except _DRIVER_ERRORS as exc:
@@ -288,7 +299,13 @@ class SqliteDatabase:
     async def _read(self, fn: Callable[[sqlite3.Connection, str, Any], T], sql: str, params: Params) -> T:
         if self._closed:
             raise DatabaseError("database is closed")
-        if self._wal_ready and self._inline_budget > 0:  # WAL first: it is set on a thread
+        skips = self._slow.get(sql)
+        if skips is not None:  # known to outlast the budget: not tried inline this time
+            if skips > 1:
+                self._slow[sql] = skips - 1
+            else:
+                del self._slow[sql]
+        elif self._wal_ready and self._inline_budget > 0:  # WAL first: it is set on a thread
             result = self._read_inline(fn, sql, params)
             if result is not _DEFER:
                 return result
