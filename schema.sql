@@ -316,3 +316,52 @@ BEGIN
         SELECT rid, new.id, lower(new.name), lower(new.device_id) FROM sensors_search_keys
         WHERE sensor_id = new.id AND new.deleted_at IS NULL
     ; END;
+
+-- migration: 7
+-- engine: postgresql
+-- sensors.getAll on PostgreSQL (owner: sensors engineer). Two costs of the list's total:
+-- 1. COUNT(*) of the live sensors read every row (~1.5 ms for 10,000). This one-row table holds
+--    the number, kept by a trigger in the writing transaction, so a statement reading it sees
+--    the count of its own snapshot: the total stays exact and costs one row.
+-- 2. A search read every row through ILIKE (~7 ms for 10,000). pg_trgm's GIN indexes answer
+--    ILIKE '%…%' from trigrams. The extension comes with PostgreSQL's contrib package; where it
+--    is missing, or the role may not create it, the block goes on without the indexes (searches
+--    then scan, as before) and says so in a NOTICE.
+-- Function bodies put their inner `;` at the start of a line: migrate.py ends a statement at a
+-- `;` that ends a line.
+CREATE TABLE IF NOT EXISTS sensor_live_count (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    live BIGINT NOT NULL CHECK (live >= 0)
+);
+INSERT INTO sensor_live_count (id, live) SELECT 1, COUNT(*) FROM sensors WHERE deleted_at IS NULL;
+CREATE OR REPLACE FUNCTION sensor_live_count_row() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    delta INTEGER := 0
+; BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.deleted_at IS NULL THEN delta := delta + 1
+    ; END IF
+    ; IF TG_OP IN ('DELETE', 'UPDATE') AND OLD.deleted_at IS NULL THEN delta := delta - 1
+    ; END IF
+    ; IF delta <> 0 THEN UPDATE sensor_live_count SET live = live + delta WHERE id = 1
+    ; END IF
+    ; RETURN NULL
+; END $$;
+CREATE OR REPLACE FUNCTION sensor_live_count_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE sensor_live_count SET live = 0 WHERE id = 1
+    ; RETURN NULL
+; END $$;
+CREATE TRIGGER sensor_live_count_row AFTER INSERT OR DELETE OR UPDATE OF deleted_at ON sensors
+    FOR EACH ROW EXECUTE FUNCTION sensor_live_count_row();
+CREATE TRIGGER sensor_live_count_truncate AFTER TRUNCATE ON sensors
+    FOR EACH STATEMENT EXECUTE FUNCTION sensor_live_count_truncate();
+DO $$
+BEGIN
+    CREATE EXTENSION IF NOT EXISTS pg_trgm
+    ; CREATE INDEX IF NOT EXISTS sensors_name_trgm_idx ON sensors USING gin (name gin_trgm_ops)
+        WHERE deleted_at IS NULL
+    ; CREATE INDEX IF NOT EXISTS sensors_device_id_trgm_idx ON sensors USING gin (device_id gin_trgm_ops)
+        WHERE deleted_at IS NULL
+; EXCEPTION WHEN undefined_file OR insufficient_privilege OR feature_not_supported THEN
+    RAISE NOTICE 'pg_trgm is not available (%): sensor search scans instead of using an index', SQLERRM
+; END $$;
