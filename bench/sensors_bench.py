@@ -3,8 +3,8 @@
 10,000 sensors (and 50 locations) in a fresh SQLite database (or `BENCH_DATABASE_URL`, which must
 be an empty database), served by a real `tvms serve` (one hypercorn worker) in a separate process,
 wrk -t1 -c32 on the same machine. Rounds alternate between the cases (each warmed up for 1 s,
-not counted) and the median is reported, so drift hits every case alike. Also: `sensors.getAllSensors` time and size, and the
-query plans of every list query.
+not counted) and the median is reported, so drift hits every case alike. Also:
+`sensors.getAllSensors` time and size, and the query plans of every list query.
 
     PYTHONPATH=src:. python bench/sensors_bench.py      # BENCH_SECONDS, BENCH_ROUNDS to tune
 """
@@ -108,6 +108,10 @@ async def plans(db: Any) -> None:
         statements = [("page", page)]
         if label.endswith("default page") or "search" in label:
             statements.append(("count alone (empty page past the end only)", f"SELECT {count}"))
+        if "search" in label and db.engine == "sqlite":  # after a search matched few sensors
+            rare_page, _, _ = list_queries(spec, db.engine, rare=True)
+            if rare_page != page:
+                statements.append(("page when the search seems rare", rare_page))
         for what, sql in statements:
             print(f"\n-- {label}, {what}:\n-- {' '.join(sql.split())}")
             for row in await db.fetch(explain + sql, bound):

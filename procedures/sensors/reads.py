@@ -118,9 +118,9 @@ def _count_sql(where: str, engine: str, params: dict[str, Any]) -> str:
     match (in-process: 6.9 ms vs 1.2 ms for a search matching 1,900 sensors), unless the search
     matched few sensors last time (`seems_rare`; see `list_queries`).
     """
+    if not params and engine == "sqlite":
+        return "(SELECT COUNT(*) FROM sensors) - (SELECT COUNT(*) FROM sensors WHERE deleted_at IS NOT NULL)"
     if not params:
-        if engine == "sqlite":
-            return "(SELECT COUNT(*) FROM sensors) - (SELECT COUNT(*) FROM sensors WHERE deleted_at IS NOT NULL)"
         return "(SELECT live FROM sensor_live_count WHERE id = 1)"
     if "fts" in params:
         if params.keys() == {"search", "fts"}:
