@@ -145,9 +145,7 @@ async def test_block_7_runs_on_postgresql_without_pg_trgm_rights(database_url: s
         trigram = "SELECT COUNT(*) FROM pg_indexes WHERE indexname LIKE 'sensors_%_trgm_idx'"
         assert await db.fetchval(trigram) == 2
         # no pending list: new sensors are in the index at once, so the planner keeps using it
-        options = await db.fetch(
-            "SELECT reloptions FROM pg_class WHERE relname LIKE 'sensors_%_trgm_idx'"
-        )
+        options = await db.fetch("SELECT reloptions FROM pg_class WHERE relname LIKE 'sensors_%_trgm_idx'")
         assert [list(row["reloptions"]) for row in options] == [["fastupdate=off"]] * 2
         role = f"tvms_test_role_{uuid.uuid4().hex[:8]}"
         await db.execute(f"CREATE ROLE {role} LOGIN")
