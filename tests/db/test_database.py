@@ -4,6 +4,7 @@ TVMS_TEST_DATABASE_URL names a server)."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -443,8 +444,6 @@ async def test_sqlite_locked_inline_read_moves_to_a_reader_thread(
     # The inline connection never waits for a lock (busy_timeout 0): a read that meets one is run
     # again on a reader thread, which may wait. A real lock that stops WAL readers is not easy to
     # hold from a test, so the inline connection is made to report SQLITE_BUSY.
-    import sqlite3
-
     from tvms.db import _sqlite
 
     db = await sqlite_db(tmp_path)
@@ -479,3 +478,41 @@ async def test_sqlite_inline_reads_can_be_switched_off(tmp_path: Path) -> None:
         assert db.reads_deferred >= 1
     finally:
         await db.close()
+
+
+async def test_sqlite_checkpoints_run_off_the_writer(tmp_path: Path) -> None:
+    # The writer only checkpoints by itself at 10,000 WAL pages; a background connection copies
+    # committed pages into the database file shortly after the writes.
+    db = await sqlite_db(tmp_path)
+    path = tmp_path / "inline.db"
+    try:
+        async with db.transaction() as tx:
+            assert await tx.fetchval("PRAGMA wal_autocheckpoint") == 10_000
+        for n in range(20):
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO owners (id, name) VALUES (:id, :id)", {"id": f"o{n}"})
+        for _ in range(500):  # 0.1 s after the last commit, normally
+            if db.checkpoints:
+                break
+            await anyio.sleep(0.02)
+        assert db.checkpoints >= 1
+        # The database file alone (its WAL ignored) now holds the committed rows.
+        file_only = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            assert file_only.execute("SELECT COUNT(*) FROM owners").fetchone() == (20,)
+        finally:
+            file_only.close()
+    finally:
+        await db.close()
+
+
+async def test_sqlite_close_drops_a_pending_checkpoint_and_keeps_the_data(tmp_path: Path) -> None:
+    db = await sqlite_db(tmp_path)
+    await add_owner(db, "o1")
+    await db.close()  # a checkpoint was still waiting: cancelled, no error
+    assert db.checkpoints == 0
+    reopened = await open_database(f"sqlite:///{tmp_path / 'inline.db'}")
+    try:
+        assert await reopened.fetchval("SELECT name FROM owners") == "o1"
+    finally:
+        await reopened.close()

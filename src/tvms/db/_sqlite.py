@@ -21,11 +21,19 @@ instructions: a read that outlasts the budget is interrupted and run again on a 
 as is one that meets a lock (the inline connection never waits: busy_timeout 0). So the event
 loop is never held for much longer than the budget, and long reports still run off the loop. A
 statement that ran out of time skips the inline attempt for its next 32 runs.
+
+WAL checkpoints (copying committed pages back into the database file) run on a connection of
+their own, 0.1 s after a write, as PASSIVE checkpoints that never block the writer or readers.
+SQLite's default runs them inside the commit that fills 1,000 WAL pages, on the writer's thread,
+where every write waits for them (measured: a plain insert loop runs 12-24% faster without).
+The writer still checkpoints by itself once the WAL reaches 10,000 pages, should the
+background checkpoints fall behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 import time
@@ -57,6 +65,9 @@ _DEFER: Any = object()  # `_read_inline`'s "run it on a thread" answer
 # tried inline again (its cost may depend on its parameters, or the data may have shrunk).
 _SLOW_SKIPS = 32
 _SLOW_KEPT = 256  # statements remembered as slow
+_CHECKPOINT_DELAY_S = 0.1  # a write's checkpoint waits this long, to take in the writes after it
+_WRITER_AUTOCHECKPOINT = 10_000  # WAL pages; the writer's own checkpoints are the fallback
+_log = logging.getLogger("tvms.db")
 _NO_PARAMS: dict[str, Any] = {}  # never mutated; a dict makes sqlite name a missing parameter
 _DRIVER_ERRORS = (sqlite3.Error, ValueError, OverflowError, OSError)
 
@@ -220,6 +231,10 @@ class SqliteDatabase:
         self._reader_slots = asyncio.Semaphore(max_readers)
         self._wal_lock = asyncio.Lock()
         self._wal_ready = False
+        self._checkpointer: _Connection | None = None
+        self._checkpoint_task: asyncio.Task[None] | None = None
+        self._checkpoint_again = False
+        self.checkpoints = 0  # background checkpoints run
         self._closed = False
 
     @property
@@ -229,7 +244,8 @@ class SqliteDatabase:
     @property
     def open_connections(self) -> int:
         """Connections currently open (0 until the first query: opening is lazy)."""
-        return len(self._readers) + (self._writer is not None) + (self._inline is not None)
+        extra = (self._writer, self._inline, self._checkpointer)
+        return len(self._readers) + sum(conn is not None for conn in extra)
 
     async def _connect(self) -> _Connection:
         if self._closed:
@@ -262,8 +278,36 @@ class SqliteDatabase:
     async def _get_writer(self) -> _Connection:
         # Called with the write lock held.
         if self._writer is None:
-            self._writer = await self._connect()
+            writer = await self._connect()
+            await writer.call(_fetchval, f"PRAGMA wal_autocheckpoint={_WRITER_AUTOCHECKPOINT}", None)
+            self._writer = writer
         return self._writer
+
+    def _schedule_checkpoint(self) -> None:
+        """After a commit: a PASSIVE checkpoint soon, on the checkpointer's own thread."""
+        if self._closed:
+            return
+        if self._checkpoint_task is None:
+            self._checkpoint_task = asyncio.get_running_loop().create_task(self._checkpoints())
+        else:
+            self._checkpoint_again = True
+
+    async def _checkpoints(self) -> None:
+        try:
+            while True:
+                await asyncio.sleep(_CHECKPOINT_DELAY_S)
+                self._checkpoint_again = False  # a commit from now on needs one more round
+                try:
+                    if self._checkpointer is None:
+                        self._checkpointer = await self._connect()
+                    await self._checkpointer.call(_fetchall, "PRAGMA wal_checkpoint(PASSIVE)", None)
+                    self.checkpoints += 1
+                except DatabaseError as exc:  # the writer's own checkpoints still bound the WAL
+                    _log.warning("background WAL checkpoint failed: %s", exc)
+                if not self._checkpoint_again:
+                    return
+        finally:
+            self._checkpoint_task = None
 
     def _over_budget(self) -> bool:
         return time.perf_counter() > self._inline_deadline
@@ -327,7 +371,9 @@ class SqliteDatabase:
             raise DatabaseError("database is closed")
         async with self._write_lock:
             writer = self._writer or await self._get_writer()
-            return await writer.call(fn, sql, arg)
+            result = await writer.call(fn, sql, arg)
+        self._schedule_checkpoint()
+        return result
 
     async def fetch(self, sql: str, params: Params = None) -> list[Row]:
         return await self._read(_fetchall, sql, params)
@@ -367,6 +413,7 @@ class SqliteDatabase:
                 except BaseException:
                     await _rollback_quietly(writer)
                     raise
+                self._schedule_checkpoint()
             finally:
                 tx._open = False
                 leave_transaction(token)
@@ -382,6 +429,14 @@ class SqliteDatabase:
         if self._inline is not None:
             inline, self._inline = self._inline, None
             inline.close()
+        if self._checkpoint_task is not None:  # SQLite checkpoints when the last connection closes
+            task = self._checkpoint_task
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        if self._checkpointer is not None:
+            checkpointer, self._checkpointer = self._checkpointer, None
+            await checkpointer.close()
         async with self._write_lock:
             if self._writer is not None:
                 writer, self._writer = self._writer, None
