@@ -99,6 +99,16 @@ async def _executemany(target: Any, sql: str, seq: Sequence[Mapping[str, Any]]) 
         raise _wrap(exc) from exc
 
 
+async def _keep_session(conn: Any) -> None:
+    """The pool's reset on release: nothing beyond what asyncpg always does.
+
+    asyncpg still rolls back a transaction left open. Its default reset would also send `CLOSE
+    ALL; UNLISTEN *; RESET ALL` and an advisory unlock, one more round trip per pooled query
+    (measured: 256-277 µs → 132-148 µs per `pool.fetch`). This code never changes session state
+    (no SET, LISTEN, cursors or session-level advisory locks), so there is nothing to reset.
+    """
+
+
 class _PgTransaction:
     """Queries on the one connection that holds the transaction."""
 
@@ -148,7 +158,9 @@ class PostgresDatabase:
                 raise DatabaseError("database is closed")
             if self._pool is None:
                 try:
-                    self._pool = await asyncpg.create_pool(self._url, min_size=1, max_size=self._max_size)
+                    self._pool = await asyncpg.create_pool(
+                        self._url, min_size=1, max_size=self._max_size, reset=_keep_session
+                    )
                 except _DRIVER_ERRORS as exc:
                     # The URL may hold a password: do not echo it.
                     raise DatabaseError(f"cannot connect to PostgreSQL: {exc}") from exc
