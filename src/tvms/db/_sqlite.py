@@ -14,13 +14,16 @@ Writes cost one hop to the writer's worker thread: the whole execute/fetch/close
 one call (aiosqlite's public API would need two hops for fetchone + close).
 
 Reads outside a transaction first run *inline*, on the event loop's own thread, on a read-only
-connection under a time budget (1 ms by default). Most reads are index lookups and short pages
-(~10-50 µs of SQLite work) for which the hop to a worker thread and back (~150 µs, two context
-switches) costs far more than the query. A progress handler checks the clock every 1,000 VM
-instructions: a read that outlasts the budget is interrupted and run again on a reader thread,
-as is one that meets a lock (the inline connection never waits: busy_timeout 0). So the event
-loop is never held for much longer than the budget, and long reports still run off the loop. A
-statement that ran out of time skips the inline attempt for its next 32 runs.
+connection under a time budget (1 ms of CPU by default). Most reads are index lookups and short
+pages (~10-50 µs of SQLite work) for which the hop to a worker thread and back (~150 µs, two
+context switches) costs far more than the query. A progress handler checks the thread's CPU
+clock every 1,000 VM instructions: a read that outlasts the budget is interrupted and run again
+on a reader thread, as is one that meets a lock (the inline connection never waits: busy_timeout
+0). So the event loop is never held for much longer than the budget, and long reports still run
+off the loop. A statement that ran out of time skips the inline attempt for its next 32 runs.
+CPU time rather than wall time, because time the thread spends preempted (or waiting for the
+GIL) is not the query's cost: measured under load, a wall-clock budget sent ~20% of 0.25 ms
+searches to threads, where they competed for the GIL with the loop and made it worse.
 
 WAL checkpoints (copying committed pages back into the database file) run on a connection of
 their own, 0.1 s after a write, as PASSIVE checkpoints that never block the writer or readers.
@@ -310,7 +313,7 @@ class SqliteDatabase:
             self._checkpoint_task = None
 
     def _over_budget(self) -> bool:
-        return time.perf_counter() > self._inline_deadline
+        return time.thread_time() > self._inline_deadline
 
     def _read_inline(self, fn: Callable[[sqlite3.Connection, str, Any], T], sql: str, params: Params) -> T:
         """`fn` on the inline connection, or `_DEFER` if it ran out of time or met a lock."""
@@ -322,7 +325,7 @@ class SqliteDatabase:
                 return cast(T, _DEFER)  # the reader thread reports the failure
             conn.set_progress_handler(self._over_budget, _INLINE_CHECK_EVERY)
             self._inline = conn
-        self._inline_deadline = time.perf_counter() + self._inline_budget
+        self._inline_deadline = time.thread_time() + self._inline_budget
         try:
             result = fn(conn, sql, params)
         except sqlite3.OperationalError as exc:
