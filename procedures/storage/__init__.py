@@ -21,6 +21,7 @@ from procedures.storage.schemas import (
     UploadUrl,
     UploadUrlInput,
 )
+from procedures.storage.usage import LAYOUT, Totals, usage_of
 from tvms.clock import iso_ms
 from tvms.rpc import PUBLIC, USER, Context, ErrorCode, Router, RpcError, invalid_params, roles
 from tvms.rpc.router import Example
@@ -28,27 +29,9 @@ from tvms.storage import InvalidKey, ObjectNotFound, ObjectTooLarge, content_typ
 from tvms.storage.base import ObjectInfo
 
 storage_router = Router("storage")
-LAYOUT = ("events", "violations", "reports", "sensors")
 EVIDENCE_FOLDERS = frozenset({"events", "violations"})
 REPORTS = "reports"
 _REPORTS_PREFIX = REPORTS + "/"
-_STATS_CACHE = "storage:stats"
-
-
-async def _scan(ctx: Context) -> dict[str, tuple[int, int, int | None]]:
-    """Top-level folder → (bytes, files, newest modification ms), over every object."""
-    totals: dict[str, tuple[int, int, int | None]] = {name: (0, 0, None) for name in LAYOUT}
-    cursor = None
-    while True:
-        page = await ctx.storage.list("", cursor, limit=1000)
-        for item in page.items:
-            folder = item.key.split("/", 1)[0]
-            size, count, newest = totals.get(folder, (0, 0, None))
-            latest = item.last_modified_ms if newest is None else max(newest, item.last_modified_ms)
-            totals[folder] = (size + item.size, count + 1, latest)
-        if page.next_cursor is None:
-            return totals
-        cursor = page.next_cursor
 
 
 def _is_admin(ctx: Context) -> bool:
@@ -59,8 +42,8 @@ def _is_report(key: str) -> bool:
     return key.split("/", 1)[0] == REPORTS
 
 
-async def _usage(ctx: Context) -> dict[str, tuple[int, int, int | None]]:
-    return await ctx.cache.get_or_load(_STATS_CACHE, lambda: _scan(ctx))
+async def _usage(ctx: Context) -> Totals:
+    return await usage_of(ctx.services).get()
 
 
 @storage_router.query(
@@ -83,7 +66,8 @@ async def _usage(ctx: Context) -> dict[str, tuple[int, int, int | None]]:
 async def get_stats(ctx: Context) -> StorageStats:
     """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per folder.
 
-    Sizes are bytes; figures may lag writes by a few seconds (the scan is cached briefly).
+    Sizes are bytes. Usage comes from a walk over every stored object, reused for 5 s or ten
+    times as long as the walk took (whichever is longer), so figures may lag recent uploads.
     """
     quota = int(await get_value(ctx, "storage.quotaBytes"))
     usage = await _usage(ctx)
@@ -145,7 +129,7 @@ async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
         signed = await ctx.storage.presign_put(key, content_type, input.size)
     except ObjectTooLarge:
         raise RpcError(ErrorCode.PAYLOAD_TOO_LARGE, "Files are limited to 100 MB") from None
-    ctx.cache.invalidate(_STATS_CACHE)
+    usage_of(ctx.services).forget()
     return UploadUrl(
         key=key,
         url=signed.url,
@@ -218,5 +202,5 @@ async def delete(ctx: Context, input: KeyInput) -> Deleted:
     if not await ctx.storage.delete(input.key):
         raise RpcError(ErrorCode.NOT_FOUND, "No such object")
     await ctx.db.execute("DELETE FROM evidence WHERE object_key = :key", {"key": input.key})
-    ctx.cache.invalidate(_STATS_CACHE)
+    usage_of(ctx.services).forget()
     return Deleted(key=input.key, deleted=True)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 
+from procedures.storage.usage import usage_of
 from tests.events.conftest import config  # noqa: F401  (the same app)
 from tests.support import as_device, as_role, call, error, result
+from tvms.clock import ManualClock
 from tvms.db import Database
+from tvms.storage.base import ObjectPage
 
 ADMIN = as_role("ADMIN")
 OPERATOR = as_role("OPERATOR")
@@ -38,7 +42,7 @@ async def test_stats_count_real_usage(client: httpx.AsyncClient, app: Any) -> No
     assert {b["fileCount"] for b in empty["buckets"]} == {0}
     await app.state.services.storage.put("reports/r1.pdf", b"%PDF-1.7 report", "application/pdf")
     await put_file(client, "sensors/sensor-1", "snapshot.jpg", b"\xff\xd8jpeg", "image/jpeg")
-    app.state.services.cache.invalidate()
+    usage_of(app.state.services).forget()  # written around the API: walk again
     stats = await result(client, "storage.getStats")
     assert stats["usedStorage"] == len(b"%PDF-1.7 report") + len(b"\xff\xd8jpeg")
     by_name = {b["name"]: b for b in stats["buckets"]}
@@ -191,3 +195,42 @@ async def test_upload_url_never_overwrites(client: httpx.AsyncClient, app: Any) 
     replaced = await client.put(early["url"], content=b"\xff\xd8two", headers=early["headers"])
     assert replaced.status_code == 409
     assert await app.state.services.storage.get(key) == b"\xff\xd8one"
+
+
+async def test_concurrent_stats_share_one_walk(client: httpx.AsyncClient, app: Any) -> None:
+    # storage.getStats is public: a crowd of callers must not start a walk each.
+    services = app.state.services
+    for n in range(3):
+        await services.storage.put(f"sensors/s{n}/snapshot.jpg", b"\xff\xd8jpeg", "image/jpeg")
+    usage = usage_of(services)
+    answers = await asyncio.gather(*(result(client, "storage.getStats") for _ in range(20)))
+    assert usage.walks == 1
+    assert {a["usedStorage"] for a in answers} == {3 * len(b"\xff\xd8jpeg")}
+
+
+async def test_a_slow_walk_is_reused_ten_times_as_long(
+    client: httpx.AsyncClient, app: Any, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = app.state.services
+    real_list = services.storage.list
+
+    async def slow_list(prefix: str, cursor: str | None = None, *, limit: int = 1000) -> ObjectPage:
+        clock.advance(3)  # each walk "takes" 3 s: its result lives 30 s
+        page: ObjectPage = await real_list(prefix, cursor, limit=limit)
+        return page
+
+    monkeypatch.setattr(services.storage, "list", slow_list)
+    usage = usage_of(services)
+    await result(client, "storage.getStats")
+    assert usage.walks == 1
+    clock.advance(20)  # past the 5 s minimum, within 10 x 3 s
+    await services.storage.put("sensors/s1/snapshot.jpg", b"\xff\xd8jpeg", "image/jpeg")
+    assert (await result(client, "storage.getStats"))["usedStorage"] == 0  # reused
+    assert usage.walks == 1
+    clock.advance(11)
+    assert (await result(client, "storage.getStats"))["usedStorage"] == len(b"\xff\xd8jpeg")
+    assert usage.walks == 2
+    # an upload URL issued by this process makes the next call walk at once
+    await put_file(client, "sensors/s2", "snapshot.jpg", b"\xff\xd8jpeg2", "image/jpeg")
+    assert (await result(client, "storage.getStats"))["usedStorage"] == 2 * len(b"\xff\xd8jpeg") + 1
+    assert usage.walks == 3

@@ -1108,7 +1108,8 @@ class _StorageApi:
         """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per
         folder.
 
-        Sizes are bytes; figures may lag writes by a few seconds (the scan is cached briefly).
+        Sizes are bytes. Usage comes from a walk over every stored object, reused for 5 s or ten
+        times as long as the walk took (whichever is longer), so figures may lag recent uploads.
 
         `storage.getStats` (query, auth: public).
         """
@@ -2344,7 +2345,8 @@ class _AsyncStorageApi:
         """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per
         folder.
 
-        Sizes are bytes; figures may lag writes by a few seconds (the scan is cached briefly).
+        Sizes are bytes. Usage comes from a walk over every stored object, reused for 5 s or ten
+        times as long as the walk took (whichever is longer), so figures may lag recent uploads.
 
         `storage.getStats` (query, auth: public).
         """
@@ -3588,7 +3590,8 @@ class _BatchStorageApi:
         """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per
         folder.
 
-        Sizes are bytes; figures may lag writes by a few seconds (the scan is cached briefly).
+        Sizes are bytes. Usage comes from a walk over every stored object, reused for 5 s or ten
+        times as long as the walk took (whichever is longer), so figures may lag recent uploads.
 
         `storage.getStats` (query, auth: public).
         """
