@@ -101,6 +101,12 @@ def _filters(input: SensorListInput, engine: str) -> tuple[str, dict[str, Any]]:
     return " AND ".join(where), params
 
 
+_LIVE_COUNT_SQLITE = (
+    "(SELECT COUNT(*) FROM sensors) - (SELECT COUNT(*) FROM sensors WHERE deleted_at IS NOT NULL)"
+)
+_LIVE_COUNT_POSTGRESQL = "(SELECT live FROM sensor_live_count WHERE id = 1)"
+
+
 def _count_sql(where: str, engine: str, params: dict[str, Any]) -> str:
     """A scalar expression: how many live sensors match `where` (same snapshot as the page).
 
@@ -118,10 +124,8 @@ def _count_sql(where: str, engine: str, params: dict[str, Any]) -> str:
     match (in-process: 6.9 ms vs 1.2 ms for a search matching 1,900 sensors), unless the search
     matched few sensors last time (`seems_rare`; see `list_queries`).
     """
-    if not params and engine == "sqlite":
-        return "(SELECT COUNT(*) FROM sensors) - (SELECT COUNT(*) FROM sensors WHERE deleted_at IS NOT NULL)"
     if not params:
-        return "(SELECT live FROM sensor_live_count WHERE id = 1)"
+        return _LIVE_COUNT_SQLITE if engine == "sqlite" else _LIVE_COUNT_POSTGRESQL
     if "fts" in params:
         if params.keys() == {"search", "fts"}:
             return "(SELECT COUNT(*) FROM sensors_fts WHERE sensors_fts MATCH :fts)"
