@@ -516,3 +516,33 @@ async def test_sqlite_close_drops_a_pending_checkpoint_and_keeps_the_data(tmp_pa
         assert await reopened.fetchval("SELECT name FROM owners") == "o1"
     finally:
         await reopened.close()
+
+
+async def test_inline_reads_never_see_half_a_transaction(db: Database) -> None:
+    # Writers move quantity between two rows in transactions; every read, inline or on a
+    # thread, must see the total unchanged (each statement reads one committed snapshot).
+    await add_owner(db, "o1")
+    for item in ("a", "b"):
+        await db.execute(
+            "INSERT INTO items (id, owner_id, qty, created_at) VALUES (:id, 'o1', 500, 0)", {"id": item}
+        )
+    totals: list[int] = []
+
+    async def move(rounds: int) -> None:
+        for n in range(rounds):
+            async with db.transaction() as tx:
+                await tx.execute("UPDATE items SET qty = qty - :n WHERE id = 'a'", {"n": n % 5})
+                await anyio.lowlevel.checkpoint()  # let the readers in mid-transaction
+                await tx.execute("UPDATE items SET qty = qty + :n WHERE id = 'b'", {"n": n % 5})
+
+    async def read(rounds: int) -> None:
+        for _ in range(rounds):
+            totals.append(int(await db.fetchval("SELECT SUM(qty) FROM items")))
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(move, 100)
+        for _ in range(3):
+            tg.start_soon(read, 200)
+    assert totals == [1000] * 600
+    assert await db.fetchval("SELECT qty FROM items WHERE id = 'b'") > 500  # the writers did run
