@@ -326,10 +326,10 @@ BEGIN
 -- 2. A search read every row through ILIKE (~7 ms for 10,000). pg_trgm's GIN indexes answer
 --    ILIKE '%…%' from trigrams. The extension comes with PostgreSQL's contrib package; where it
 --    is missing, or the role may not create it, the block goes on without the indexes (searches
---    then scan, as before) and sends the session a NOTICE saying so. fastupdate is off: with it, new sensors wait
---    in the index's pending list until a VACUUM, and the planner, costing that list, scans the
---    table instead (seen after loading 10,000 sensors into a new database). Sensors are written
---    rarely, so paying the index update at each write costs little.
+--    then scan, as before) and sends the session a NOTICE saying so. fastupdate is off: with it,
+--    new sensors wait in the index's pending list until a VACUUM, and the planner, costing that
+--    list, scans the table instead (seen after loading 10,000 sensors into a new database).
+--    Sensors are written rarely, so paying the index update at each write costs little.
 -- Function bodies put their inner `;` at the start of a line: migrate.py ends a statement at a
 -- `;` that ends a line.
 CREATE TABLE IF NOT EXISTS sensor_live_count (
