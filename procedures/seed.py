@@ -23,7 +23,7 @@ from procedures.auth.policy import POLICY_KEYS, policy_problem
 from procedures.demo_city import DemoCity, seed_demo_city
 from procedures.demo_events import progress_bar, seed_demo_events
 from procedures.system.license import read_license_file
-from procedures.users.store import check_user_limit, insert_user, lock_users
+from procedures.users.store import add_user
 from tvms.clock import Clock
 from tvms.config import Config
 from tvms.db import Database, IntegrityError, open_database
@@ -63,21 +63,19 @@ async def create_user(
     password_hash = await hash_password(password)
     user_id = user_id or new_id()
     try:
-        async with db.transaction() as tx:
-            await lock_users(db, tx)
-            check_user_limit(int(await tx.fetchval("SELECT COUNT(*) FROM users") or 0), max_users)
-            await insert_user(
-                tx,
-                {
-                    "id": user_id,
-                    "email": email,
-                    "hash": password_hash,
-                    "first_name": user.first_name,
-                    "last_name": user.last_name,
-                    "role": user.role,
-                    "now": clock.now_ms(),
-                },
-            )
+        await add_user(
+            db,
+            {
+                "id": user_id,
+                "email": email,
+                "hash": password_hash,
+                "first_name": user.first_name,
+                "last_name": user.last_name,
+                "role": user.role,
+                "now": clock.now_ms(),
+            },
+            max_users,
+        )
     except IntegrityError:
         raise CommandError(f"a user with the email {email} already exists") from None
     except RpcError as exc:

@@ -17,9 +17,8 @@ from procedures.system.license import current_license
 from procedures.users.store import (
     USER_COLUMNS,
     User,
-    check_user_limit,
+    add_user,
     fetch_user,
-    insert_user,
     lock_users,
     other_active_admins,
     to_user,
@@ -141,21 +140,19 @@ async def create(ctx: Context, input: UserCreateInput) -> User:
     user_id = new_id()
     now = ctx.clock.now_ms()
     try:
-        async with ctx.db.transaction() as tx:
-            await lock_users(ctx.db, tx)
-            check_user_limit(int(await tx.fetchval("SELECT COUNT(*) FROM users") or 0), max_users)
-            await insert_user(
-                tx,
-                {
-                    "id": user_id,
-                    "email": email,
-                    "hash": password_hash,
-                    "first_name": input.first_name,
-                    "last_name": input.last_name,
-                    "role": input.role,
-                    "now": now,
-                },
-            )
+        await add_user(
+            ctx.db,
+            {
+                "id": user_id,
+                "email": email,
+                "hash": password_hash,
+                "first_name": input.first_name,
+                "last_name": input.last_name,
+                "role": input.role,
+                "now": now,
+            },
+            max_users,
+        )
     except IntegrityError:
         raise RpcError(ErrorCode.CONFLICT, "A user with this email already exists") from None
     return to_user(await fetch_user(ctx.db, user_id))

@@ -72,6 +72,17 @@ async def insert_user(tx: Transaction, values: dict[str, Any]) -> None:
     )
 
 
+async def add_user(db: Database, values: dict[str, Any], max_users: int) -> None:
+    """One transaction: the licence's `maxUsers`, then the row (`values` as for `insert_user`).
+
+    IntegrityError when the email is taken; PRECONDITION_FAILED when the licence is full.
+    """
+    async with db.transaction() as tx:
+        await lock_users(db, tx)
+        check_user_limit(int(await tx.fetchval("SELECT COUNT(*) FROM users") or 0), max_users)
+        await insert_user(tx, values)
+
+
 def check_user_limit(count: int, max_users: int) -> None:
     """The licence's `maxUsers` (-1 = unlimited)."""
     if 0 <= max_users <= count:
