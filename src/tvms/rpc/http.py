@@ -90,6 +90,12 @@ async def send_json(
     await send({"type": "http.response.body", "body": body})
 
 
+async def _wrong_method(send: Send, allowed: str, message: str, request_id: str) -> None:
+    """405 with METHOD_NOT_SUPPORTED and the `Allow` header."""
+    body = error_body(ErrorCode.METHOD_NOT_SUPPORTED, message, request_id=request_id)
+    await send_json(send, 405, body, allow=allowed.encode())
+
+
 class RpcEndpoint:
     """ASGI app for `/rpc` (POST) and `/rpc/{procedure}` (GET)."""
 
@@ -107,30 +113,12 @@ class RpcEndpoint:
         name = scope.get("path_params", {}).get("procedure")
         if name is not None:
             if method not in ("GET", "HEAD"):
-                await send_json(
-                    send,
-                    405,
-                    error_body(
-                        ErrorCode.METHOD_NOT_SUPPORTED,
-                        "Use GET for /rpc/{procedure}; POST to /rpc",
-                        request_id=request_id,
-                    ),
-                    allow=b"GET",
-                )
+                await _wrong_method(send, "GET", "Use GET for /rpc/{procedure}; POST to /rpc", request_id)
                 return
             await self._get(dispatcher, scope, send, name, request_id)
             return
         if method != "POST":
-            await send_json(
-                send,
-                405,
-                error_body(
-                    ErrorCode.METHOD_NOT_SUPPORTED,
-                    "POST JSON-RPC requests to /rpc",
-                    request_id=request_id,
-                ),
-                allow=b"POST",
-            )
+            await _wrong_method(send, "POST", "POST JSON-RPC requests to /rpc", request_id)
             return
         await self._post(dispatcher, scope, receive, send, request_id)
 
