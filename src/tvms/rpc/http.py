@@ -90,6 +90,11 @@ async def send_json(
     await send({"type": "http.response.body", "body": body})
 
 
+def query_of(scope: Scope) -> dict[str, list[str]]:
+    """The query string's parameters; UnicodeDecodeError when it is not valid percent-encoded UTF-8."""
+    return parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True, errors="strict")
+
+
 async def _wrong_method(send: Send, allowed: str, message: str, request_id: str) -> None:
     """405 with METHOD_NOT_SUPPORTED and the `Allow` header."""
     body = error_body(ErrorCode.METHOD_NOT_SUPPORTED, message, request_id=request_id)
@@ -182,11 +187,7 @@ class RpcEndpoint:
         self, dispatcher: Dispatcher, scope: Scope, send: Send, name: str, request_id: str
     ) -> None:
         try:
-            query = parse_qs(
-                scope.get("query_string", b"").decode("latin-1"),
-                keep_blank_values=True,
-                errors="strict",
-            )
+            query = query_of(scope)
         except UnicodeDecodeError:
             await send_json(
                 send,

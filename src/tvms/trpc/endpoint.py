@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import parse_qs
 
 import msgspec
 from starlette.routing import BaseRoute, Route
@@ -26,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from tvms.rpc.context import Caller
 from tvms.rpc.dispatch import Dispatcher
 from tvms.rpc.errors import ErrorCode, RpcError
-from tvms.rpc.http import BodyTooLarge, credentials_of, read_body, send_json
+from tvms.rpc.http import BodyTooLarge, credentials_of, query_of, read_body, send_json
 from tvms.rpc.request_id import request_id_of
 from tvms.rpc.router import Procedure
 from tvms.trpc.errors import error_shape, http_status
@@ -92,11 +91,7 @@ class TrpcEndpoint:
         request_id = request_id_of(scope)
         path: str = scope.get("path_params", {}).get("path", "")
         try:
-            query = parse_qs(
-                scope.get("query_string", b"").decode("latin-1"),
-                keep_blank_values=True,
-                errors="strict",
-            )
+            query = query_of(scope)
         except UnicodeDecodeError:
             await self._fail(send, RpcError(ErrorCode.BAD_REQUEST, "Invalid URL encoding"), request_id)
             return
