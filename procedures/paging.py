@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 import msgspec
@@ -39,7 +40,7 @@ def contains_sql(engine: str, columns: tuple[str, ...]) -> str:
     return "(" + " OR ".join(f"{column} {op} :search ESCAPE '\\'" for column in columns) + ")"
 
 
-def placeholders(prefix: str, values: list[str]) -> tuple[str, dict[str, str]]:
+def placeholders(prefix: str, values: Sequence[str]) -> tuple[str, dict[str, str]]:
     """`:p0, :p1, …` for an IN list, and the matching parameters (both engines bind them)."""
     params = {f"{prefix}{index}": value for index, value in enumerate(values)}
     return ", ".join(f":{name}" for name in params), params

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from procedures.paging import placeholders
 from procedures.reports.buckets import Bucket, Buckets, GroupBy, make_buckets
 from procedures.reports.coverage import Coverage, SensorHistory, coverage
 from procedures.reports.schemas import (
@@ -60,12 +61,10 @@ class Scope:
 
 
 def _in_list(prefix: str, values: Sequence[str], params: dict[str, Any]) -> str:
-    """`(:p0, :p1, ...)` with the values bound: SQL stays parameterised for any list."""
-    names = []
-    for index, value in enumerate(values):
-        params[f"{prefix}{index}"] = value
-        names.append(f":{prefix}{index}")
-    return "(" + ", ".join(names) + ")"
+    """`(:p0, :p1, ...)` with the values bound into `params`: SQL stays parameterised for any list."""
+    marks, bound = placeholders(prefix, values)
+    params.update(bound)
+    return f"({marks})"
 
 
 def _type_counts(counts: dict[str, int]) -> list[TypeCount]:
