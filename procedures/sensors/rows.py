@@ -7,6 +7,8 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, cast
 
+import msgspec
+
 from procedures.sensors.schemas import Coordinates, Sensor, SensorLocation
 from tvms.clock import iso_ms
 from tvms.db import Row, Transaction
@@ -98,25 +100,8 @@ def sensor_from_row(row: Row) -> Sensor:
 
 
 def sensor_fields(row: Row) -> dict[str, Any]:
-    """Keyword arguments for `Sensor` (and its subclasses) from a SENSOR_SELECT row."""
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "device_id": row["device_id"],
-        "type": row["type"],
-        "status": row["status"],
-        "ip_address": row["ip_address"],
-        "coordinates": coordinates(row),
-        "location_id": row["location_id"],
-        "parent_sensor_id": row["parent_sensor_id"],
-        "firmware_version": row["firmware_version"],
-        "api_key_prefix": row["api_key_prefix"],
-        "heartbeat_timeout_s": row["heartbeat_timeout_s"],
-        "last_heartbeat": optional_iso(row["last_heartbeat_at"]),
-        "last_event_at": optional_iso(row["last_event_at"]),
-        "created_at": fast_iso(row["created_at"]),
-        "updated_at": fast_iso(row["updated_at"]),
-    }
+    """Keyword arguments for `Sensor`'s subclasses from a SENSOR_SELECT row (same conversion)."""
+    return msgspec.structs.asdict(sensor_from_row(row))
 
 
 def location_ref(row: Row, prefix: str = "l_") -> SensorLocation | None:
