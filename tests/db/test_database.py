@@ -3,11 +3,14 @@ TVMS_TEST_DATABASE_URL names a server)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -546,3 +549,27 @@ async def test_inline_reads_never_see_half_a_transaction(db: Database) -> None:
             tg.start_soon(read, 200)
     assert totals == [1000] * 600
     assert await db.fetchval("SELECT qty FROM items WHERE id = 'b'") > 500  # the writers did run
+
+
+def test_sqlite_close_lets_a_checkpoint_under_way_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Closing while a checkpoint opens its connection must wait for it: cancelled there, the
+    # connection's thread would finish after the event loop closed and fail to report to it.
+    from tvms.db import _sqlite
+
+    monkeypatch.setattr(_sqlite, "_CHECKPOINT_DELAY_S", 0)
+    thread_errors: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: thread_errors.append(args.exc_value))
+
+    async def write_then_close(n: int) -> None:
+        db = _sqlite.SqliteDatabase(str(tmp_path / f"{n}.db"))
+        await db.execute("CREATE TABLE t (x INTEGER)")
+        for _ in range(n % 4):  # close at different points of the checkpoint
+            await asyncio.sleep(0)
+        await db.close()
+
+    for n in range(12):
+        asyncio.run(write_then_close(n))  # the loop closes right after the database
+    time.sleep(0.3)  # a thread still running after its loop closed would fail by now
+    assert thread_errors == []

@@ -237,6 +237,7 @@ class SqliteDatabase:
         self._checkpointer: _Connection | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._checkpoint_again = False
+        self._checkpoint_waiting = False  # the task is in its delay, not in SQLite
         self.checkpoints = 0  # background checkpoints run
         self._closed = False
 
@@ -297,8 +298,12 @@ class SqliteDatabase:
 
     async def _checkpoints(self) -> None:
         try:
-            while True:
-                await asyncio.sleep(_CHECKPOINT_DELAY_S)
+            while not self._closed:
+                self._checkpoint_waiting = True
+                try:
+                    await asyncio.sleep(_CHECKPOINT_DELAY_S)
+                finally:
+                    self._checkpoint_waiting = False
                 self._checkpoint_again = False  # a commit from now on needs one more round
                 try:
                     if self._checkpointer is None:
@@ -432,9 +437,13 @@ class SqliteDatabase:
         if self._inline is not None:
             inline, self._inline = self._inline, None
             inline.close()
-        if self._checkpoint_task is not None:  # SQLite checkpoints when the last connection closes
-            task = self._checkpoint_task
-            task.cancel()
+        task = self._checkpoint_task
+        if task is not None:
+            # One still waiting is not needed (SQLite checkpoints when the last connection
+            # closes). One under way is let finish: cancelled while opening its connection, it
+            # would leave that connection's thread to report to an event loop long closed.
+            if self._checkpoint_waiting:
+                task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
         if self._checkpointer is not None:
