@@ -70,6 +70,8 @@ _SLOW_SKIPS = 32
 _SLOW_KEPT = 256  # statements remembered as slow
 _CHECKPOINT_DELAY_S = 0.1  # a write's checkpoint waits this long, to take in the writes after it
 _WRITER_AUTOCHECKPOINT = 10_000  # WAL pages; the writer's own checkpoints are the fallback
+_WAL_ATTEMPTS = 100  # PRAGMA journal_mode=WAL, _WAL_RETRY_S apart
+_WAL_RETRY_S = 0.05
 _log = logging.getLogger("tvms.db")
 _NO_PARAMS: dict[str, Any] = {}  # never mutated; a dict makes sqlite name a missing parameter
 _DRIVER_ERRORS = (sqlite3.Error, ValueError, OverflowError, OSError)
@@ -274,7 +276,17 @@ class SqliteDatabase:
         async with self._wal_lock:
             if self._wal_ready:
                 return
-            mode = await conn.call(_fetchval, "PRAGMA journal_mode=WAL", None)
+            for attempt in range(_WAL_ATTEMPTS):
+                try:
+                    mode = await conn.call(_fetchval, "PRAGMA journal_mode=WAL", None)
+                    break
+                except DatabaseError as exc:
+                    # Another process switching the same new file to WAL, or recovering its WAL,
+                    # answers SQLITE_BUSY at once, without the busy handler: wait, and try again.
+                    code = getattr(exc.__cause__, "sqlite_errorcode", 0) & 0xFF
+                    if code != sqlite3.SQLITE_BUSY or attempt == _WAL_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(_WAL_RETRY_S)
             if str(mode).lower() != "wal":
                 raise DatabaseError(f"SQLite refused WAL mode (journal_mode={mode})")
             self._wal_ready = True
