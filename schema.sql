@@ -368,3 +368,47 @@ BEGIN
 ; EXCEPTION WHEN undefined_file OR insufficient_privilege OR feature_not_supported THEN
     RAISE NOTICE 'pg_trgm is not available (%): sensor search scans instead of using an index', SQLERRM
 ; END $$;
+
+-- migration: 8
+-- engine: sqlite
+-- sensors.getAll search totals (owner: sensors engineer). sensor_search_tag changes, to a new
+-- random value, in every transaction that could change which sensors a search matches or their
+-- order by createdAt, name or type: a sensor inserted, deleted, renamed, given another deviceId
+-- or type, soft-deleted or restored. A process that counted a search's matches in a snapshot with
+-- tag T may reuse that total (and the ids of the matches in such an order) for any later snapshot
+-- whose tag is still T: the page statement reads the tag in its own snapshot. Heartbeats and
+-- status changes leave it alone. Random, not a counter: a restored backup or a rolled-back write
+-- never brings back a tag with other data behind it.
+CREATE TABLE IF NOT EXISTS sensor_search_tag (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    tag BIGINT NOT NULL
+);
+INSERT INTO sensor_search_tag (id, tag) VALUES (1, random());
+CREATE TRIGGER IF NOT EXISTS sensor_search_tag_ai AFTER INSERT ON sensors BEGIN
+    UPDATE sensor_search_tag SET tag = random() WHERE id = 1
+    ; END;
+CREATE TRIGGER IF NOT EXISTS sensor_search_tag_ad AFTER DELETE ON sensors BEGIN
+    UPDATE sensor_search_tag SET tag = random() WHERE id = 1
+    ; END;
+CREATE TRIGGER IF NOT EXISTS sensor_search_tag_au AFTER UPDATE OF id, name, device_id, type, created_at, deleted_at
+    ON sensors BEGIN
+    UPDATE sensor_search_tag SET tag = random() WHERE id = 1
+    ; END;
+
+-- migration: 9
+-- engine: postgresql
+-- The same search tag as block 8, for PostgreSQL: one statement-level trigger (TRUNCATE too).
+-- random() has 52 random bits here; scaled to a BIGINT.
+CREATE TABLE IF NOT EXISTS sensor_search_tag (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    tag BIGINT NOT NULL
+);
+INSERT INTO sensor_search_tag (id, tag) VALUES (1, (random() * 4611686018427387904)::bigint);
+CREATE OR REPLACE FUNCTION sensor_search_retag() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE sensor_search_tag SET tag = (random() * 4611686018427387904)::bigint WHERE id = 1
+    ; RETURN NULL
+; END $$;
+CREATE TRIGGER sensor_search_retag
+    AFTER INSERT OR DELETE OR TRUNCATE OR UPDATE OF id, name, device_id, type, created_at, deleted_at ON sensors
+    FOR EACH STATEMENT EXECUTE FUNCTION sensor_search_retag();

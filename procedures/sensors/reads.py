@@ -6,20 +6,21 @@ All public, as documented. None of them ever carries key material (only `apiKeyP
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import Any, NamedTuple
 
-from procedures.paging import contains_sql, like_contains, page_count
+import msgspec
+
+from procedures.paging import contains_sql, like_contains, page_count, placeholders
 from procedures.sensors import examples
 from procedures.sensors.rows import (
     SENSOR_SELECT,
-    SENSOR_SELECT_MATCHES,
-    SENSOR_SELECT_TOTAL,
     coordinates,
     location_ref,
     not_found,
     optional_iso,
     sensor_fields,
     sensor_from_row,
+    sensor_select,
 )
 from procedures.sensors.schemas import (
     SENSOR_STATUSES,
@@ -32,7 +33,8 @@ from procedures.sensors.schemas import (
     SensorRef,
     SensorStats,
 )
-from tvms.rpc import PUBLIC, Context, Router
+from tvms.db import Row
+from tvms.rpc import PUBLIC, Context, Router, Services
 
 router = Router("sensors")
 
@@ -55,16 +57,81 @@ _ORDER = {
 
 # The trigram index finds substrings of 3 characters or more; shorter searches scan.
 _FTS_MIN_CHARS = 3
-# A search matching at most this many sensors gets its page from the trigram index's matches
-# (sorted: ~1.3 µs each) instead of walking the sort index until `take` of them turn up (which,
-# for a rare match, reads every row: ~2 ms for 10,000 sensors). Measured crossover: ~120 matches.
+# A search matching at most this many sensors gets its page from its matches, sorted (~1.3 µs
+# each), instead of walking the sort index until `take` of them turn up (which, for a rare match,
+# reads every row: ~2 ms for 10,000 sensors). Measured crossover: ~120 matches. The plan follows
+# what the same search matched last time (`SearchMemo`) or, for a new search of 3+ characters on
+# SQLite, the trigram index's count of its matches (~0.1 ms), run first.
 RARE_MATCHES = 100
-# How many sensors each recent search phrase matched: a plan hint only, never a result. The
-# statement either plan runs computes its own total in its own snapshot.
-_matches: OrderedDict[str, int] = OrderedDict()
-_MATCHES_KEPT = 512
+# Sorts whose order of a search's matches cannot change while the search tag stays the same:
+# created_at never changes, and a change of name, type or id gives a new tag (schema block 8/9).
+_STABLE_SORTS = frozenset({"createdAt", "name", "type"})
+# In a stable sort, a search matching at most this many sensors has the ids of all its matches
+# remembered in page order, so that any page is a slice of them read by id. A memory bound only.
+ORDERED_MATCHES = 5_000
 # SQLite's LIKE and lower() fold ASCII letters only; so does this (str.lower() would fold all).
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+# Read by every statement whose total may be remembered, in the statement's own snapshot.
+_TAG = "(SELECT tag FROM sensor_search_tag WHERE id = 1) AS tag"
+
+
+class Searched(NamedTuple):
+    """What a search alone (no other filter) matched in a snapshot whose search tag was `tag`."""
+
+    tag: int
+    total: int
+    ids: tuple[str, ...] | None  # every match in the page's order, when the page was read from them
+
+
+SearchKey = tuple[str, str, str]  # search, sortBy, sortOrder
+
+
+class SearchMemo:
+    """Recent searches' totals and matches, reused while the sensors' search tag is their `tag`.
+
+    The tag (schema blocks 8 and 9) gets a new random value in every transaction that could change
+    which sensors a search matches or their order by createdAt, name or type. A total counted, or
+    matches listed, under tag T are therefore exact in any snapshot whose tag is still T, and the
+    page statement of a remembered search reads the tag in its own snapshot to check. Heartbeats
+    and status changes leave the tag alone; a create, rename, deviceId or type change or delete
+    makes every search count once more. Per process, at most `kept` searches and `kept_ids` ids;
+    `hits` counts the reuses (tests and diagnostics).
+    """
+
+    def __init__(self, kept: int = 512, kept_ids: int = 200_000) -> None:
+        self._kept = kept
+        self._kept_ids = kept_ids
+        self._ids = 0  # ids held by the entries
+        self._entries: OrderedDict[SearchKey, Searched] = OrderedDict()
+        self.hits = 0
+
+    def get(self, key: SearchKey) -> Searched | None:
+        return self._entries.get(key)
+
+    def put(self, key: SearchKey, searched: Searched) -> None:
+        old = self._entries.pop(key, None)
+        self._ids += len(searched.ids or ()) - len(old.ids or () if old else ())
+        self._entries[key] = searched
+        while len(self._entries) > self._kept or self._ids > self._kept_ids:
+            _, dropped = self._entries.popitem(last=False)
+            self._ids -= len(dropped.ids or ())
+
+
+_MEMO_KEY = "sensors.searches"
+
+
+def search_memo(services: Services) -> SearchMemo:
+    """This app's search memo (created on first use)."""
+    memo = services.extras.get(_MEMO_KEY)
+    if memo is None:
+        memo = services.extras[_MEMO_KEY] = SearchMemo()
+    assert isinstance(memo, SearchMemo)
+    return memo
+
+
+def _matches_kept(input: SensorListInput) -> int:
+    """Up to how many matches `input`'s page is read from the matches (and their ids kept)."""
+    return ORDERED_MATCHES if input.sort_by in _STABLE_SORTS else RARE_MATCHES
 
 
 def fts_phrase(search: str | None, engine: str) -> str | None:
@@ -79,6 +146,14 @@ def fts_phrase(search: str | None, engine: str) -> str | None:
     return '"' + search.translate(_ASCII_LOWER).replace('"', '""') + '"'
 
 
+def _search_alone(input: SensorListInput) -> bool:
+    """A search and no other filter: the case whose total `SearchMemo` keeps."""
+    return (
+        bool(input.search)
+        and (input.type, input.status, input.location_id, input.parent_sensor_id) == (None,) * 4
+    )
+
+
 def _filters(input: SensorListInput, engine: str) -> tuple[str, dict[str, Any]]:
     where = ["s.deleted_at IS NULL"]
     params: dict[str, Any] = {}
@@ -86,9 +161,6 @@ def _filters(input: SensorListInput, engine: str) -> tuple[str, dict[str, Any]]:
         # `%`, `_` and `\` in the search are plain characters (escaped, then bound).
         where.append(contains_sql(engine, ("s.name", "s.device_id")))
         params["search"] = like_contains(input.search)
-        fts = fts_phrase(input.search, engine)
-        if fts is not None:
-            params["fts"] = fts  # for the count only: the page walks the sort index (see _count_sql)
     for column, value in (
         ("type", input.type),
         ("status", input.status),
@@ -107,6 +179,9 @@ _LIVE_COUNT_SQLITE = (
 _LIVE_COUNT_POSTGRESQL = "(SELECT live FROM sensor_live_count WHERE id = 1)"
 
 
+_FTS_COUNT = "SELECT COUNT(*) FROM sensors_fts WHERE sensors_fts MATCH :fts"
+
+
 def _count_sql(where: str, engine: str, params: dict[str, Any]) -> str:
     """A scalar expression: how many live sensors match `where` (same snapshot as the page).
 
@@ -122,13 +197,13 @@ def _count_sql(where: str, engine: str, params: dict[str, Any]) -> str:
     With other filters too, each match is looked up by id (in a filter index) and checked.
     The page walks the sort index until `take` rows match, which is cheaper than sorting every
     match (in-process: 6.9 ms vs 1.2 ms for a search matching 1,900 sensors), unless the search
-    matched few sensors last time (`seems_rare`; see `list_queries`).
+    matched few sensors last time (see `list_queries`).
     """
     if not params:
         return _LIVE_COUNT_SQLITE if engine == "sqlite" else _LIVE_COUNT_POSTGRESQL
     if "fts" in params:
         if params.keys() == {"search", "fts"}:
-            return "(SELECT COUNT(*) FROM sensors_fts WHERE sensors_fts MATCH :fts)"
+            return f"({_FTS_COUNT})"
         return (
             f"(SELECT COUNT(*) FROM sensors s WHERE {where} AND "
             "s.id IN (SELECT id FROM sensors_fts WHERE sensors_fts MATCH :fts))"
@@ -136,36 +211,51 @@ def _count_sql(where: str, engine: str, params: dict[str, Any]) -> str:
     return f"(SELECT COUNT(*) FROM sensors s WHERE {where})"
 
 
-def seems_rare(fts: str | None) -> bool:
-    """Whether `fts` matched at most RARE_MATCHES sensors when it was last searched for."""
-    seen = None if fts is None else _matches.get(fts)
-    return seen is not None and seen <= RARE_MATCHES
+def _matched_sql(engine: str, where: str, order: str, fts: bool) -> str:
+    """A scalar subquery: the ids of every sensor matching `where`, in `order`, as a JSON array.
 
-
-def _remember(fts: str, total: int) -> None:
-    _matches[fts] = total
-    _matches.move_to_end(fts)
-    if len(_matches) > _MATCHES_KEPT:
-        _matches.popitem(last=False)
+    Evaluated once per statement (a window function would copy the array into every match's row
+    before the LIMIT: 148 ms for 2,100 matches). SQLite 3.40's json_group_array has no ORDER BY:
+    it takes the rows in the order its ordered subquery yields them (an aggregate over a subquery
+    with ORDER BY is never flattened); the tests compare every such list with the walk's pages.
+    """
+    if engine == "postgresql":
+        return f"(SELECT json_agg(s.id ORDER BY {order}) FROM sensors s WHERE {where})"
+    matches = "sensors_fts f CROSS JOIN sensors s ON s.id = f.id" if fts else "sensors s"
+    on = "f.sensors_fts MATCH :fts AND " if fts else ""
+    ordered = f"SELECT s.id FROM {matches} WHERE {on}{where} ORDER BY {order}"
+    return f"(SELECT json_group_array(id) FROM ({ordered}))"
 
 
 def list_queries(
-    input: SensorListInput, engine: str, *, rare: bool = False
+    input: SensorListInput, engine: str, *, rare: bool = False, listed: bool = False
 ) -> tuple[str, str, dict[str, Any]]:
     """`sensors.getAll`'s SQL: (the page statement, its scalar count expression, the parameters).
 
-    `rare`: the search (3+ characters, SQLite) is expected to match few sensors, so the page is
-    read from the index's matches, sorted, with their count as `total` (one statement, one
-    snapshot). Otherwise the page walks the sort index and `total` is a scalar subquery.
+    `rare`: the search is expected to match few sensors, so the page is read from its matches,
+    sorted, with their count as `total` (one statement, one snapshot): on SQLite from the trigram
+    index's matches (3+ characters), on PostgreSQL from whichever plan it picks. Otherwise the page
+    walks the sort index and `total` is a scalar subquery. A search alone also reads the search
+    tag (column `tag`) and, if `listed`, the ids of all its matches in the page's order (`matched`,
+    a JSON array), for `SearchMemo`.
     Shared with bench/sensors_bench.py so that the plans it prints are of the statements run here.
     """
     where, params = _filters(input, engine)
+    fts = fts_phrase(input.search, engine)
+    if fts is not None:
+        params["fts"] = fts
     count = _count_sql(where, engine, params)
     order = _ORDER[(input.sort_by, input.sort_order)]
     paging = {"take": input.take, "skip": input.skip}
-    if rare and "fts" in params:
+    remembered = []
+    if _search_alone(input):
+        remembered.append(_TAG)
+        if listed:
+            remembered.append(f"{_matched_sql(engine, where, order, fts is not None)} AS matched")
+    if rare and input.search:
         page = (
-            f"{SENSOR_SELECT_MATCHES} WHERE f.sensors_fts MATCH :fts AND {where} "
+            f"{sensor_select('COUNT(*) OVER () AS total', *remembered, matches=fts is not None)}"
+            f"WHERE {'f.sensors_fts MATCH :fts AND ' if fts else ''}{where} "
             f"ORDER BY {order} LIMIT :take OFFSET :skip"
         )
         return page, count, {**params, **paging}
@@ -176,9 +266,40 @@ def list_queries(
     # The page plus the total as an uncorrelated scalar subquery: evaluated once, in the same read
     # snapshot as the page, so the two always agree.
     page = (
-        f"{SENSOR_SELECT_TOTAL.format(total=count)} WHERE {where} ORDER BY {order} LIMIT {limit} OFFSET :skip"
+        f"{sensor_select(f'{count} AS total', *remembered)}"
+        f"WHERE {where} ORDER BY {order} LIMIT {limit} OFFSET :skip"
     )
     return page, count, {**params, **paging}
+
+
+def remembered_query(input: SensorListInput, engine: str, known: Searched) -> tuple[str, dict[str, Any]]:
+    """The page of a search alone whose total is `known`: no count, the search tag instead.
+
+    With the matches' ids in a stable order, the page's own ids (a slice of them) are read by id;
+    with the ids of a few matches in another order, all of them are read and sorted; else the
+    page walks the sort index.
+    """
+    order = _ORDER[(input.sort_by, input.sort_order)]
+    if known.ids is None:
+        where, params = _filters(input, engine)
+        paging = {"take": input.take, "skip": input.skip}
+    elif input.sort_by in _STABLE_SORTS:
+        listed, params = placeholders("m", known.ids[input.skip : input.skip + input.take])
+        where, paging = f"s.id IN ({listed}) AND s.deleted_at IS NULL", {"take": input.take, "skip": 0}
+    else:
+        listed, params = placeholders("m", known.ids)
+        where = f"s.id IN ({listed}) AND s.deleted_at IS NULL"
+        paging = {"take": input.take, "skip": input.skip}
+    page = f"{sensor_select(_TAG)}WHERE {where} ORDER BY {order} LIMIT :take OFFSET :skip"
+    return page, {**params, **paging}
+
+
+def _page(rows: list[Row], total: int, take: int) -> SensorPage:
+    return SensorPage(
+        sensors=[sensor_from_row(row) for row in rows],
+        total=total,
+        page_count=page_count(total, take),
+    )
 
 
 @router.query("getAll", auth=PUBLIC, examples=examples.GET_ALL)
@@ -188,23 +309,46 @@ async def get_all(ctx: Context, input: SensorListInput) -> SensorPage:
     Filters: `type`, `status`, `locationId`, `parentSensorId` (the devices under a gateway).
     Sorted by `createdAt` descending unless `sortBy`/`sortOrder` say otherwise.
     """
-    fts = fts_phrase(input.search, ctx.db.engine)
-    page, count, params = list_queries(input, ctx.db.engine, rare=seems_rare(fts))
+    engine = ctx.db.engine
+    memo = search_memo(ctx.services)
+    key = (input.search or "", input.sort_by, input.sort_order)
+    known = memo.get(key) if input.search else None
+    alone = _search_alone(input)
+    if alone and known is not None and (known.ids is not None or known.total > _matches_kept(input)):
+        if known.ids is not None and input.sort_by in _STABLE_SORTS and input.skip >= known.total:
+            # past the end of the remembered matches: only the tag to check
+            if await ctx.db.fetchval(f"SELECT {_TAG}") == known.tag:
+                memo.hits += 1
+                return _page([], known.total, input.take)
+        else:
+            page, params = remembered_query(input, engine, known)
+            rows = await ctx.db.fetch(page, params)
+            if rows and rows[0]["tag"] == known.tag:  # nothing changed what the search matches
+                memo.hits += 1
+                return _page(rows, known.total, input.take)
+    seen = None if known is None else known.total
+    if seen is None:
+        fts = fts_phrase(input.search, engine)
+        if fts is not None:  # a new search: the index's match count picks the plan (a hint only)
+            seen = int(await ctx.db.fetchval(_FTS_COUNT, {"fts": fts}))
+    rare = seen is not None and seen <= RARE_MATCHES
+    listed = alone and known is not None and known.total <= _matches_kept(input)
+    page, count, params = list_queries(input, engine, rare=rare, listed=listed)
     rows = await ctx.db.fetch(page, params)  # one round trip in the common case
+    first: Row | None
     if rows:
-        total = int(rows[0]["total"])
+        first = rows[0]
     elif input.skip == 0:
-        total = 0  # the first page is empty: nothing matches
+        return _page(rows, 0, input.take)  # the first page is empty: nothing matches
     else:  # past the end: the total still has to be counted
-        total = int(await ctx.db.fetchval(f"SELECT {count}", params))
-    filtered = (input.type, input.status, input.location_id, input.parent_sensor_id) != (None,) * 4
-    if fts is not None and not filtered:
-        _remember(fts, total)  # the search's own match count (other filters would narrow it)
-    return SensorPage(
-        sensors=[sensor_from_row(row) for row in rows],
-        total=total,
-        page_count=page_count(total, input.take),
-    )
+        first = await ctx.db.fetchrow(f"SELECT {count} AS total{', ' + _TAG if alone else ''}", params)
+    assert first is not None  # a SELECT of scalar subqueries always has its row
+    total = int(first["total"])
+    if alone:
+        matched = rows[0]["matched"] if listed and rows else None
+        ids = None if matched is None else tuple(msgspec.json.decode(matched, type=list[str]))
+        memo.put(key, Searched(int(first["tag"]), total, ids))
+    return _page(rows, total, input.take)
 
 
 @router.query("getAllSensors", auth=PUBLIC, examples=examples.GET_ALL_SENSORS)

@@ -25,17 +25,21 @@ FROM sensors s
 LEFT JOIN device_keys k ON k.sensor_id = s.id AND k.revoked_at IS NULL
 """
 SENSOR_SELECT = _SENSOR_COLUMNS + _SENSOR_FROM
-# `SENSOR_SELECT_TOTAL.format(total=<scalar SQL>)`: the same columns plus `total`.
-SENSOR_SELECT_TOTAL = _SENSOR_COLUMNS + ", {total} AS total" + _SENSOR_FROM
-# The same columns for the live sensors the trigram index finds for `:fts` (SQLite, schema block
-# 6), plus `total`: how many rows pass the WHERE, counted before LIMIT (cheap for a rare match).
-SENSOR_SELECT_MATCHES = (
-    _SENSOR_COLUMNS
-    + """, COUNT(*) OVER () AS total
+# The live sensors the trigram index finds for `:fts` (SQLite, schema block 6).
+_MATCHES_FROM = """
 FROM sensors_fts f CROSS JOIN sensors s ON s.id = f.id
 LEFT JOIN device_keys k ON k.sensor_id = s.id AND k.revoked_at IS NULL
 """
-)
+
+
+def sensor_select(*extra: str, matches: bool = False) -> str:
+    """SENSOR_SELECT with `extra` columns (`<expression> AS <name>`) after the sensor's.
+
+    `matches`: from the trigram index's matches for `:fts` instead of the whole table.
+    """
+    columns = "".join(f", {column}" for column in extra)
+    return _SENSOR_COLUMNS + columns + (_MATCHES_FROM if matches else _SENSOR_FROM)
+
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _FAST_LIMIT_MS = (date(9999, 12, 31).toordinal() + 1 - _EPOCH_ORDINAL) * 86_400_000

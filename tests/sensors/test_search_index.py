@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
+from starlette.applications import Starlette
 
 from procedures.paging import contains_sql, like_contains
 from procedures.sensors import reads
-from procedures.sensors.reads import fts_phrase, list_queries, seems_rare
+from procedures.sensors.reads import Searched, fts_phrase, list_queries, remembered_query, search_memo
 from procedures.sensors.schemas import SensorListInput
 from tests.sensors.helpers import OPERATOR, make_sensor
 from tests.support import result
@@ -220,43 +222,101 @@ def test_which_searches_use_the_index() -> None:
     assert "sensors_fts" not in count and "fts" not in params
 
 
-async def test_both_page_plans_give_the_same_pages(
+async def test_every_page_plan_gives_the_same_pages(
     client: httpx.AsyncClient, clock: ManualClock, db: Database
 ) -> None:
-    # A search that matched few sensors last time gets its page from the index's matches; one
-    # that matched many walks the sort index. Both must give exactly the same pages and totals.
+    # A search that matched few sensors last time gets its page from its matches; one that
+    # matched many walks the sort index; a remembered search (`SearchMemo`) reads no count, and
+    # its page comes from the remembered matches or the walk. All must give exactly the same
+    # pages and totals.
     await _seed(client, clock)
     await db.execute("UPDATE sensors SET last_heartbeat_at = created_at % 7")  # ties to break by id
-    compared = 0
-    for search in [p for p in PATTERNS if len(p) >= 3]:
+    compared = remembered = 0
+    for search in PATTERNS:
         for sort_by, order in [("createdAt", "desc"), ("name", "asc"), ("lastHeartbeat", "desc")]:
             for skip, take, kind in [(0, 100, None), (1, 2, None), (0, 100, "RADAR"), (50, 10, None)]:
                 spec = SensorListInput(
                     search=search, sort_by=sort_by, sort_order=order, skip=skip, take=take, type=kind
                 )
                 pages = []
-                for rare in (False, True):
-                    page, _, params = list_queries(spec, db.engine, rare=rare)
+                for rare, listed in [(False, False), (False, True), (True, True)]:
+                    page, _, params = list_queries(spec, db.engine, rare=rare, listed=listed)
                     rows = await db.fetch(page, params)
                     pages.append(([r["id"] for r in rows], [r["total"] for r in rows[:1]]))
-                assert pages[0] == pages[1], (search, sort_by, skip, kind)
+                    if listed and kind is None and rows:  # a search alone: what the memo keeps
+                        ids = tuple(msgspec.json.decode(rows[0]["matched"], type=list[str]))
+                        assert sorted(ids) == sorted(await _scan(db, search)), search
+                        assert list(ids[skip : skip + take]) == pages[-1][0], (search, sort_by, skip)
+                        for known in (Searched(rows[0]["tag"], len(ids), None), Searched(0, len(ids), ids)):
+                            page, params = remembered_query(spec, db.engine, known)
+                            again = await db.fetch(page, params)
+                            assert [r["id"] for r in again] == pages[-1][0], (search, known.ids)
+                            assert {r["tag"] for r in again} == {rows[0]["tag"]}
+                            remembered += 1
+                assert pages[0] == pages[1] == pages[2], (search, sort_by, skip, kind)
                 compared += bool(pages[0][0])
     assert compared > 100  # most combinations have rows to compare
+    assert remembered > 100
 
 
-async def test_a_rare_search_switches_plan_and_back(
-    client: httpx.AsyncClient, clock: ManualClock, db: Database, monkeypatch: pytest.MonkeyPatch
+async def test_a_search_is_remembered_until_what_it_matches_changes(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    clock: ManualClock,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ids = await _seed(client, clock)
-    phrase = fts_phrase("abay 0", "sqlite")
+    memo = search_memo(app.state.services)
+    key = ("ABAY 0", "createdAt", "desc")
     page = await result(client, "sensors.getAll", {"search": "ABAY 0"})
     assert (page["total"], [s["id"] for s in page["sensors"]]) == (2, [ids[1], ids[0]])
-    assert seems_rare(phrase) is (db.engine == "sqlite")  # only SQLite has the index
-    again = await result(client, "sensors.getAll", {"search": "abay 0"})  # now from the matches
-    assert again == page
-    monkeypatch.setattr(reads, "RARE_MATCHES", 1)  # two matches are no longer rare
-    assert not seems_rare(phrase)
-    assert await result(client, "sensors.getAll", {"search": "abay 0"}) == page
-    # Past the end either way: the total is still counted.
-    past = await result(client, "sensors.getAll", {"search": "abay 0", "skip": 5})
-    assert (past["total"], past["sensors"], past["pageCount"]) == (2, [], 1)
+    first = memo.get(key)
+    assert first is not None and (first.total, first.ids) == (2, None)  # walked: no ids yet
+    # Now known to match few: read from the matches, whose ids are remembered in page order.
+    assert await result(client, "sensors.getAll", {"search": "ABAY 0"}) == page
+    second = memo.get(key)
+    assert second is not None and second.ids == (ids[1], ids[0]) and memo.hits == 0
+    assert await result(client, "sensors.getAll", {"search": "ABAY 0"}) == page
+    assert memo.hits == 1  # read by id, no count
+    one = await result(client, "sensors.getAll", {"search": "ABAY 0", "take": 1, "skip": 1})
+    assert (one["total"], [s["id"] for s in one["sensors"]], memo.hits) == (2, [ids[0]], 2)  # a slice
+    past = await result(client, "sensors.getAll", {"search": "ABAY 0", "take": 1, "skip": 7})
+    assert (past["total"], past["sensors"], past["pageCount"], memo.hits) == (2, [], 2, 3)  # the tag only
+    # Status and heartbeat changes do not change what a search matches: still remembered.
+    await db.execute("UPDATE sensors SET status = 'ERROR', last_heartbeat_at = 5")
+    changed = await result(client, "sensors.getAll", {"search": "ABAY 0"})
+    assert {s["status"] for s in changed["sensors"]} == {"ERROR"} and memo.hits == 4
+    # A rename does (made outside this process's API: the tag sees it, not the code).
+    await db.execute("UPDATE sensors SET name = 'Other' WHERE id = :id", {"id": ids[0]})
+    renamed = await result(client, "sensors.getAll", {"search": "ABAY 0"})
+    assert (renamed["total"], [s["id"] for s in renamed["sensors"]]) == (1, [ids[1]]) and memo.hits == 4
+    gone = await result(client, "sensors.getAll", {"search": "ABAY 0", "take": 1, "skip": 7})
+    assert (gone["total"], gone["sensors"], memo.hits) == (1, [], 5)  # remembered again after the rename
+    # Too many matches to remember their ids: the remembered page walks the sort index instead.
+    monkeypatch.setattr(reads, "ORDERED_MATCHES", 0)
+    await result(client, "sensors.getAll", {"search": "abay"})
+    assert await result(client, "sensors.getAll", {"search": "abay"}) == renamed and memo.hits == 6
+    entry = memo.get(("abay", "createdAt", "desc"))
+    assert entry is not None and (entry.total, entry.ids) == (1, None)
+    # An order that heartbeats change (lastHeartbeat, status) is never taken from memory.
+    await result(client, "sensors.getAll", {"search": "abay", "sortBy": "status"})
+    await result(client, "sensors.getAll", {"search": "abay", "sortBy": "status"})
+    await db.execute("UPDATE sensors SET status = 'ONLINE' WHERE id = :id", {"id": ids[1]})
+    status = await result(client, "sensors.getAll", {"search": "abay", "sortBy": "status"})
+    assert [s["status"] for s in status["sensors"]] == ["ONLINE"] and memo.hits == 7
+    entry = memo.get(("abay", "status", "desc"))
+    assert entry is not None and entry.ids == (ids[1],)  # read by id, sorted by the statement
+
+
+def test_the_memo_keeps_its_bounds() -> None:
+    memo = reads.SearchMemo(kept=3, kept_ids=10)
+    for n in range(5):
+        memo.put((f"s{n}", "name", "asc"), Searched(1, 2, None))
+    assert [memo.get((f"s{n}", "name", "asc")) is not None for n in range(5)] == [False] * 2 + [True] * 3
+    memo.put(("big", "name", "asc"), Searched(1, 8, tuple("abcdefgh")))
+    memo.put(("more", "name", "asc"), Searched(1, 3, tuple("xyz")))  # 11 ids: the oldest go
+    assert memo.get(("big", "name", "asc")) is None and memo.get(("more", "name", "asc")) is not None
+    memo.put(("more", "name", "asc"), Searched(2, 1, ("x",)))  # replaced, not added
+    memo.put(("other", "name", "asc"), Searched(1, 9, tuple("abcdefghi")))
+    assert memo.get(("more", "name", "asc")) == Searched(2, 1, ("x",))
