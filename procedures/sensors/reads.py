@@ -211,6 +211,18 @@ def _count_sql(where: str, engine: str, params: dict[str, Any]) -> str:
     return f"(SELECT COUNT(*) FROM sensors s WHERE {where})"
 
 
+def _paging(engine: str, take: int, skip: int) -> tuple[str, str, dict[str, int]]:
+    """LIMIT and OFFSET as SQL: (take, skip, their parameters).
+
+    Bound on SQLite. Written in on PostgreSQL, as the integers they are (validated ranges): with
+    LIMIT $n the generic plan's cost assumes a tenth of the rows, so PostgreSQL kept planning the
+    statement afresh on every call (default page: 205 µs per query, 93 µs with literals).
+    """
+    if engine == "sqlite":
+        return ":take", ":skip", {"take": take, "skip": skip}
+    return str(int(take)), str(int(skip)), {}
+
+
 def _matched_sql(engine: str, where: str, order: str, fts: bool) -> str:
     """A scalar subquery: the ids of every sensor matching `where`, in `order`, as a JSON array.
 
@@ -246,7 +258,7 @@ def list_queries(
         params["fts"] = fts
     count = _count_sql(where, engine, params)
     order = _ORDER[(input.sort_by, input.sort_order)]
-    paging = {"take": input.take, "skip": input.skip}
+    take, skip, paging = _paging(engine, input.take, input.skip)
     remembered = []
     if _search_alone(input):
         remembered.append(_TAG)
@@ -256,18 +268,18 @@ def list_queries(
         page = (
             f"{sensor_select('COUNT(*) OVER () AS total', *remembered, matches=fts is not None)}"
             f"WHERE {'f.sensors_fts MATCH :fts AND ' if fts else ''}{where} "
-            f"ORDER BY {order} LIMIT :take OFFSET :skip"
+            f"ORDER BY {order} LIMIT {take} OFFSET {skip}"
         )
         return page, count, {**params, **paging}
     cheap = not params
     # A cheap count also guards OFFSET: past the end, LIMIT 0 ends the statement before it
     # walks every row only to skip it. (An expensive count is not repeated for that.)
-    limit = f"CASE WHEN :skip < {count} THEN :take ELSE 0 END" if cheap and input.skip else ":take"
+    limit = f"CASE WHEN {skip} < {count} THEN {take} ELSE 0 END" if cheap and input.skip else take
     # The page plus the total as an uncorrelated scalar subquery: evaluated once, in the same read
     # snapshot as the page, so the two always agree.
     page = (
         f"{sensor_select(f'{count} AS total', *remembered)}"
-        f"WHERE {where} ORDER BY {order} LIMIT {limit} OFFSET :skip"
+        f"WHERE {where} ORDER BY {order} LIMIT {limit} OFFSET {skip}"
     )
     return page, count, {**params, **paging}
 
@@ -280,17 +292,17 @@ def remembered_query(input: SensorListInput, engine: str, known: Searched) -> tu
     page walks the sort index.
     """
     order = _ORDER[(input.sort_by, input.sort_order)]
+    offset = input.skip
     if known.ids is None:
         where, params = _filters(input, engine)
-        paging = {"take": input.take, "skip": input.skip}
     elif input.sort_by in _STABLE_SORTS:
         listed, params = placeholders("m", known.ids[input.skip : input.skip + input.take])
-        where, paging = f"s.id IN ({listed}) AND s.deleted_at IS NULL", {"take": input.take, "skip": 0}
+        where, offset = f"s.id IN ({listed}) AND s.deleted_at IS NULL", 0
     else:
         listed, params = placeholders("m", known.ids)
         where = f"s.id IN ({listed}) AND s.deleted_at IS NULL"
-        paging = {"take": input.take, "skip": input.skip}
-    page = f"{sensor_select(_TAG)}WHERE {where} ORDER BY {order} LIMIT :take OFFSET :skip"
+    take, skip, paging = _paging(engine, input.take, offset)
+    page = f"{sensor_select(_TAG)}WHERE {where} ORDER BY {order} LIMIT {take} OFFSET {skip}"
     return page, {**params, **paging}
 
 
