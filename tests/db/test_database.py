@@ -573,3 +573,56 @@ def test_sqlite_close_lets_a_checkpoint_under_way_finish(
         asyncio.run(write_then_close(n))  # the loop closes right after the database
     time.sleep(0.3)  # a thread still running after its loop closed would fail by now
     assert thread_errors == []
+
+
+async def test_a_small_pool_serves_many_concurrent_reads_and_transactions(database_url: str) -> None:
+    # PostgreSQL keeps connections between queries outside asyncpg's pool (`_lease`); a caller
+    # waiting for a connection must never be passed over for a parked one, whatever the mix.
+    db = await open_database(database_url, pool_size=2)
+    try:
+        for statement in SCHEMA:
+            await db.execute(statement)
+
+        async def reader() -> int:
+            done = 0
+            for _ in range(20):
+                done += int(await db.fetchval("SELECT n FROM counter WHERE id = 1") >= 0)
+                await anyio.lowlevel.checkpoint()
+            return done
+
+        async def writer() -> None:
+            for _ in range(10):
+                async with db.transaction() as tx:
+                    n = await tx.fetchval(
+                        "SELECT n FROM counter WHERE id = 1"
+                        + (" FOR UPDATE" if db.engine == "postgresql" else "")
+                    )
+                    await tx.execute("UPDATE counter SET n = :n WHERE id = 1", {"n": n + 1})
+
+        with anyio.fail_after(30):
+            results = await asyncio.gather(*[reader() for _ in range(20)], *[writer() for _ in range(4)])
+        assert results[:20] == [20] * 20
+        assert await db.fetchval("SELECT n FROM counter WHERE id = 1") == 40
+        assert db.open_connections <= 2 + (db.engine == "sqlite") * 3  # type: ignore[attr-defined]
+    finally:
+        await db.close()
+
+
+async def test_a_cancelled_query_leaves_no_connection_behind(database: Database) -> None:
+    # A caller cancelled mid-query (a client gone, a timeout) must not hand the next caller a
+    # connection that is still busy with it ("another operation is in progress").
+    slow = (
+        "SELECT pg_sleep(0.5)"
+        if database.engine == "postgresql"
+        else "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) "
+        "SELECT MAX(x) FROM c"
+    )
+    for _ in range(3):
+        task = asyncio.ensure_future(database.fetchval(slow))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert [await database.fetchval("SELECT :n || ''", {"n": str(n)}) for n in range(5)] == list("01234")
+    async with database.transaction() as tx:
+        assert await tx.fetchval("SELECT 7") == 7

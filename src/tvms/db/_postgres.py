@@ -1,5 +1,9 @@
 """PostgreSQL driver on asyncpg: a lazily created pool (min 1, max 10 by default).
 
+A connection that ends a query or transaction normally is parked and taken by the next caller,
+so the pool's own acquire/release (a task and a reset per query) is paid only for connections
+that ended otherwise (see `PostgresDatabase._lease`). Callers are served first come, first served.
+
 SQL is written with `:name` parameters for both engines; here it is rewritten once per SQL text
 to `$1..$n` (see `to_positional`). Values pass through to asyncpg unchanged, so a parameter's
 type is the one PostgreSQL infers from the statement (epoch-ms `*_at` columns are BIGINT).
@@ -11,9 +15,9 @@ what it reads (`SELECT ... FOR UPDATE`) or be a single `UPDATE ... SET n = n + 1
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 import asyncpg  # type: ignore[import-untyped]
 
@@ -29,6 +33,8 @@ from ._base import (
     refuse_inside_transaction,
     to_positional,
 )
+
+T = TypeVar("T")
 
 _DRIVER_ERRORS = (
     asyncpg.PostgresError,
@@ -142,6 +148,13 @@ class PostgresDatabase:
         self._pool: Any = None
         self._pool_lock = asyncio.Lock()
         self._closed = False
+        # Connections taken from the pool and kept between queries (see `_lease`). A slot is
+        # held from taking a connection until it is parked or given back: callers queue for
+        # slots in arrival order (asyncio.Semaphore is first-come, first-served).
+        self._slots = asyncio.Semaphore(max_size)
+        self._parked: list[Any] = []
+        self._waiting = 0  # slot holders waiting in pool.acquire()
+        self._returning: set[asyncio.Task[None]] = set()  # connections on their way back to the pool
 
     @property
     def engine(self) -> Literal["postgresql"]:
@@ -166,32 +179,95 @@ class PostgresDatabase:
                     raise DatabaseError(f"cannot connect to PostgreSQL: {exc}") from exc
             return self._pool
 
+    async def _acquire(self) -> Any:
+        """A slot, then a parked connection or one from the pool. Pair with `_finish`."""
+        await self._slots.acquire()
+        try:
+            while self._parked:
+                conn = self._parked.pop()
+                if not conn.is_closed():
+                    return conn
+                self._give_back(conn)  # lost meanwhile: the pool replaces it
+            pool = self._pool or await self._start()
+            self._waiting += 1
+            try:
+                return await pool.acquire()
+            except _DRIVER_ERRORS as exc:
+                raise _wrap(exc) from exc
+            finally:
+                self._waiting -= 1
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def _finish(self, conn: Any, *, clean: bool) -> None:
+        """Park `conn` after a query that ended normally, unless a slot holder waits in the pool
+        (it would wait for a connection parked here) or the connection is not reusable as is;
+        otherwise give it back to the pool. Frees the slot."""
+        reusable = clean and not (self._closed or conn.is_closed() or conn.is_in_transaction())
+        if reusable and not self._waiting:
+            self._parked.append(conn)
+        else:
+            self._give_back(conn)
+        self._slots.release()
+
+    def _give_back(self, conn: Any) -> None:
+        """Back to the pool, which resets it or, mid-query (a cancelled caller), waits it out."""
+        task = asyncio.get_running_loop().create_task(self._release(conn))
+        self._returning.add(task)
+        task.add_done_callback(self._returning.discard)
+
+    async def _release(self, conn: Any) -> None:
+        pool = self._pool
+        if pool is None:  # closed meanwhile
+            with suppress(*_DRIVER_ERRORS):
+                conn.terminate()
+            return
+        with suppress(*_DRIVER_ERRORS):
+            await pool.release(conn)
+
+    async def _lease(self, fn: Callable[[Any, str, Any], Awaitable[T]], sql: str, params: Any) -> T:
+        """`fn` on a connection of its own, without the pool's bookkeeping in the common case.
+
+        asyncpg's pool costs ~36 µs per query (measured: `pool.fetch` 94 µs, `conn.fetch` of the
+        same page 58 µs), most of it a task per release (`asyncio.shield`) and its reset. A
+        connection that ends a query normally is parked here instead and taken by the next query;
+        one that ends otherwise (an error, a cancelled caller) goes back through the pool, which
+        knows how to wait out a cancelled query. Callers are served in arrival order (`_slots`);
+        without that, under load, a caller could lose every race for a connection (seen: 1.8 s).
+        """
+        conn = await self._acquire()
+        try:
+            result = await fn(conn, sql, params)
+        except BaseException:
+            self._finish(conn, clean=False)
+            raise
+        self._finish(conn, clean=True)
+        return result
+
     async def fetch(self, sql: str, params: Params = None) -> list[Row]:
-        return await _fetch(self._pool or await self._start(), sql, params)
+        return await self._lease(_fetch, sql, params)
 
     async def fetchrow(self, sql: str, params: Params = None) -> Row | None:
-        return await _fetchrow(self._pool or await self._start(), sql, params)
+        return await self._lease(_fetchrow, sql, params)
 
     async def fetchval(self, sql: str, params: Params = None) -> Any:
-        return await _fetchval(self._pool or await self._start(), sql, params)
+        return await self._lease(_fetchval, sql, params)
 
     async def execute(self, sql: str, params: Params = None) -> int:
         refuse_inside_transaction(self)
-        return await _execute(self._pool or await self._start(), sql, params)
+        return await self._lease(_execute, sql, params)
 
     async def executemany(self, sql: str, params: Sequence[Mapping[str, Any]]) -> None:
         refuse_inside_transaction(self)
-        await _executemany(self._pool or await self._start(), sql, params)
+        await self._lease(_executemany, sql, params)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """One pooled connection in a transaction; commit on exit, roll back on exception."""
         refuse_inside_transaction(self)
-        pool = self._pool or await self._start()
-        try:
-            conn = await pool.acquire()
-        except _DRIVER_ERRORS as exc:
-            raise _wrap(exc) from exc
+        conn = await self._acquire()
+        clean = False
         try:
             pg_tx = conn.transaction()
             try:
@@ -211,17 +287,23 @@ class PostgresDatabase:
                     await pg_tx.commit()
                 except _DRIVER_ERRORS as exc:
                     raise _wrap(exc) from exc
+                clean = True
             finally:
                 leave_transaction(token)
         finally:
-            await pool.release(conn)
+            self._finish(conn, clean=clean)
 
     async def ping(self) -> None:
-        await _fetchval(self._pool or await self._start(), "SELECT 1", None)
+        await self._lease(_fetchval, "SELECT 1", None)
 
     async def close(self) -> None:
         async with self._pool_lock:
             self._closed = True
+            parked, self._parked = self._parked, []
+            for conn in parked:
+                self._give_back(conn)
+            if self._returning:
+                await asyncio.gather(*self._returning)
             pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
