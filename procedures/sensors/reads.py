@@ -106,7 +106,10 @@ class SearchMemo:
         self.hits = 0
 
     def get(self, key: SearchKey) -> Searched | None:
-        return self._entries.get(key)
+        searched = self._entries.get(key)
+        if searched is not None:
+            self._entries.move_to_end(key)  # the least recently used go first
+        return searched
 
     def put(self, key: SearchKey, searched: Searched) -> None:
         old = self._entries.pop(key, None)

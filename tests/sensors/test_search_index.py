@@ -320,3 +320,10 @@ def test_the_memo_keeps_its_bounds() -> None:
     memo.put(("more", "name", "asc"), Searched(2, 1, ("x",)))  # replaced, not added
     memo.put(("other", "name", "asc"), Searched(1, 9, tuple("abcdefghi")))
     assert memo.get(("more", "name", "asc")) == Searched(2, 1, ("x",))
+    # least recently used first: a search read again stays
+    memo = reads.SearchMemo(kept=2)
+    memo.put(("a", "name", "asc"), Searched(1, 1, None))
+    memo.put(("b", "name", "asc"), Searched(1, 1, None))
+    assert memo.get(("a", "name", "asc")) is not None
+    memo.put(("c", "name", "asc"), Searched(1, 1, None))
+    assert [memo.get((k, "name", "asc")) is not None for k in "abc"] == [True, False, True]
