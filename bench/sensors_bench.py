@@ -32,6 +32,17 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 from bench.run import CONNECTIONS, DURATION, free_port, lua, wait_up  # noqa: E402
 
 SENSORS = 10_000
+NEW_TERM = "<a new 5-digit number on every call>"
+# wrk script for NEW_TERM: numbers cycle through 9,500 values, far more than SearchMemo keeps.
+NEW_TERM_LUA = """
+counter = 0
+request = function()
+  counter = counter + 1
+  local body = string.format(
+    '{"jsonrpc":"2.0","method":"sensors.getAll","id":1,"params":{"search":"%05d"}}', counter % 9500)
+  return wrk.format("POST", "/rpc", {["Content-Type"] = "application/json"}, body)
+end
+"""
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CASES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("system.getLicense (reference)", "system.getLicense", None),
@@ -44,6 +55,8 @@ CASES: list[tuple[str, str, dict[str, Any] | None]] = [
         (f"sensors.getAll sortBy={key}", "sensors.getAll", {"sortBy": key})
         for key in ("name", "type", "status", "createdAt", "lastHeartbeat")
     ],
+    # A device number never searched for before on every call (nothing remembered): the cold path.
+    ("sensors.getAll search '<new number>'", "sensors.getAll", {"search": NEW_TERM}),
 ]
 
 
@@ -90,31 +103,35 @@ async def populate(url: str) -> None:
 
 
 async def plans(db: Any) -> None:
-    """EXPLAIN (QUERY PLAN) of the statement `sensors.getAll` runs for every case (from
-    `list_queries`, the function the procedure itself uses), plus page 2 and the count that
-    runs alone only when a page past the end comes back empty."""
-    from procedures.sensors.reads import list_queries
+    """EXPLAIN (QUERY PLAN) of the statements `sensors.getAll` runs for every case (from
+    `list_queries` and `remembered_query`, the functions the procedure itself uses), plus page 2
+    and the count that runs alone only when a page past the end comes back empty. A search runs
+    a different statement on its first, second and later calls (see `SearchMemo`)."""
+    from procedures.sensors.reads import RARE_MATCHES, Searched, list_queries, remembered_query
     from procedures.sensors.schemas import SensorListInput
 
     explain = "EXPLAIN QUERY PLAN " if db.engine == "sqlite" else "EXPLAIN "
     specs = [
         (label, SensorListInput(search=params.get("search"), sort_by=params.get("sortBy", "createdAt")))
         for label, method, params in CASES
-        if method == "sensors.getAll" and params is not None
+        if method == "sensors.getAll" and params is not None and params.get("search") != NEW_TERM
     ]
     specs.append(("sensors.getAll skip=10 (page 2)", SensorListInput(skip=10)))
     for label, spec in specs:
         page, count, bound = list_queries(spec, db.engine)
-        statements = [("page", page)]
+        statements = [("page" if spec.search is None else "first call: page and count", page, bound)]
         if label.endswith("default page") or "search" in label:
-            statements.append(("count alone (empty page past the end only)", f"SELECT {count}"))
-        if "search" in label and db.engine == "sqlite":  # after a search matched few sensors
-            rare_page, _, _ = list_queries(spec, db.engine, rare=True)
-            if rare_page != page:
-                statements.append(("page when the search seems rare", rare_page))
-        for what, sql in statements:
+            statements.append(("count alone (empty page past the end only)", f"SELECT {count}", bound))
+        if spec.search is not None:
+            total = int(await db.fetchval(f"SELECT {count}", bound))
+            second, _, _ = list_queries(spec, db.engine, rare=total <= RARE_MATCHES, listed=True)
+            statements.append((f"second call ({total} matches): also lists their ids", second, bound))
+            known = Searched(0, total, tuple(f"id-{n}" for n in range(total)))
+            later, later_bound = remembered_query(spec, db.engine, known)
+            statements.append(("later calls: the page's ids, read by id", later, later_bound))
+        for what, sql, params in statements:
             print(f"\n-- {label}, {what}:\n-- {' '.join(sql.split())}")
-            for row in await db.fetch(explain + sql, bound):
+            for row in await db.fetch(explain + sql, params):
                 print("   ", row["detail"] if db.engine == "sqlite" else row[0])
 
 
@@ -176,7 +193,10 @@ def main() -> None:
                     **({"params": params} if params else {}),
                 }
                 script = data / f"{len(scripts)}.lua"
-                script.write_text(lua("/rpc", json.dumps(request).encode()))
+                if params and params.get("search") == NEW_TERM:
+                    script.write_text(NEW_TERM_LUA)
+                else:
+                    script.write_text(lua("/rpc", json.dumps(request).encode()))
                 scripts[label] = script
             figures: dict[str, list[float]] = {label: [] for label in scripts}
             for _ in range(ROUNDS):
