@@ -575,6 +575,34 @@ def test_sqlite_close_lets_a_checkpoint_under_way_finish(
     assert thread_errors == []
 
 
+def test_sqlite_close_waits_for_a_connection_its_cancelled_caller_was_opening(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A read cancelled while its reader connection opens (a client gone) must not leave that
+    # connection behind: its thread would outlive the event loop and fail to report to it.
+    from tvms.db import _sqlite
+
+    thread_errors: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: thread_errors.append(args.exc_value))
+
+    async def cancel_then_close(n: int) -> None:
+        db = _sqlite.SqliteDatabase(str(tmp_path / f"{n}.db"), inline_budget_s=0)  # reads on threads
+        await db.execute("CREATE TABLE t (x INTEGER)")
+        read = asyncio.ensure_future(db.fetch("SELECT x FROM t"))
+        for _ in range(n % 4):  # cancel at different points of the opening
+            await asyncio.sleep(0)
+        read.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await read
+        await db.close()
+        assert db.open_connections == 0
+
+    for n in range(12):
+        asyncio.run(cancel_then_close(n))  # the loop closes right after the database
+    time.sleep(0.3)  # a thread still running after its loop closed would fail by now
+    assert thread_errors == []
+
+
 async def test_a_small_pool_serves_many_concurrent_reads_and_transactions(database_url: str) -> None:
     # PostgreSQL keeps connections between queries outside asyncpg's pool (`_lease`); a caller
     # waiting for a connection must never be passed over for a parked one, whatever the mix.

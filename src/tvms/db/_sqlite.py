@@ -241,6 +241,8 @@ class SqliteDatabase:
         self._checkpoint_again = False
         self._checkpoint_waiting = False  # the task is in its delay, not in SQLite
         self.checkpoints = 0  # background checkpoints run
+        # Connections opening, or closing, for callers that were cancelled (see `_connect`).
+        self._abandoned: set[asyncio.Future[Any]] = set()
         self._closed = False
 
     @property
@@ -254,8 +256,31 @@ class SqliteDatabase:
         return len(self._readers) + sum(conn is not None for conn in extra)
 
     async def _connect(self) -> _Connection:
+        """A new aiosqlite connection, opened to the end even if the caller is cancelled.
+
+        Opening runs on the connection's own thread. A caller cancelled meanwhile (a client gone)
+        leaves the opening to finish in its own task, and the connection is closed then; `close()`
+        waits for that, so that no connection thread outlives the event loop it reports to.
+        """
         if self._closed:
             raise DatabaseError("database is closed")
+        opening = asyncio.ensure_future(self._open())
+        try:
+            return await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            self._abandoned.add(opening)
+            opening.add_done_callback(self._close_abandoned)
+            raise
+
+    def _close_abandoned(self, opening: asyncio.Future[_Connection]) -> None:
+        self._abandoned.discard(opening)
+        if opening.cancelled() or opening.exception() is not None:
+            return  # nothing was opened (and the exception is retrieved)
+        closing = asyncio.ensure_future(opening.result().close())
+        self._abandoned.add(closing)
+        closing.add_done_callback(self._abandoned.discard)
+
+    async def _open(self) -> _Connection:
         aio = aiosqlite.connect(self._path, isolation_level=None, factory=_PreparedConnection)
         try:
             await aio
@@ -470,3 +495,5 @@ class SqliteDatabase:
         readers, self._readers, self._idle = self._readers, [], []
         for reader in readers:
             await reader.close()
+        while self._abandoned:  # closing one adds its close
+            await asyncio.gather(*self._abandoned, return_exceptions=True)
