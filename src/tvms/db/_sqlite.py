@@ -239,7 +239,6 @@ class SqliteDatabase:
         self._checkpointer: _Connection | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._checkpoint_again = False
-        self._checkpoint_waiting = False  # the task is in its delay, not in SQLite
         self.checkpoints = 0  # background checkpoints run
         # Connections opening, or closing, for callers that were cancelled (see `_connect`).
         self._abandoned: set[asyncio.Future[Any]] = set()
@@ -336,11 +335,7 @@ class SqliteDatabase:
     async def _checkpoints(self) -> None:
         try:
             while not self._closed:
-                self._checkpoint_waiting = True
-                try:
-                    await asyncio.sleep(_CHECKPOINT_DELAY_S)
-                finally:
-                    self._checkpoint_waiting = False
+                await asyncio.sleep(_CHECKPOINT_DELAY_S)
                 self._checkpoint_again = False  # a commit from now on needs one more round
                 try:
                     if self._checkpointer is None:
@@ -475,12 +470,8 @@ class SqliteDatabase:
             inline, self._inline = self._inline, None
             inline.close()
         task = self._checkpoint_task
-        if task is not None:
-            # One still waiting is not needed (SQLite checkpoints when the last connection
-            # closes). One under way is let finish: cancelled while opening its connection, it
-            # would leave that connection's thread to report to an event loop long closed.
-            if self._checkpoint_waiting:
-                task.cancel()
+        if task is not None:  # not needed: SQLite checkpoints when the last connection closes
+            task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
         if self._checkpointer is not None:
