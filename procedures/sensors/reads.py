@@ -13,6 +13,8 @@ import msgspec
 from procedures.paging import contains_sql, like_contains, page_count, placeholders
 from procedures.sensors import examples
 from procedures.sensors.rows import (
+    FTS_MATCH,
+    FTS_MATCHES,
     SENSOR_SELECT,
     coordinates,
     location_ref,
@@ -236,8 +238,7 @@ def _matched_sql(engine: str, where: str, order: str, fts: bool) -> str:
     """
     if engine == "postgresql":
         return f"(SELECT json_agg(s.id ORDER BY {order}) FROM sensors s WHERE {where})"
-    matches = "sensors_fts f CROSS JOIN sensors s ON s.id = f.id" if fts else "sensors s"
-    on = "f.sensors_fts MATCH :fts AND " if fts else ""
+    matches, on = (FTS_MATCHES, f"{FTS_MATCH} AND ") if fts else ("sensors s", "")
     ordered = f"SELECT s.id FROM {matches} WHERE {on}{where} ORDER BY {order}"
     return f"(SELECT json_group_array(id) FROM ({ordered}))"
 
@@ -270,7 +271,7 @@ def list_queries(
     if rare and input.search:
         page = (
             f"{sensor_select('COUNT(*) OVER () AS total', *remembered, matches=fts is not None)}"
-            f"WHERE {'f.sensors_fts MATCH :fts AND ' if fts else ''}{where} "
+            f"WHERE {FTS_MATCH + ' AND ' if fts else ''}{where} "
             f"ORDER BY {order} LIMIT {take} OFFSET {skip}"
         )
         return page, count, {**params, **paging}

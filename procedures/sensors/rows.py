@@ -25,9 +25,11 @@ FROM sensors s
 LEFT JOIN device_keys k ON k.sensor_id = s.id AND k.revoked_at IS NULL
 """
 SENSOR_SELECT = _SENSOR_COLUMNS + _SENSOR_FROM
-# The live sensors the trigram index finds for `:fts` (SQLite, schema block 6).
-_MATCHES_FROM = """
-FROM sensors_fts f CROSS JOIN sensors s ON s.id = f.id
+# The live sensors the trigram index finds for `:fts` (SQLite, schema block 6): FROM and WHERE.
+FTS_MATCHES = "sensors_fts f CROSS JOIN sensors s ON s.id = f.id"
+FTS_MATCH = "f.sensors_fts MATCH :fts"
+_MATCHES_FROM = f"""
+FROM {FTS_MATCHES}
 LEFT JOIN device_keys k ON k.sensor_id = s.id AND k.revoked_at IS NULL
 """
 
