@@ -3,7 +3,8 @@
 10,000 sensors (and 50 locations) in a fresh SQLite database (or `BENCH_DATABASE_URL`, which must
 be an empty database), served by a real `tvms serve` (one hypercorn worker) in a separate process,
 wrk -t1 -c32 on the same machine. Rounds alternate between the cases (each warmed up for 1 s,
-not counted) and the median is reported, so drift hits every case alike. Also:
+not counted), and every case's run is compared with the reference runs just before and after it:
+the ratio reported is the median over the rounds of its req/s over their mean. Also:
 `sensors.getAllSensors` time and size, and the query plans of every list query.
 
     PYTHONPATH=src:. python bench/sensors_bench.py      # BENCH_SECONDS, BENCH_ROUNDS to tune
@@ -44,6 +45,7 @@ request = function()
 end
 """
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+REFERENCE_SECONDS = 3
 CASES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("system.getLicense (reference)", "system.getLicense", None),
     ("sensors.getAll default page", "sensors.getAll", {}),
@@ -198,22 +200,35 @@ def main() -> None:
                 else:
                     script.write_text(lua("/rpc", json.dumps(request).encode()))
                 scripts[label] = script
-            figures: dict[str, list[float]] = {label: [] for label in scripts}
+            # Every case run sits between two reference runs, and its ratio is to their mean: on a
+            # machine whose speed swings within minutes, only neighbouring runs compare.
+            reference, *cases = scripts.items()
+            refs: list[float] = []
+            figures: dict[str, list[float]] = {label: [] for label, _ in cases}
+            ratios: dict[str, list[float]] = {label: [] for label, _ in cases}
             for _ in range(ROUNDS):
-                for label, script in scripts.items():
+                before = wrk_rps(f"{base}/rpc", reference[1], seconds=REFERENCE_SECONDS)
+                refs.append(before)
+                for label, script in cases:
                     # A 1 s warm-up first, not counted: the case before must not weigh on this one.
                     wrk_rps(f"{base}/rpc", script, seconds=1)
-                    figures[label].append(wrk_rps(f"{base}/rpc", script))
+                    rps = wrk_rps(f"{base}/rpc", script)
+                    after = wrk_rps(f"{base}/rpc", reference[1], seconds=REFERENCE_SECONDS)
+                    refs.append(after)
+                    figures[label].append(rps)
+                    ratios[label].append(rps / ((before + after) / 2))
+                    before = after
             ms, size = map_list(base)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
-    reference = statistics.median(figures[CASES[0][0]])
-    print(f"\nserver: tvms serve (1 worker); wrk -t1 -c32; median of {ROUNDS} rounds")
-    print(f"{'case':44} {'req/s':>9} {'ratio':>7}")
+    print(f"\nserver: tvms serve (1 worker); wrk -t1 -c32; {ROUNDS} rounds")
+    print("ratio: each run's req/s over the mean of the reference runs just before and after it")
+    print(f"{'case':44} {'req/s':>9} {'ratio':>7}  {'ratio range':>11}")
+    print(f"{reference[0]:44} {statistics.median(refs):9.0f} {1:7.2f}")
     for label, values in figures.items():
-        rps = statistics.median(values)
-        print(f"{label:44} {rps:9.0f} {rps / reference:7.2f}")
+        ratio, spread = statistics.median(ratios[label]), f"{min(ratios[label]):.2f}-{max(ratios[label]):.2f}"
+        print(f"{label:44} {statistics.median(values):9.0f} {ratio:7.2f}  {spread:>11}")
     print(f"\nsensors.getAllSensors ({SENSORS} sensors): {ms:.0f} ms median of 7, {size / 1e6:.2f} MB")
 
 
