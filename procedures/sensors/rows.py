@@ -69,14 +69,22 @@ def fast_iso(ms: int) -> str:
     return _minute(minutes) + _SECONDS[rest // 1000] + _MILLIS[rest % 1000]
 
 
-def optional_iso(ms: int | None) -> str | None:
-    return None if ms is None else fast_iso(ms)
+def built_by_position(struct: type[msgspec.Struct], *fields: str) -> None:
+    """Fail at import unless `struct`'s fields are `fields`, in order: code builds it by position.
+
+    The hot paths of lists build their Structs from positions, not keywords (`Sensor` from 16
+    keywords took 3.1 µs, from positions 1.9 µs: 12 µs of every page of 10).
+    """
+    if struct.__struct_fields__ != fields:
+        raise RuntimeError(f"{struct.__name__}'s fields changed: update the code that builds it by position")
 
 
-def coordinates(row: Row) -> Coordinates | None:
-    if row["latitude"] is None or row["longitude"] is None:
-        return None
-    return Coordinates(latitude=row["latitude"], longitude=row["longitude"], address=row["address"])
+built_by_position(Coordinates, "latitude", "longitude", "address")
+built_by_position(
+    Sensor, "id", "name", "device_id", "type", "status", "ip_address", "coordinates", "location_id",
+    "parent_sensor_id", "firmware_version", "api_key_prefix", "heartbeat_timeout_s", "last_heartbeat",
+    "last_event_at", "created_at", "updated_at",
+)  # fmt: skip
 
 
 def sensor_from_row(row: Row) -> Sensor:
@@ -84,24 +92,22 @@ def sensor_from_row(row: Row) -> Sensor:
     (id_, name, device_id, type_, status, ip, lat, lon, address, location_id, parent_id, firmware,
      timeout, heard, event, created, updated, prefix, *_) = cast(Sequence[Any], row)  # fmt: skip
     return Sensor(
-        id=id_,
-        name=name,
-        device_id=device_id,
-        type=type_,
-        status=status,
-        ip_address=ip,
-        coordinates=None
-        if lat is None or lon is None
-        else Coordinates(latitude=lat, longitude=lon, address=address),
-        location_id=location_id,
-        parent_sensor_id=parent_id,
-        firmware_version=firmware,
-        api_key_prefix=prefix,
-        heartbeat_timeout_s=timeout,
-        last_heartbeat=None if heard is None else fast_iso(heard),
-        last_event_at=None if event is None else fast_iso(event),
-        created_at=fast_iso(created),
-        updated_at=fast_iso(updated),
+        id_,
+        name,
+        device_id,
+        type_,
+        status,
+        ip,
+        None if lat is None or lon is None else Coordinates(lat, lon, address),
+        location_id,
+        parent_id,
+        firmware,
+        prefix,
+        timeout,
+        None if heard is None else fast_iso(heard),
+        None if event is None else fast_iso(event),
+        fast_iso(created),
+        fast_iso(updated),
     )
 
 

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 
 from procedures.paging import contains_sql, like_contains
 from procedures.sensors import reads
-from procedures.sensors.reads import Searched, fts_phrase, list_queries, remembered_query, search_memo
+from procedures.sensors.reads import Searched, fts_phrase, list_queries, read_remembered, search_memo
 from procedures.sensors.schemas import SensorListInput
 from tests.sensors.helpers import OPERATOR, make_sensor
 from tests.support import result
@@ -248,8 +248,7 @@ async def test_every_page_plan_gives_the_same_pages(
                         assert sorted(ids) == sorted(await _scan(db, search)), search
                         assert list(ids[skip : skip + take]) == pages[-1][0], (search, sort_by, skip)
                         for known in (Searched(rows[0]["tag"], len(ids), None), Searched(0, len(ids), ids)):
-                            page, params = remembered_query(spec, db.engine, known)
-                            again = await db.fetch(page, params)
+                            again = await read_remembered(db, spec, known)
                             assert [r["id"] for r in again] == pages[-1][0], (search, known.ids)
                             assert {r["tag"] for r in again} == {rows[0]["tag"]}
                             remembered += 1

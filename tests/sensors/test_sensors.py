@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
-from tests.sensors.helpers import OPERATOR, code_of, issue_path, make_location, make_sensor
+from procedures.sensors.rows import built_by_position
+from tests.sensors.helpers import OPERATOR, code_of, device, issue_path, make_location, make_sensor
 from tests.support import error, result
 from tvms.clock import ManualClock
 
@@ -22,17 +24,20 @@ async def _everything(client: httpx.AsyncClient) -> Any:
 
 async def test_create_returns_the_sensor_and_its_key_once(client: httpx.AsyncClient) -> None:
     location = await make_location(client)
-    created = await make_sensor(
-        client,
-        name="Abay / Dostyk cam 1",
-        deviceId="CAM-001",
-        type="CAMERA",
-        ipAddress="10.1.2.3",
-        coordinates={"latitude": 43.24, "longitude": 76.95, "address": "Abay Ave"},
-        locationId=location["id"],
-        firmwareVersion="2.4.1",
-        heartbeatTimeoutS=60,
-    )
+    given = {
+        "name": "Abay / Dostyk cam 1",
+        "deviceId": "CAM-001",
+        "type": "CAMERA",
+        "ipAddress": "10.1.2.3",
+        "coordinates": {"latitude": 43.24, "longitude": 76.95, "address": "Abay Ave"},
+        "locationId": location["id"],
+        "firmwareVersion": "2.4.1",
+        "heartbeatTimeoutS": 60,
+    }
+    created = await make_sensor(client, **given)
+    assert {key: created[key] for key in given} == given  # every field in its place
+    assert (created["parentSensorId"], created["lastEventAt"]) == (None, None)
+    assert created["updatedAt"] == created["createdAt"]
     assert created["apiKey"].startswith(created["apiKeyPrefix"] + "_")
     assert created["apiKeyPrefix"].startswith("tvms_dk_")
     shown = await result(client, "sensors.getById", {"id": created["id"]})
@@ -313,20 +318,28 @@ async def test_get_all_sensors_and_stats(client: httpx.AsyncClient) -> None:
         "NVR",
     }
     location = await make_location(client, name="Central")
-    await make_sensor(
-        client, type="ANPR", locationId=location["id"], coordinates={"latitude": 3, "longitude": 4}
-    )
+    placed_key = (
+        await make_sensor(
+            client, type="ANPR", locationId=location["id"], coordinates={"latitude": 3, "longitude": 4}
+        )
+    )["apiKey"]
     await make_sensor(client, type="ANPR", status="MAINTENANCE")
     deleted = await make_sensor(client, type="NVR")
     await result(client, "sensors.delete", {"id": deleted["id"]}, headers=OPERATOR)
+    await make_sensor(client, type="CAMERA", locationId=location["id"], ipAddress="10.0.0.9")
+    await result(client, "sensors.heartbeat", {"status": "ONLINE"}, headers=device(placed_key))
     everything = await result(client, "sensors.getAllSensors")
-    assert len(everything) == 2
-    placed = next(s for s in everything if s["location"])
+    assert len(everything) == 3
+    for entry in everything:  # the same fields as the sensor's own page shows
+        detail = await result(client, "sensors.getById", {"id": entry["id"]})
+        assert entry == {key: detail[key] for key in entry}
+    placed = next(s for s in everything if s["coordinates"])
     assert placed["location"]["name"] == "Central" and placed["coordinates"]["latitude"] == 3
+    assert placed["lastHeartbeat"] is not None
     stats = await result(client, "sensors.getStats")
-    assert stats["total"] == 2 and stats["maintenance"] == 1 and stats["offline"] == 1
-    assert stats["byType"]["ANPR"] == 2 and stats["byType"]["NVR"] == 0
-    assert stats["byStatus"] == {"ONLINE": 0, "OFFLINE": 1, "MAINTENANCE": 1, "ERROR": 0}
+    assert stats["total"] == 3 and stats["maintenance"] == 1 and stats["offline"] == 1
+    assert stats["byType"]["ANPR"] == 2 and stats["byType"]["CAMERA"] == 1 and stats["byType"]["NVR"] == 0
+    assert stats["byStatus"] == {"ONLINE": 1, "OFFLINE": 1, "MAINTENANCE": 1, "ERROR": 0}
     for method in ("sensors.getAllSensors", "sensors.getStats"):
         assert await code_of(client, method, {"x": 1}) == "INVALID_PARAMS"
 
@@ -335,3 +348,13 @@ async def test_get_by_id_over_http_get(client: httpx.AsyncClient) -> None:
     sensor = await make_sensor(client)
     response = await client.get("/rpc/sensors.getSensorById", params={"input": f'{{"id": "{sensor["id"]}"}}'})
     assert response.status_code == 200 and response.json()["result"]["id"] == sensor["id"]
+
+
+def test_a_struct_built_by_position_must_keep_its_field_order() -> None:
+    class Point(msgspec.Struct):
+        x: int
+        y: int
+
+    built_by_position(Point, "x", "y")
+    with pytest.raises(RuntimeError, match="Point's fields changed"):
+        built_by_position(Point, "y", "x")
