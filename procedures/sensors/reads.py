@@ -294,20 +294,22 @@ def list_queries(
     return page, count, {**params, **paging}
 
 
-@lru_cache(maxsize=512)
-def _by_id_sql(engine: str, count: int, order: str | None, take: int, skip: int) -> str:
-    """Reading `count` sensors by id (`:m0`, `:m1`, …) with the search tag: sorted in SQL by
-    `order` and paged, or (`order` None) unsorted and whole. Built once per shape."""
+@lru_cache(maxsize=128)
+def _by_id_sql(count: int) -> str:
+    """Reading `count` sensors by id (`:m0`, `:m1`, …), unsorted, with the search tag."""
     listed = ", ".join(f":{name}" for name in _ID_NAMES[:count])
-    sql = f"{sensor_select(_TAG)}WHERE s.id IN ({listed}) AND s.deleted_at IS NULL"
-    if order is None:
-        return sql
-    take_sql, skip_sql, _ = _paging(engine, take, skip)
-    return f"{sql} ORDER BY {order} LIMIT {take_sql} OFFSET {skip_sql}"
+    return f"{sensor_select(_TAG)}WHERE s.id IN ({listed}) AND s.deleted_at IS NULL"
 
 
 def _id_params(ids: tuple[str, ...]) -> dict[str, str]:
     return dict(zip(_ID_NAMES[: len(ids)], ids, strict=True))  # more ids than names: an error
+
+
+def _slice(input: SensorListInput, known: Searched) -> tuple[str, ...] | None:
+    """The ids of `input`'s page when it is a slice of `known`'s (all matches, in a stable order)."""
+    if known.ids is None or input.sort_by not in _STABLE_SORTS:
+        return None
+    return known.ids[input.skip : input.skip + input.take]
 
 
 def remembered_query(input: SensorListInput, engine: str, known: Searched) -> tuple[str, dict[str, Any]]:
@@ -319,25 +321,26 @@ def remembered_query(input: SensorListInput, engine: str, known: Searched) -> tu
     a few matches in another order, all of them are read and sorted; else the page walks the sort
     index. Shared with bench/sensors_bench.py (plans) and the tests.
     """
+    ids = _slice(input, known)
+    if ids is not None:
+        return _by_id_sql(len(ids)), _id_params(ids)
     order = _ORDER[(input.sort_by, input.sort_order)]
+    take, skip, paging = _paging(engine, input.take, input.skip)
     if known.ids is None:
         where, params = _filters(input, engine)
-        take, skip, paging = _paging(engine, input.take, input.skip)
         page = f"{sensor_select(_TAG)}WHERE {where} ORDER BY {order} LIMIT {take} OFFSET {skip}"
         return page, {**params, **paging}
-    if input.sort_by in _STABLE_SORTS:
-        ids = known.ids[input.skip : input.skip + input.take]
-        return _by_id_sql(engine, len(ids), None, 0, 0), _id_params(ids)
-    page = _by_id_sql(engine, len(known.ids), order, input.take, input.skip)
-    return page, _id_params(known.ids) | _paging(engine, input.take, input.skip)[2]
+    page = f"{_by_id_sql(len(known.ids))} ORDER BY {order} LIMIT {take} OFFSET {skip}"
+    return page, {**_id_params(known.ids), **paging}
 
 
 async def read_remembered(db: Database, input: SensorListInput, known: Searched) -> list[Row]:
     """The rows of `remembered_query`, in the page's order."""
     page, params = remembered_query(input, db.engine, known)
     rows = await db.fetch(page, params)
-    if known.ids is not None and input.sort_by in _STABLE_SORTS:
-        position = {id_: n for n, id_ in enumerate(known.ids[input.skip : input.skip + input.take])}
+    ids = _slice(input, known)
+    if ids is not None:
+        position = {id_: n for n, id_ in enumerate(ids)}
         rows.sort(key=lambda row: position[row["id"]])
     return rows
 
@@ -363,7 +366,7 @@ async def get_all(ctx: Context, input: SensorListInput) -> SensorPage:
     known = memo.get(key) if input.search else None
     alone = _search_alone(input)
     if alone and known is not None and (known.ids is not None or known.total > _matches_kept(input)):
-        if known.ids is not None and input.sort_by in _STABLE_SORTS and input.skip >= known.total:
+        if _slice(input, known) is not None and input.skip >= known.total:
             # past the end of the remembered matches: only the tag to check
             if await ctx.db.fetchval(f"SELECT {_TAG}") == known.tag:
                 memo.hits += 1
