@@ -412,3 +412,59 @@ BEGIN
 CREATE TRIGGER sensor_search_retag
     AFTER INSERT OR DELETE OR TRUNCATE OR UPDATE OF id, name, device_id, type, created_at, deleted_at ON sensors
     FOR EACH STATEMENT EXECUTE FUNCTION sensor_search_retag();
+
+-- migration: 10
+-- engine: sqlite
+-- Sensor row versions (owner: sensors engineer). sensors.version gets a new random value in every
+-- write that can change what a read of the sensor shows: an insert, any update of the row, and a
+-- device key issued, revoked or removed (its prefix is part of the sensor). A process that built a
+-- sensor's answer from a row with version V may reuse that answer for any later read that finds
+-- version V: sensors.getAll reads only ids and versions, and the full rows of the sensors it has
+-- not seen at that version. Random, not a counter: a sensor deleted and made again under the same
+-- id, or a restored backup, never brings back a version with other data behind it. The update
+-- trigger leaves alone a write that set a new version itself.
+ALTER TABLE sensors ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+UPDATE sensors SET version = random();
+CREATE TRIGGER IF NOT EXISTS sensor_version_ai AFTER INSERT ON sensors BEGIN
+    UPDATE sensors SET version = random() WHERE rowid = NEW.rowid
+    ; END;
+CREATE TRIGGER IF NOT EXISTS sensor_version_au AFTER UPDATE ON sensors WHEN NEW.version = OLD.version BEGIN
+    UPDATE sensors SET version = random() WHERE rowid = NEW.rowid
+    ; END;
+CREATE TRIGGER IF NOT EXISTS sensor_version_key_ai AFTER INSERT ON device_keys BEGIN
+    UPDATE sensors SET version = random() WHERE id = NEW.sensor_id
+    ; END;
+CREATE TRIGGER IF NOT EXISTS sensor_version_key_au AFTER UPDATE ON device_keys BEGIN
+    UPDATE sensors SET version = random() WHERE id IN (OLD.sensor_id, NEW.sensor_id)
+    ; END;
+CREATE TRIGGER IF NOT EXISTS sensor_version_key_ad AFTER DELETE ON device_keys BEGIN
+    UPDATE sensors SET version = random() WHERE id = OLD.sensor_id
+    ; END;
+
+-- migration: 11
+-- engine: postgresql
+-- The same sensor row versions as block 10, for PostgreSQL: set before the row is written, so an
+-- update writes one row version, not two.
+ALTER TABLE sensors ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 0;
+UPDATE sensors SET version = (random() * 4611686018427387904)::bigint;
+CREATE OR REPLACE FUNCTION sensor_version_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.version = OLD.version THEN
+        NEW.version := (random() * 4611686018427387904)::bigint
+    ; END IF
+    ; RETURN NEW
+; END $$;
+CREATE TRIGGER sensor_version_row BEFORE INSERT OR UPDATE ON sensors
+    FOR EACH ROW EXECUTE FUNCTION sensor_version_row();
+CREATE OR REPLACE FUNCTION sensor_version_key() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        UPDATE sensors SET version = (random() * 4611686018427387904)::bigint WHERE id = NEW.sensor_id
+    ; END IF
+    ; IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE sensors SET version = (random() * 4611686018427387904)::bigint WHERE id = OLD.sensor_id
+    ; END IF
+    ; RETURN NULL
+; END $$;
+CREATE TRIGGER sensor_version_key AFTER INSERT OR DELETE OR UPDATE ON device_keys
+    FOR EACH ROW EXECUTE FUNCTION sensor_version_key();

@@ -6,7 +6,7 @@ All public, as documented. None of them ever carries key material (only `apiKeyP
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple, cast
 
@@ -17,13 +17,16 @@ from procedures.sensors import examples
 from procedures.sensors.rows import (
     FTS_MATCH,
     FTS_MATCHES,
+    ID_NAMES,
     SENSOR_SELECT,
+    SensorCache,
     built_by_position,
     fast_iso,
+    id_params,
+    ids_in,
     location_ref,
     not_found,
     sensor_fields,
-    sensor_from_row,
     sensor_select,
 )
 from procedures.sensors.schemas import (
@@ -31,6 +34,7 @@ from procedures.sensors.schemas import (
     SENSOR_TYPES,
     Coordinates,
     MapSensor,
+    Sensor,
     SensorDetail,
     SensorIdInput,
     SensorListInput,
@@ -75,8 +79,10 @@ _STABLE_SORTS = frozenset({"createdAt", "name", "type"})
 # In a stable sort, a search matching at most this many sensors has the ids of all its matches
 # remembered in page order, so that any page is a slice of them read by id. A memory bound only.
 ORDERED_MATCHES = 5_000
-# Parameter names of the ids read by id: a page's (`take` is at most 100) or RARE_MATCHES.
-_ID_NAMES = tuple(f"m{n}" for n in range(max(RARE_MATCHES, 100)))
+assert len(ID_NAMES) >= RARE_MATCHES  # a rare search's matches are read by id (`remembered_query`)
+# A page whose sensor changed between its statement and the read of that sensor's row is read
+# again, this many times, before it is read with full rows (`_read_page`).
+_VERSION_ATTEMPTS = 2
 # SQLite's LIKE and lower() fold ASCII letters only; so does this (str.lower() would fold all).
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 # Read by every statement whose total may be remembered, in the statement's own snapshot.
@@ -129,6 +135,7 @@ class SearchMemo:
 
 
 _MEMO_KEY = "sensors.searches"
+_CACHE_KEY = "sensors.answers"
 
 
 def search_memo(services: Services) -> SearchMemo:
@@ -138,6 +145,15 @@ def search_memo(services: Services) -> SearchMemo:
         memo = services.extras[_MEMO_KEY] = SearchMemo()
     assert isinstance(memo, SearchMemo)
     return memo
+
+
+def sensor_cache(services: Services) -> SensorCache:
+    """This app's sensor answers, by version (created on first use)."""
+    cache = services.extras.get(_CACHE_KEY)
+    if cache is None:
+        cache = services.extras[_CACHE_KEY] = SensorCache()
+    assert isinstance(cache, SensorCache)
+    return cache
 
 
 def _matches_kept(input: SensorListInput) -> int:
@@ -250,7 +266,7 @@ def _matched_sql(engine: str, where: str, order: str, fts: bool) -> str:
 
 
 def list_queries(
-    input: SensorListInput, engine: str, *, rare: bool = False, listed: bool = False
+    input: SensorListInput, engine: str, *, rare: bool = False, listed: bool = False, full: bool = False
 ) -> tuple[str, str, dict[str, Any]]:
     """`sensors.getAll`'s SQL: (the page statement, its scalar count expression, the parameters).
 
@@ -259,7 +275,8 @@ def list_queries(
     index's matches (3+ characters), on PostgreSQL from whichever plan it picks. Otherwise the page
     walks the sort index and `total` is a scalar subquery. A search alone also reads the search
     tag (column `tag`) and, if `listed`, the ids of all its matches in the page's order (`matched`,
-    a JSON array), for `SearchMemo`.
+    a JSON array), for `SearchMemo`. Of each sensor the page reads its id and version only, or
+    with `full` its whole row (see `_read_page`).
     Shared with bench/sensors_bench.py so that the plans it prints are of the statements run here.
     """
     where, params = _filters(input, engine)
@@ -276,7 +293,7 @@ def list_queries(
             remembered.append(f"{_matched_sql(engine, where, order, fts is not None)} AS matched")
     if rare and input.search:
         page = (
-            f"{sensor_select('COUNT(*) OVER () AS total', *remembered, matches=fts is not None)}"
+            f"{sensor_select('COUNT(*) OVER () AS total', *remembered, matches=fts is not None, full=full)}"
             f"WHERE {FTS_MATCH + ' AND ' if fts else ''}{where} "
             f"ORDER BY {order} LIMIT {take} OFFSET {skip}"
         )
@@ -288,21 +305,16 @@ def list_queries(
     # The page plus the total as an uncorrelated scalar subquery: evaluated once, in the same read
     # snapshot as the page, so the two always agree.
     page = (
-        f"{sensor_select(f'{count} AS total', *remembered)}"
+        f"{sensor_select(f'{count} AS total', *remembered, full=full)}"
         f"WHERE {where} ORDER BY {order} LIMIT {limit} OFFSET {skip}"
     )
     return page, count, {**params, **paging}
 
 
-@lru_cache(maxsize=128)
-def _by_id_sql(count: int) -> str:
-    """Reading `count` sensors by id (`:m0`, `:m1`, …), unsorted, with the search tag."""
-    listed = ", ".join(f":{name}" for name in _ID_NAMES[:count])
-    return f"{sensor_select(_TAG)}WHERE s.id IN ({listed}) AND s.deleted_at IS NULL"
-
-
-def _id_params(ids: tuple[str, ...]) -> dict[str, str]:
-    return dict(zip(_ID_NAMES[: len(ids)], ids, strict=True))  # more ids than names: an error
+@lru_cache(maxsize=256)
+def _by_id_sql(count: int, full: bool) -> str:
+    """Reading `count` live sensors by id (`:m0`, `:m1`, …), unsorted, with the search tag."""
+    return f"{sensor_select(_TAG, full=full)}WHERE s.id IN ({ids_in(count)}) AND s.deleted_at IS NULL"
 
 
 def _slice(input: SensorListInput, known: Searched) -> tuple[str, ...] | None:
@@ -312,31 +324,35 @@ def _slice(input: SensorListInput, known: Searched) -> tuple[str, ...] | None:
     return known.ids[input.skip : input.skip + input.take]
 
 
-def remembered_query(input: SensorListInput, engine: str, known: Searched) -> tuple[str, dict[str, Any]]:
+def remembered_query(
+    input: SensorListInput, engine: str, known: Searched, *, full: bool = False
+) -> tuple[str, dict[str, Any]]:
     """The page of a search alone whose total is `known`: no count, the search tag instead.
 
     With the matches' ids in a stable order, the page's own ids (a slice of them) are read by id,
     unsorted: `read_remembered` puts them in the slice's order (SQLite's sort of 10 rows cost more
     than the rest of the statement: 58 µs per page with ORDER BY, 49 µs without). With the ids of
     a few matches in another order, all of them are read and sorted; else the page walks the sort
-    index. Shared with bench/sensors_bench.py (plans) and the tests.
+    index. `full` as in `list_queries`. Shared with bench/sensors_bench.py (plans) and the tests.
     """
     ids = _slice(input, known)
     if ids is not None:
-        return _by_id_sql(len(ids)), _id_params(ids)
+        return _by_id_sql(len(ids), full), id_params(ids)
     order = _ORDER[(input.sort_by, input.sort_order)]
     take, skip, paging = _paging(engine, input.take, input.skip)
     if known.ids is None:
         where, params = _filters(input, engine)
-        page = f"{sensor_select(_TAG)}WHERE {where} ORDER BY {order} LIMIT {take} OFFSET {skip}"
+        page = f"{sensor_select(_TAG, full=full)}WHERE {where} ORDER BY {order} LIMIT {take} OFFSET {skip}"
         return page, {**params, **paging}
-    page = f"{_by_id_sql(len(known.ids))} ORDER BY {order} LIMIT {take} OFFSET {skip}"
-    return page, {**_id_params(known.ids), **paging}
+    page = f"{_by_id_sql(len(known.ids), full)} ORDER BY {order} LIMIT {take} OFFSET {skip}"
+    return page, {**id_params(known.ids), **paging}
 
 
-async def read_remembered(db: Database, input: SensorListInput, known: Searched) -> list[Row]:
+async def read_remembered(
+    db: Database, input: SensorListInput, known: Searched, *, full: bool = False
+) -> list[Row]:
     """The rows of `remembered_query`, in the page's order."""
-    page, params = remembered_query(input, db.engine, known)
+    page, params = remembered_query(input, db.engine, known, full=full)
     rows = await db.fetch(page, params)
     ids = _slice(input, known)
     if ids is not None:
@@ -345,12 +361,26 @@ async def read_remembered(db: Database, input: SensorListInput, known: Searched)
     return rows
 
 
-def _page(rows: list[Row], total: int, take: int) -> SensorPage:
-    return SensorPage(
-        sensors=[sensor_from_row(row) for row in rows],
-        total=total,
-        page_count=page_count(total, take),
-    )
+async def _read_page(
+    cache: SensorCache, db: Database, read: Callable[[bool], Awaitable[list[Row]]]
+) -> tuple[list[Row], list[Sensor]]:
+    """A page's rows from `read(full)` and its sensors, built by `cache` where it can.
+
+    `read(False)` reads ids and versions only. If a sensor changed before its row was read, the
+    page is read again; after `_VERSION_ATTEMPTS` such tries, once with full rows. So the page, its
+    total and every sensor on it always come from one snapshot.
+    """
+    for _ in range(_VERSION_ATTEMPTS):
+        rows = await read(False)
+        sensors = await cache.sensors(db, rows)
+        if sensors is not None:
+            return rows, sensors
+    rows = await read(True)
+    return rows, [cache.keep(row) for row in rows]
+
+
+def _page(sensors: list[Sensor], total: int, take: int) -> SensorPage:
+    return SensorPage(sensors=sensors, total=total, page_count=page_count(total, take))
 
 
 @router.query("getAll", auth=PUBLIC, examples=examples.GET_ALL)
@@ -360,45 +390,52 @@ async def get_all(ctx: Context, input: SensorListInput) -> SensorPage:
     Filters: `type`, `status`, `locationId`, `parentSensorId` (the devices under a gateway).
     Sorted by `createdAt` descending unless `sortBy`/`sortOrder` say otherwise.
     """
-    engine = ctx.db.engine
-    memo = search_memo(ctx.services)
+    engine, db = ctx.db.engine, ctx.db
+    memo, cache = search_memo(ctx.services), sensor_cache(ctx.services)
     key = (input.search or "", input.sort_by, input.sort_order)
     known = memo.get(key) if input.search else None
     alone = _search_alone(input)
     if alone and known is not None and (known.ids is not None or known.total > _matches_kept(input)):
         if _slice(input, known) is not None and input.skip >= known.total:
             # past the end of the remembered matches: only the tag to check
-            if await ctx.db.fetchval(f"SELECT {_TAG}") == known.tag:
+            if await db.fetchval(f"SELECT {_TAG}") == known.tag:
                 memo.hits += 1
                 return _page([], known.total, input.take)
         else:
-            rows = await read_remembered(ctx.db, input, known)
+            rows, sensors = await _read_page(
+                cache, db, lambda full: read_remembered(db, input, known, full=full)
+            )
             if rows and rows[0]["tag"] == known.tag:  # nothing changed what the search matches
                 memo.hits += 1
-                return _page(rows, known.total, input.take)
+                return _page(sensors, known.total, input.take)
     seen = None if known is None else known.total
     if seen is None:
         fts = fts_phrase(input.search, engine)
         if fts is not None:  # a new search: the index's match count picks the plan (a hint only)
-            seen = int(await ctx.db.fetchval(_FTS_COUNT, {"fts": fts}))
+            seen = int(await db.fetchval(_FTS_COUNT, {"fts": fts}))
     rare = seen is not None and seen <= RARE_MATCHES
     listed = alone and known is not None and known.total <= _matches_kept(input)
     page, count, params = list_queries(input, engine, rare=rare, listed=listed)
-    rows = await ctx.db.fetch(page, params)  # one round trip in the common case
+
+    async def read(full: bool) -> list[Row]:
+        statement = list_queries(input, engine, rare=rare, listed=listed, full=True)[0] if full else page
+        return await db.fetch(statement, params)
+
+    rows, sensors = await _read_page(cache, db, read)  # one round trip in the common case
     first: Row | None
     if rows:
         first = rows[0]
     elif input.skip == 0:
-        return _page(rows, 0, input.take)  # the first page is empty: nothing matches
+        return _page([], 0, input.take)  # the first page is empty: nothing matches
     else:  # past the end: the total still has to be counted
-        first = await ctx.db.fetchrow(f"SELECT {count} AS total{', ' + _TAG if alone else ''}", params)
+        first = await db.fetchrow(f"SELECT {count} AS total{', ' + _TAG if alone else ''}", params)
     assert first is not None  # a SELECT of scalar subqueries always has its row
     total = int(first["total"])
     if alone:
         matched = rows[0]["matched"] if listed and rows else None
         ids = None if matched is None else tuple(msgspec.json.decode(matched, type=list[str]))
         memo.put(key, Searched(int(first["tag"]), total, ids))
-    return _page(rows, total, input.take)
+    return _page(sensors, total, input.take)
 
 
 built_by_position(SensorLocation, "id", "name", "address", "type", "latitude", "longitude")
