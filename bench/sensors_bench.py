@@ -108,8 +108,11 @@ async def plans(db: Any) -> None:
     """EXPLAIN (QUERY PLAN) of the statements `sensors.getAll` runs for every case (from
     `list_queries` and `remembered_query`, the functions the procedure itself uses), plus page 2
     and the count that runs alone only when a page past the end comes back empty. A search runs
-    a different statement on its first, second and later calls (see `SearchMemo`)."""
+    a different statement on its first, second and later calls (see `SearchMemo`). Each reads ids
+    and versions only; the full rows of the sensors not yet built at their version are read by id
+    (`SensorCache`), shown once, for the default page."""
     from procedures.sensors.reads import RARE_MATCHES, Searched, list_queries, remembered_query
+    from procedures.sensors.rows import full_rows_sql, id_params
     from procedures.sensors.schemas import SensorListInput
 
     explain = "EXPLAIN QUERY PLAN " if db.engine == "sqlite" else "EXPLAIN "
@@ -131,6 +134,15 @@ async def plans(db: Any) -> None:
             known = Searched(0, total, tuple(f"id-{n}" for n in range(total)))
             later, later_bound = remembered_query(spec, db.engine, known)
             statements.append(("later calls: the page's ids, read by id", later, later_bound))
+        if label.endswith("default page"):
+            ids = [row["id"] for row in await db.fetch(page, bound)]
+            statements.append(
+                (
+                    "sensors not built at their version yet: their full rows",
+                    full_rows_sql(len(ids)),
+                    id_params(ids),
+                )
+            )
         for what, sql, params in statements:
             print(f"\n-- {label}, {what}:\n-- {' '.join(sql.split())}")
             for row in await db.fetch(explain + sql, params):
