@@ -5,7 +5,10 @@ be an empty database), served by a real `tvms serve` (one hypercorn worker) in a
 wrk -t1 -c32 on the same machine. Rounds alternate between the cases (each warmed up for 1 s,
 not counted), and every case's run is compared with the reference runs just before and after it:
 the ratio reported is the median over the rounds of its req/s over their mean. Also:
-`sensors.getAllSensors` time and size, and the query plans of every list query.
+`sensors.getAllSensors` time and size, and the query plans of every list query. First, the same
+cases in-process: the whole ASGI app (middleware included) called directly, no HTTP server and no
+wrk, best of 20 x 200 calls each: the part of a call's cost that is the app's own, least exposed
+to the machine's swings.
 
     PYTHONPATH=src:. python bench/sensors_bench.py      # BENCH_SECONDS, BENCH_ROUNDS to tune
 """
@@ -149,6 +152,46 @@ async def plans(db: Any) -> None:
                 print("   ", row["detail"] if db.engine == "sqlite" else row[0])
 
 
+async def in_process(data: Path, url: str) -> dict[str, float]:
+    """µs per call of each case (but the never-seen search), through the ASGI app in-process."""
+    from tvms.config import Config
+    from tvms.server import build_app
+
+    app = build_app(Config(data_dir=data, database_url=url, log_level="WARNING"))
+    micros: dict[str, float] = {}
+    async with app.router.lifespan_context(app):
+        for label, method, params in CASES:
+            if params and params.get("search") == NEW_TERM:
+                continue
+            body = json.dumps({"jsonrpc": "2.0", "method": method, "id": 1, "params": params or {}}).encode()
+            scope = {
+                "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                "scheme": "http", "path": "/rpc", "raw_path": b"/rpc", "query_string": b"", "root_path": "",
+                "headers": [(b"host", b"bench"), (b"content-type", b"application/json")],
+                "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+            }  # fmt: skip
+            answers: list[bytes] = []
+
+            async def receive(body: bytes = body) -> dict[str, Any]:
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            async def send(message: dict[str, Any], answers: list[bytes] = answers) -> None:
+                if message["type"] == "http.response.body":
+                    answers.append(message["body"])
+
+            best = float("inf")
+            for _ in range(20):
+                started = time.perf_counter()
+                for _ in range(200):
+                    await app(scope, receive, send)
+                best = min(best, (time.perf_counter() - started) / 200 * 1e6)
+            if b'"error"' in answers[-1]:
+                raise RuntimeError(answers[-1][:300].decode())
+            answers.clear()
+            micros[label] = best
+    return micros
+
+
 def wrk_rps(url: str, script: Path, seconds: int = DURATION) -> float:
     """Requests per second from one wrk run (errors or non-2xx answers fail the bench)."""
     out = subprocess.run(
@@ -191,6 +234,7 @@ def main() -> None:
             "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
         }
         asyncio.run(populate(url))
+        micros = asyncio.run(in_process(data, url))
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "tvms", "serve", "--port", str(port)]
@@ -234,6 +278,13 @@ def main() -> None:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
+    # No ratio here: the HTTP server's own cost per request (~200 µs) is not in these figures.
+    print(
+        "\nin-process (the ASGI app called directly): µs per call, best of 20 x 200, and beyond the reference"
+    )
+    reference_us = next(iter(micros.values()))
+    for label, value in micros.items():
+        print(f"{label:44} {value:9.1f} {value - reference_us:+7.1f}")
     print(f"\nserver: tvms serve (1 worker); wrk -t1 -c32; {ROUNDS} rounds")
     print("ratio: each run's req/s over the mean of the reference runs just before and after it")
     print(f"{'case':44} {'req/s':>9} {'ratio':>7}  {'ratio range':>11}")
