@@ -114,8 +114,9 @@ async def plans(db: Any) -> None:
     a different statement on its first, second and later calls (see `SearchMemo`). Each reads ids
     and versions only; the full rows of the sensors not yet built at their version are read by id
     (`SensorCache`), shown once, for the default page."""
+    from procedures.paging import in_params
     from procedures.sensors.reads import RARE_MATCHES, Searched, list_queries, remembered_query
-    from procedures.sensors.rows import full_rows_sql, id_params
+    from procedures.sensors.rows import full_rows_sql
     from procedures.sensors.schemas import SensorListInput
 
     explain = "EXPLAIN QUERY PLAN " if db.engine == "sqlite" else "EXPLAIN "
@@ -143,7 +144,7 @@ async def plans(db: Any) -> None:
                 (
                     "sensors not built at their version yet: their full rows",
                     full_rows_sql(len(ids)),
-                    id_params(ids),
+                    in_params("m", ids),
                 )
             )
         for what, sql, params in statements:

@@ -12,18 +12,15 @@ from typing import Any, NamedTuple, cast
 
 import msgspec
 
-from procedures.paging import contains_sql, like_contains, page_count
+from procedures.paging import contains_sql, in_list, in_params, like_contains, page_count
 from procedures.sensors import examples
 from procedures.sensors.rows import (
     FTS_MATCH,
     FTS_MATCHES,
-    ID_NAMES,
     SENSOR_SELECT,
     SensorCache,
     built_by_position,
     fast_iso,
-    id_params,
-    ids_in,
     location_ref,
     not_found,
     sensor_fields,
@@ -79,7 +76,6 @@ _STABLE_SORTS = frozenset({"createdAt", "name", "type"})
 # In a stable sort, a search matching at most this many sensors has the ids of all its matches
 # remembered in page order, so that any page is a slice of them read by id. A memory bound only.
 ORDERED_MATCHES = 5_000
-assert len(ID_NAMES) >= RARE_MATCHES  # a rare search's matches are read by id (`remembered_query`)
 # A page whose sensor changed between its statement and the read of that sensor's row is read
 # again, this many times, before it is read with full rows (`_read_page`).
 _VERSION_ATTEMPTS = 2
@@ -314,7 +310,7 @@ def list_queries(
 @lru_cache(maxsize=256)
 def _by_id_sql(count: int, full: bool) -> str:
     """Reading `count` live sensors by id (`:m0`, `:m1`, …), unsorted, with the search tag."""
-    return f"{sensor_select(_TAG, full=full)}WHERE s.id IN ({ids_in(count)}) AND s.deleted_at IS NULL"
+    return f"{sensor_select(_TAG, full=full)}WHERE s.id IN ({in_list('m', count)}) AND s.deleted_at IS NULL"
 
 
 def _slice(input: SensorListInput, known: Searched) -> tuple[str, ...] | None:
@@ -337,7 +333,7 @@ def remembered_query(
     """
     ids = _slice(input, known)
     if ids is not None:
-        return _by_id_sql(len(ids), full), id_params(ids)
+        return _by_id_sql(len(ids), full), in_params("m", ids)
     order = _ORDER[(input.sort_by, input.sort_order)]
     take, skip, paging = _paging(engine, input.take, input.skip)
     if known.ids is None:
@@ -345,7 +341,7 @@ def remembered_query(
         page = f"{sensor_select(_TAG, full=full)}WHERE {where} ORDER BY {order} LIMIT {take} OFFSET {skip}"
         return page, {**params, **paging}
     page = f"{_by_id_sql(len(known.ids), full)} ORDER BY {order} LIMIT {take} OFFSET {skip}"
-    return page, {**id_params(known.ids), **paging}
+    return page, {**in_params("m", known.ids), **paging}
 
 
 async def read_remembered(

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import msgspec
 
+from procedures.paging import in_list, in_params
 from procedures.sensors.schemas import Coordinates, Sensor, SensorLocation
 from tvms.clock import iso_ms
 from tvms.db import Database, Row, Transaction
@@ -113,24 +114,10 @@ def sensor_from_row(row: Row) -> Sensor:
     )
 
 
-# Parameter names for ids read by id (`:m0`, `:m1`, …): at most a page's (`take` ≤ 100).
-ID_NAMES = tuple(f"m{n}" for n in range(100))
-
-
-def ids_in(count: int) -> str:
-    """`:m0, :m1, …`: the placeholders of `count` ids (for `IN (…)`)."""
-    return ", ".join(f":{name}" for name in ID_NAMES[:count])
-
-
-def id_params(ids: Sequence[str]) -> dict[str, str]:
-    """The parameters of `ids_in(len(ids))`."""
-    return dict(zip(ID_NAMES[: len(ids)], ids, strict=True))  # more ids than names: an error
-
-
 @lru_cache(maxsize=128)
 def full_rows_sql(count: int) -> str:
     """The full rows of `count` sensors, by id: what `SensorCache.sensors` reads for those it lacks."""
-    return f"{SENSOR_SELECT}WHERE s.id IN ({ids_in(count)})"
+    return f"{SENSOR_SELECT}WHERE s.id IN ({in_list('m', count)})"
 
 
 class SensorCache:
@@ -184,7 +171,7 @@ class SensorCache:
                 sensors.append(None)
         if not missing:
             return cast(list[Sensor], sensors)
-        fetched = await db.fetch(full_rows_sql(len(missing)), id_params(list(missing)))
+        fetched = await db.fetch(full_rows_sql(len(missing)), in_params("m", list(missing)))
         if len(fetched) != len(missing) or any(row["version"] != missing[row["id"]] for row in fetched):
             return None
         built = {row["id"]: self.keep(row) for row in fetched}
