@@ -135,21 +135,13 @@ _CACHE_KEY = "sensors.answers"
 
 
 def search_memo(services: Services) -> SearchMemo:
-    """This app's search memo (created on first use)."""
-    memo = services.extras.get(_MEMO_KEY)
-    if memo is None:
-        memo = services.extras[_MEMO_KEY] = SearchMemo()
-    assert isinstance(memo, SearchMemo)
-    return memo
+    """This app's search memo."""
+    return services.extra(_MEMO_KEY, SearchMemo, SearchMemo)
 
 
 def sensor_cache(services: Services) -> SensorCache:
-    """This app's sensor answers, by version (created on first use)."""
-    cache = services.extras.get(_CACHE_KEY)
-    if cache is None:
-        cache = services.extras[_CACHE_KEY] = SensorCache()
-    assert isinstance(cache, SensorCache)
-    return cache
+    """This app's sensor answers, by version."""
+    return services.extra(_CACHE_KEY, SensorCache, SensorCache)
 
 
 def _matches_kept(input: SensorListInput) -> int:

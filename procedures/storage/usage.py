@@ -80,8 +80,4 @@ class Usage:
 
 def usage_of(services: Services) -> Usage:
     """This app's usage tracker (created on first use)."""
-    usage = services.extras.get(_KEY)
-    if usage is None:
-        usage = services.extras[_KEY] = Usage(services.storage, services.clock)
-    assert isinstance(usage, Usage)
-    return usage
+    return services.extra(_KEY, lambda: Usage(services.storage, services.clock), Usage)

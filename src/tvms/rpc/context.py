@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from tvms.db import Database
     from tvms.rpc.router import Procedure
     from tvms.storage import Storage
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -31,6 +34,14 @@ class Services:
     resolver: Resolver = no_principal
     started: float = field(default_factory=time.monotonic)
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def extra(self, key: str, make: Callable[[], T], kind: type[T]) -> T:
+        """`extras[key]`, made by `make()` on first use: a router's state for this app's lifetime."""
+        value = self.extras.get(key)
+        if value is None:
+            value = self.extras[key] = make()
+        assert isinstance(value, kind)
+        return value
 
 
 @dataclass(frozen=True, slots=True)
