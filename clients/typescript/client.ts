@@ -107,9 +107,25 @@ export class TvmsClient {
     return new Batch(this);
   }
 
-  /** Sign in with `auth.login`; the token is sent with every later call. */
-  async login(email: string, password: string): Promise<OutputOf<"auth.login">> {
-    const result = await this.call("auth.login", { email, password } as InputOf<"auth.login">);
+  /**
+   * Sign in with `auth.login`; the token is sent with every later call. With `code` (the
+   * authenticator's six digits or a recovery code) an MFA_REQUIRED answer is followed by
+   * `auth.verifyMfa` at once; otherwise a PRECONDITION_FAILED error's `data.reason` names the
+   * sign-in step still due and `data.challenge` goes to the procedure that completes it.
+   */
+  async login(email: string, password: string, code?: string): Promise<OutputOf<"auth.login">> {
+    let result: OutputOf<"auth.login">;
+    try {
+      result = await this.call("auth.login", { email, password } as InputOf<"auth.login">);
+    } catch (error) {
+      type Step = { reason?: unknown; challenge?: unknown } | null;
+      const data = error instanceof RpcError ? (error.data as Step) : null;
+      if (code === undefined || data?.reason !== "MFA_REQUIRED" || typeof data.challenge !== "string") {
+        throw error;
+      }
+      const step = { challenge: data.challenge, code } as InputOf<"auth.verifyMfa">;
+      result = await this.call("auth.verifyMfa", step);
+    }
     this.token = (result as { token: string }).token;
     return result;
   }
