@@ -189,7 +189,8 @@ async def test_changing_the_password_restarts_the_clock(
 async def test_login_audit_names_the_step(app: Starlette, client: httpx.AsyncClient, old: str) -> None:
     await _expired_login(client, "old@example.com")
     row = await services(app).db.fetchrow(
-        "SELECT outcome, detail, actor_id FROM audit_log WHERE procedure = 'auth.login' ORDER BY at DESC LIMIT 1"
+        "SELECT outcome, detail, actor_id FROM audit_log WHERE procedure = 'auth.login'"
+        " ORDER BY at DESC LIMIT 1"
     )
     assert row is not None and row["outcome"] == "PRECONDITION_FAILED" and row["actor_id"] == old
     assert "PASSWORD_EXPIRED" in row["detail"] and "tvmsc_" not in row["detail"]
