@@ -95,9 +95,9 @@ async def login(ctx: Context, input: LoginInput) -> LoginResult:
     `error.data.reason` naming the next step and `error.data.challenge`, a single-use ticket
     valid for 5 minutes, for the procedure that completes it: `MFA_REQUIRED` (the user has a
     second factor: `auth.verifyMfa`), `PASSWORD_EXPIRED` (older than `security.passwordExpiry`
-    days: `auth.changeExpiredPassword`), `MFA_ENROLMENT_REQUIRED` (`security.mfaEnabled` is on
-    and the user has no factor: `auth.enrolMfa`, then `auth.confirmMfaEnrolment`). Steps come in that
-    order; the last one returns the session.
+    days: `auth.changeExpiredPassword`), `MFA_ENROLMENT_REQUIRED` (`security.mfaEnabled` is
+    on and the user has no factor: `auth.enrolMfa`, then `auth.confirmMfaEnrolment`). Steps
+    come in that order; the last one returns the session.
 
     A wrong e-mail or password gives the same UNAUTHORIZED error (in about the same time).
     After `security.maxLoginAttempts` failures the address is locked for

@@ -371,6 +371,19 @@ async def test_admin_reset(
         assert int(count) == 0, table
 
 
+async def test_deleting_a_user_removes_the_factor(
+    app: Starlette, client: httpx.AsyncClient, alice: Mfa, admin: tuple[str, str]
+) -> None:
+    pending = await challenge_of(client, alice.email)
+    await result(client, "users.delete", {"id": alice.user_id}, headers=bearer(admin[1]))
+    for table in ("user_mfa", "mfa_recovery_codes", "signin_challenges"):
+        count = await services(app).db.fetchval(
+            f"SELECT COUNT(*) FROM {table} WHERE user_id = :id", {"id": alice.user_id}
+        )
+        assert int(count) == 0, table
+    assert code_of(await verify(client, pending, alice.codes[0])) == -32001
+
+
 async def test_a_sealed_secret_only_opens_for_its_user(
     app: Starlette, client: httpx.AsyncClient, clock: ManualClock, alice: Mfa
 ) -> None:
