@@ -8,7 +8,7 @@ from procedures.auth.fields import Challenge, Code, Password
 from procedures.auth.mfa import WRONG_CODE, check_code, confirm_enrolment, start_enrolment
 from procedures.auth.mfa_routes import MfaEnrolment, enrolment_of
 from procedures.auth.policy import check_new_password
-from procedures.auth.sessions import INVALID_TOKEN, bump_token_version, forget_user
+from procedures.auth.sessions import bump_token_version, forget_user
 from procedures.auth.signin import LoginResult, LoginUser, finish_signin
 from procedures.schemas import Input, Output
 from tvms.rpc import PUBLIC, Context, ErrorCode, Router, RpcError, invalid_params
@@ -90,8 +90,8 @@ async def change_expired_password(ctx: Context, input: ChangeExpiredPasswordInpu
     new_hash = await hash_password(input.new_password)
     now = ctx.clock.now_ms()
     async with ctx.db.transaction() as tx:
-        if await find_challenge(ctx, tx, input.challenge, "PASSWORD_EXPIRED") != user_id:
-            raise RpcError(ErrorCode.UNAUTHORIZED, INVALID_TOKEN)  # pragma: no cover - ids are fixed
+        # Still valid (not used or voided meanwhile), and locked until the change is written.
+        await find_challenge(ctx, tx, input.challenge, "PASSWORD_EXPIRED")
         await tx.execute(
             "UPDATE users SET password_hash = :hash, password_changed_at = :now WHERE id = :id",
             {"hash": new_hash, "now": now, "id": user_id},
