@@ -459,3 +459,42 @@ async def test_expired_password_then_enrolment(
     assert (await error(client, "auth.login", {"email": "late@example.com", "password": PASSWORD}))[
         "code"
     ] == -32001  # the old password is gone
+
+
+async def test_malformed_input_to_the_other_mfa_procedures(client: httpx.AsyncClient, alice: Mfa) -> None:
+    for procedure, params in (
+        ("auth.enrolMfa", {}),
+        ("auth.enrolMfa", {"challenge": 1}),
+        ("auth.enrolMfa", {"challenge": "x" * 101}),
+        ("auth.enrolMfa", {"challenge": "x", "userId": alice.user_id}),
+        ("auth.confirmMfaEnrolment", {"challenge": "x"}),
+        ("auth.confirmMfaEnrolment", {"code": "123456"}),
+        ("auth.confirmMfaEnrolment", {"challenge": "x", "code": ["123456"]}),
+        ("auth.confirmMfaEnrolment", {"challenge": "x", "code": "<script>"}),
+    ):
+        assert code_of(await call(client, procedure, params)) == -32602, (procedure, params)
+    for procedure, params in (
+        ("auth.mfa.disable", {"code": "123456"}),
+        ("auth.mfa.disable", {"currentPassword": PASSWORD}),
+        ("auth.mfa.disable", {"currentPassword": PASSWORD, "code": 123456}),
+        ("auth.mfa.disable", {"currentPassword": "p" * 1000, "code": "123456"}),
+        ("auth.mfa.regenerateRecoveryCodes", {}),
+        ("auth.mfa.regenerateRecoveryCodes", {"code": "1 OR 1=1"}),
+        ("auth.mfa.enrol", {"secret": "AAAA"}),
+    ):
+        body = await call(client, procedure, params, headers=bearer(alice.token))
+        assert code_of(body) == -32602, (procedure, params)
+
+
+async def test_a_refused_regeneration_keeps_the_old_codes(
+    client: httpx.AsyncClient, clock: ManualClock, alice: Mfa
+) -> None:
+    right = now_code(clock, alice.secret)
+    wrong = "000000" if right != "000000" else "111111"
+    body = await call(
+        client, "auth.mfa.regenerateRecoveryCodes", {"code": wrong}, headers=bearer(alice.token)
+    )
+    assert code_of(body) == -32003
+    status = await result(client, "auth.mfa.getStatus", headers=bearer(alice.token))
+    assert status["recoveryCodesLeft"] == 10
+    assert "result" in await verify(client, await challenge_of(client, alice.email), alice.codes[0])
