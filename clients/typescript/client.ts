@@ -215,7 +215,8 @@ export class TooManyRequestsError extends RpcError {
   }
 }
 
-const ERROR_CLASSES: Record<string, new (error: RpcErrorObject, requestId?: string) => RpcError> = {
+type ErrorClass = new (error: RpcErrorObject, requestId?: string) => RpcError;
+const ERROR_CLASSES: Record<string, ErrorClass> = {
   PARSE_ERROR: ParseErrorError,
   BAD_REQUEST: BadRequestError,
   METHOD_NOT_FOUND: MethodNotFoundError,
@@ -405,7 +406,8 @@ export class TvmsClient {
     try {
       return { body: JSON.parse(text) as Envelope | Envelope[], requestId };
     } catch {
-      throw new NetworkError(`HTTP ${response.status} from ${this.url}: not a JSON-RPC response`, response.status);
+      const message = `HTTP ${response.status} from ${this.url}: not a JSON-RPC response`;
+      throw new NetworkError(message, response.status);
     }
   }
 

@@ -401,7 +401,8 @@ export class TvmsClient {
     try {
       return { body: JSON.parse(text) as Envelope | Envelope[], requestId };
     } catch {
-      throw new NetworkError(`HTTP ${response.status} from ${this.url}: not a JSON-RPC response`, response.status);
+      const message = `HTTP ${response.status} from ${this.url}: not a JSON-RPC response`;
+      throw new NetworkError(message, response.status);
     }
   }
 
@@ -537,21 +538,22 @@ LOGIN = """
 
 def _error_classes() -> str:
     """One RpcError subclass per code name (`FORBIDDEN` → `ForbiddenError`) and their lookup table."""
-    names = {code.name: "".join(part.title() for part in code.name.split("_")) + "Error" for code in ErrorCode}
+    names = {code: "".join(part.title() for part in code.name.split("_")) + "Error" for code in ErrorCode}
     classes = "".join(
-        f"\n/** `{name}` ({code.rpc_code}). */\n"
-        f"export class {names[name]} extends RpcError {{\n"
+        f"\n/** `{code.name}` ({code.rpc_code}). */\n"
+        f"export class {name} extends RpcError {{\n"
         f"  constructor(error: RpcErrorObject, requestId?: string) {{\n"
         f"    super(error, requestId);\n"
-        f'    this.name = "{names[name]}";\n'
+        f'    this.name = "{name}";\n'
         f"  }}\n"
         f"}}\n"
-        for name, code in ((code.name, code) for code in ErrorCode)
+        for code, name in names.items()
     )
-    table = "".join(f"  {name}: {cls},\n" for name, cls in names.items())
+    table = "".join(f"  {code.name}: {name},\n" for code, name in names.items())
     return (
         classes
-        + "\nconst ERROR_CLASSES: Record<string, new (error: RpcErrorObject, requestId?: string) => RpcError> = {\n"
+        + "\ntype ErrorClass = new (error: RpcErrorObject, requestId?: string) => RpcError;\n"
+        + "const ERROR_CLASSES: Record<string, ErrorClass> = {\n"
         + table
         + "};\n"
     )
