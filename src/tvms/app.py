@@ -25,6 +25,7 @@ from tvms import __version__
 from tvms.cache import Cache
 from tvms.clock import Clock
 from tvms.config import Config
+from tvms.console import console_routes
 from tvms.db import open_database
 from tvms.rpc import Dispatcher, Middleware, Resolver, Router, Services, flatten
 from tvms.rpc.auth import no_principal
@@ -158,6 +159,7 @@ def create_app(
             lambda: endpoint.dispatcher, max_body=config.max_body_bytes, timeout=config.request_timeout
         ),
         *api.routes,
+        *console_routes(),  # last: its catch-all must not shadow the API
     ]
     app = _Application(routes=routes, middleware=[_cors(config.cors_origins)], lifespan=lifespan)
     app.state.registry = registry
