@@ -1,5 +1,6 @@
 import { useEffect, useSyncExternalStore } from "react";
-import { clearSession, client, isOffline, retryAll, subscribe, takeReturnPath } from "./api";
+import { clearSession, client, isOffline, type LoginUser, retryAll, subscribe, takeReturnPath } from "./api";
+import { useCall } from "./hooks";
 import { Account } from "./pages/Account";
 import { Audit } from "./pages/Audit";
 import { Dashboard } from "./pages/Dashboard";
@@ -105,6 +106,13 @@ export function App() {
   const offline = useSyncExternalStore(subscribe, isOffline);
   if (!user) return <Login />;
   if (path === "/login") return <Redirect to={takeReturnPath()} />;
+  return <Shell path={path} user={user} offline={offline} />;
+}
+
+/** The signed-in frame. `auth.me` checks the session with every page's first batch: a revoked or
+ * expired token leads back to sign-in, then to the same page. */
+function Shell({ path, user, offline }: { path: string; user: LoginUser; offline: boolean }) {
+  useCall("auth.me", undefined, { staleTime: 60_000, refetchInterval: 300_000 });
   const signOut = async () => {
     try {
       await client.call("auth.logout", {});

@@ -127,8 +127,9 @@ export async function retryAll(): Promise<void> {
 /** The message to show for any failure: the server's own words when there are some. */
 export function errorText(error: unknown): string {
   if (error instanceof RpcError) {
-    const issues = error.issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
-    return issues && !error.message.includes(issues) ? `${error.message} (${issues})` : error.message;
+    const untold = error.issues.filter((issue) => !error.message.includes(issue.message));
+    const issues = untold.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
+    return issues ? `${error.message} (${issues})` : error.message;
   }
   if (error instanceof NetworkError) return "Cannot reach the TVMS service. Check the connection and retry.";
   if (error instanceof Error) return error.message;

@@ -166,8 +166,8 @@ export function EventDetail({ id }: { id: string }) {
       {
         id: e.id,
         decision,
-        reason: reason.trim() || null,
-        correctedPlate: plate.trim() || null,
+        reason: decision === "REJECT" ? reason.trim() || null : null,
+        correctedPlate: decision === "CONFIRM" ? plate.trim() || null : null,
         comment: comment.trim() || null,
       },
       { onError: (error) => setProblem(errorText(error)) },
@@ -240,8 +240,11 @@ export function EventDetail({ id }: { id: string }) {
             options={["CONFIRM", "REJECT"]}
             labels={label}
           />
-          <TextField label="Reason (needed to reject)" value={reason} onChange={setReason} />
-          <TextField label="Corrected plate" value={plate} onChange={setPlate} />
+          {decision === "REJECT" ? (
+            <TextField label="Reason (needed to reject)" value={reason} onChange={setReason} />
+          ) : (
+            <TextField label="Corrected plate" value={plate} onChange={setPlate} />
+          )}
           <TextField label="Comment" value={comment} onChange={setComment} />
           {problem ? (
             <p role="alert" className="error">

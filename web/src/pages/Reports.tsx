@@ -49,11 +49,15 @@ export function Reports() {
   );
   const remove = useMutate("reports.delete", ["reports."]);
   const [downloadError, setDownloadError] = useState<unknown>(null);
-  const download = async (id: string) => {
+  const download = async (id: string, format: string) => {
     setDownloadError(null);
     try {
       const answer = await client.call("reports.getDownloadUrl", { id });
-      window.location.assign(answer.url);
+      // A link with `download` saves the file (same origin) instead of opening it in the tab.
+      const link = document.createElement("a");
+      link.href = answer.url;
+      link.download = `report-${id}.${format.toLowerCase()}`;
+      link.click();
     } catch (error) {
       setDownloadError(error);
     }
@@ -100,7 +104,7 @@ export function Reports() {
                     <button
                       type="button"
                       disabled={report.status !== "READY"}
-                      onClick={() => void download(report.id)}
+                      onClick={() => void download(report.id, report.format)}
                     >
                       Download
                     </button>
@@ -143,7 +147,7 @@ function GenerateForm() {
   return (
     <form className="form inline-form" onSubmit={submit} aria-label="Generate a report">
       <SelectField
-        label="Report"
+        label="Report type"
         value={type}
         onChange={(v) => setType(v as GenerateInput["type"])}
         options={TYPES}
