@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -50,7 +51,9 @@ def _built() -> Path:
         pytest.fail("the console is not built and npm is missing: install Node.js, then `make setup`")
     web = ROOT / "web"
     for command in (["ci", "--no-audit", "--no-fund", "--loglevel=error"], ["run", "build"]):
-        done = subprocess.run([npm, *command], cwd=web, capture_output=True, text=True, timeout=600, check=False)
+        done = subprocess.run(
+            [npm, *command], cwd=web, capture_output=True, text=True, timeout=600, check=False
+        )
         if done.returncode != 0:
             pytest.fail(f"npm {' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
     return DIST
@@ -62,22 +65,24 @@ class Site:
     env: dict[str, str]
     tokens: dict[str, str] = field(default_factory=dict)
 
-    def call(self, method: str, params: object = None, token: str | None = None) -> object:
+    def answer(self, method: str, params: object = None, token: str | None = None) -> dict[str, Any]:
         """One JSON-RPC call straight to the API (what the browser must agree with)."""
         body: dict[str, object] = {"jsonrpc": "2.0", "id": 1, "method": method}
         if params is not None:
             body["params"] = params
         headers = {"authorization": f"Bearer {token}"} if token else {}
-        answer = httpx.post(f"{self.url}/rpc", json=body, headers=headers, timeout=30).json()
+        answer: dict[str, Any] = httpx.post(f"{self.url}/rpc", json=body, headers=headers, timeout=30).json()
+        return answer
+
+    def call(self, method: str, params: object = None, token: str | None = None) -> Any:
+        answer = self.answer(method, params, token)
         if "error" in answer:
             raise AssertionError(f"{method}: {answer['error']}")
         return answer["result"]
 
     def token(self, who: tuple[str, str]) -> str:
         if who[0] not in self.tokens:
-            result = self.call("auth.login", {"email": who[0], "password": who[1]})
-            assert isinstance(result, dict)
-            self.tokens[who[0]] = result["token"]
+            self.tokens[who[0]] = self.call("auth.login", {"email": who[0], "password": who[1]})["token"]
         return self.tokens[who[0]]
 
 
@@ -85,9 +90,10 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     _built()
     tmp = tmp_path_factory.mktemp("console")
-    database_url = (
-        asyncio.run(fresh_database_url(POSTGRES_SERVER)) if POSTGRES_SERVER else f"sqlite:///{tmp / 'tvms.db'}"
-    )
+    if POSTGRES_SERVER:
+        database_url = asyncio.run(fresh_database_url(POSTGRES_SERVER))
+    else:
+        database_url = f"sqlite:///{tmp / 'tvms.db'}"
     env = {
         "TVMS_DATA_DIR": str(tmp / "data"),
         "TVMS_DATABASE_URL": database_url,
@@ -108,11 +114,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     try:
         with live_server(env, tmp / "server.log", cwd=tmp) as server:
             site = Site(server.url, env)
-            for email, password, role in (VIEWER + ("VIEWER",), OPERATOR + ("OPERATOR",)):
+            for (email, password), role in ((VIEWER, "VIEWER"), (OPERATOR, "OPERATOR")):
+                user = {"email": email, "password": password, "role": role}
                 site.call(
                     "users.create",
-                    {"email": email, "password": password, "firstName": role.title(), "lastName": "Tester", "role": role},
-                    token=site.token(ADMIN),
+                    {**user, "firstName": role.title(), "lastName": "Tester"},
+                    site.token(ADMIN),
                 )
             yield site
     finally:

@@ -4,37 +4,49 @@ export interface Bar {
   value: number;
 }
 
+const TOP = 16;
+const BOTTOM = 56;
+const LEFT = 24;
+
 export function BarChart(props: { title: string; bars: Bar[]; height?: number; color?: string }) {
   const { bars } = props;
-  const height = props.height ?? 160;
-  const width = Math.max(bars.length * 28, 280);
+  const height = props.height ?? 150;
+  const width = Math.max(bars.length * 24, 300);
   const max = Math.max(1, ...bars.map((bar) => bar.value));
-  const step = width / Math.max(bars.length, 1);
+  const step = (width - LEFT) / Math.max(bars.length, 1);
+  const barWidth = Math.min(step * 0.7, 36);
   return (
     <figure className="chart">
       <figcaption>{props.title}</figcaption>
       {bars.length === 0 ? (
         <p className="muted">No data for this period.</p>
       ) : (
-        <svg viewBox={`0 0 ${width} ${height + 40}`} role="img" aria-label={props.title}>
+        <svg viewBox={`0 0 ${width} ${height + TOP + BOTTOM}`} role="img" aria-label={props.title}>
           <title>{props.title}</title>
+          <line x1={LEFT} x2={width} y1={TOP + height} y2={TOP + height} stroke="#cbd5e1" />
           {bars.map((bar, index) => {
             const h = (bar.value / max) * height;
-            const x = index * step + step * 0.15;
+            const center = LEFT + index * step + step / 2;
             return (
               <g key={bar.label}>
-                <rect x={x} y={height - h} width={step * 0.7} height={h} fill={props.color ?? "#2563eb"}>
+                <rect
+                  x={center - barWidth / 2}
+                  y={TOP + height - h}
+                  width={barWidth}
+                  height={h}
+                  fill={props.color ?? "#2563eb"}
+                >
                   <title>{`${bar.label}: ${bar.value}`}</title>
                 </rect>
-                <text x={x + step * 0.35} y={height - h - 3} textAnchor="middle" fontSize="9">
+                <text x={center} y={TOP + height - h - 3} textAnchor="middle" fontSize="10">
                   {bar.value > 0 ? bar.value : ""}
                 </text>
                 <text
-                  x={x + step * 0.35}
-                  y={height + 12}
+                  x={center}
+                  y={TOP + height + 12}
                   textAnchor="end"
-                  fontSize="9"
-                  transform={`rotate(-40 ${x + step * 0.35} ${height + 12})`}
+                  fontSize="10"
+                  transform={`rotate(-45 ${center} ${TOP + height + 12})`}
                 >
                   {bar.label}
                 </text>

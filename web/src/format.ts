@@ -90,11 +90,23 @@ export function bytes(size: number | null | undefined): string {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
+const ACRONYMS = new Set(["ANPR", "NVR", "CSV", "JSON", "PDF"]);
+
+/** `SPEED_DETECTOR` → "Speed Detector"; acronyms stay as they are. */
 export function label(value: string | null | undefined): string {
   if (!value) return "—";
   return value
-    .toLowerCase()
     .split("_")
-    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .map((word) => (ACRONYMS.has(word) ? word : word.charAt(0) + word.slice(1).toLowerCase()))
     .join(" ");
+}
+
+/** Hours and minutes only, in the configured zone and clock. */
+export function formatTime(iso: string, tz: TimezoneSettings): string {
+  return new Intl.DateTimeFormat("en-GB", {
+    timeZone: tz.timezone,
+    hour: "2-digit",
+    minute: "2-digit",
+    hour12: !tz.use24HourFormat,
+  }).format(new Date(iso));
 }

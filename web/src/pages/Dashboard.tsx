@@ -1,6 +1,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { BarChart } from "../charts";
-import { formatDate, label, today, tzQuery } from "../format";
+import { formatDate, formatTime, label, today, tzQuery } from "../format";
 import { useCall } from "../hooks";
 import { Link } from "../router";
 import { ErrorMessage, Loading, Page, Stat, Status } from "../ui";
@@ -35,7 +35,11 @@ export function Dashboard() {
           <section className="stats" aria-label="Today">
             <Stat label="Events today" value={stats.data.totalEvents} testId="events-today" />
             <Stat label="Violations today" value={stats.data.totalViolations} testId="violations-today" />
-            <Stat label="Waiting for review" value={stats.data.pendingReviews} testId="pending-reviews" />
+            <Stat
+              label="Waiting for review (today)"
+              value={stats.data.pendingReviews}
+              testId="pending-reviews"
+            />
           </section>
           <h2>Sensors</h2>
           <section className="stats" aria-label="Sensors by status">
@@ -64,12 +68,14 @@ export function Dashboard() {
             <BarChart
               title="Traffic volume today by hour"
               bars={(volume.data?.buckets ?? []).map((bucket) => ({
-                label: bucket.label,
+                label: formatTime(bucket.start, tz),
                 value: bucket.count,
               }))}
             />
           </div>
-          <h2>Latest violations waiting for review</h2>
+          <h2>
+            Latest violations waiting for review (<Link href="/events?review=PENDING">all</Link>)
+          </h2>
           {pending.data ? (
             pending.data.events.length === 0 ? (
               <p className="muted">Nothing waits for review.</p>
