@@ -6,12 +6,12 @@ export interface Bar {
 
 const TOP = 16;
 const BOTTOM = 56;
-const LEFT = 24;
+const LEFT = 56; // room for the slanted labels
 
 export function BarChart(props: { title: string; bars: Bar[]; height?: number; color?: string }) {
   const { bars } = props;
   const height = props.height ?? 150;
-  const width = Math.max(bars.length * 24, 300);
+  const width = Math.max(bars.length * (bars.length > 12 ? 14 : 24), 300);
   const max = Math.max(1, ...bars.map((bar) => bar.value));
   const step = (width - LEFT) / Math.max(bars.length, 1);
   const barWidth = Math.min(step * 0.7, 36);
@@ -48,7 +48,7 @@ export function BarChart(props: { title: string; bars: Bar[]; height?: number; c
                   fontSize="10"
                   transform={`rotate(-45 ${center} ${TOP + height + 12})`}
                 >
-                  {bar.label}
+                  {bar.label.length > 14 ? `${bar.label.slice(0, 13)}…` : bar.label}
                 </text>
               </g>
             );

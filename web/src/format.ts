@@ -9,9 +9,27 @@ export const DEFAULT_TZ: TimezoneSettings = {
   firstDayOfWeek: 1,
 };
 
+const TZ_KEY = "tvms.timezone";
+
+function rememberedTimezone(): TimezoneSettings | undefined {
+  try {
+    return (JSON.parse(localStorage.getItem(TZ_KEY) ?? "null") as TimezoneSettings | null) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The zone settings; the last ones seen are used at once (and refreshed in the same first batch),
+ * so a page never waits a round trip for them. */
 export const tzQuery = {
   queryKey: ["system.timezone.getTimezoneSettings"],
-  queryFn: () => client.call("system.timezone.getTimezoneSettings"),
+  queryFn: async () => {
+    const settings = await client.call("system.timezone.getTimezoneSettings");
+    localStorage.setItem(TZ_KEY, JSON.stringify(settings));
+    return settings;
+  },
+  initialData: rememberedTimezone,
+  initialDataUpdatedAt: 0,
   staleTime: 5 * 60_000,
 };
 
