@@ -228,6 +228,22 @@ def test_expired_session_returns_to_the_page_and_sign_out(console: Console, site
     assert page.evaluate("localStorage.getItem('tvms.token')") is None
 
 
+def test_network_loss_shows_a_retry_banner(console: Console) -> None:
+    page = console.page
+    console.sign_in(ADMIN, "/locations")
+    expect(page.get_by_role("heading", name="Locations")).to_be_visible()
+    console.expected.append("net::ERR_FAILED")  # Chromium logs each refused request
+    page.route("**/rpc", lambda route: route.abort())
+    page.get_by_label("Type").select_option("HIGHWAY")
+    banner = page.get_by_role("alert").filter(has_text="cannot be reached")
+    expect(banner).to_be_visible()
+    console.shot("network lost")
+    page.unroute("**/rpc")
+    banner.get_by_role("button", name="Retry").click()
+    expect(banner).to_have_count(0)
+    expect(page.get_by_role("row").nth(1)).to_contain_text("Highway")
+
+
 PAGES = {
     "/": "Dashboard",
     "/sensors": "Sensors",

@@ -89,7 +89,7 @@ export function Reports() {
                   <td>{formatDate(report.createdAt, tz)}</td>
                   <td>{label(report.type)}</td>
                   <td>
-                    {formatDate(report.from, tz, false)} – {formatDate(report.to, tz, false)}
+                    {formatDate(report.from, tz, false)} – {formatDate(lastDay(report.to), tz, false)}
                   </td>
                   <td>{report.format}</td>
                   <td>
@@ -172,4 +172,9 @@ function GenerateForm() {
       </button>
     </form>
   );
+}
+
+/** A period's `to` is exclusive: its last day is the one just before it. */
+function lastDay(to: string): string {
+  return new Date(Date.parse(to) - 1).toISOString();
 }
