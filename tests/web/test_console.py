@@ -228,6 +228,93 @@ def test_expired_session_returns_to_the_page_and_sign_out(console: Console, site
     assert page.evaluate("localStorage.getItem('tvms.token')") is None
 
 
+def _new_location(console: Console, name: str) -> None:
+    page = console.page
+    page.get_by_role("button", name="New location").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill(name)
+    dialog.get_by_label("Address").fill("Browser Ave 1, Almaty")
+    dialog.get_by_label("Type").select_option("PARKING")
+    dialog.get_by_label("Latitude").fill("43.2")
+    dialog.get_by_label("Longitude").fill("76.9")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+
+
+def test_locations_create_edit_delete_and_bulk_delete(console: Console, site: Site) -> None:
+    page = console.page
+    console.sign_in(OPERATOR, "/locations")
+    for name in ("Browser lot A", "Browser lot B", "Browser lot C"):
+        _new_location(console, name)
+    page.get_by_label("Search name or address").fill("Browser lot")
+    rows = page.get_by_role("row").filter(has_text="Browser lot")
+    expect(rows).to_have_count(3)
+
+    # A refused value: the server's message, and nothing is stored.
+    page.get_by_role("button", name="New location").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill("Browser lot bad")
+    dialog.get_by_label("Address").fill("Nowhere")
+    dialog.get_by_label("Latitude").fill("123")
+    dialog.get_by_label("Longitude").fill("76.9")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("latitude")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(rows).to_have_count(3)
+
+    rows.filter(has_text="Browser lot A").get_by_role("button", name="Edit").click()
+    page.get_by_role("dialog").get_by_label("Name").fill("Browser lot A2")
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    expect(rows.filter(has_text="Browser lot A2")).to_have_count(1)
+    console.shot("locations")
+
+    rows.filter(has_text="Browser lot A2").get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, delete").click()
+    expect(rows).to_have_count(2)
+    page.get_by_label("Select Browser lot B").check()
+    page.get_by_label("Select Browser lot C").check()
+    page.get_by_role("button", name="Delete selected (2)").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, delete selected (2)").click()
+    expect(rows).to_have_count(0)
+    assert site.call("locations.getAll", {"search": "Browser lot"})["total"] == 0
+
+
+def test_users_and_change_password(console: Console, site: Site) -> None:
+    page = console.page
+    console.sign_in(ADMIN, "/users")
+    page.get_by_role("button", name="New user").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("E-mail").fill("new.operator@example.com")
+    dialog.get_by_label("Password").fill("Operator-pass-456")
+    dialog.get_by_label("First name").fill("New")
+    dialog.get_by_label("Last name").fill("Operator")
+    dialog.get_by_label("Role").select_option("OPERATOR")
+    dialog.get_by_role("button", name="Save").click()
+    row = page.get_by_role("row").filter(has_text="new.operator@example.com")
+    expect(row).to_contain_text("OPERATOR")
+    row.get_by_role("button", name="Edit").click()
+    page.get_by_role("dialog").get_by_label("Role").select_option("VIEWER")
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    expect(row).to_contain_text("VIEWER")
+    console.shot("users")
+    page.get_by_role("button", name="Sign out").click()
+
+    console.sign_in(("new.operator@example.com", "Operator-pass-456"), "/account")
+    page.get_by_label("Current password").fill("wrong-password")
+    page.get_by_label("New password", exact=True).fill("Changed-pass-789")
+    page.get_by_label("New password again").fill("Changed-pass-789")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("alert")).to_contain_text("current password")
+    page.get_by_label("Current password").fill("Operator-pass-456")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status")).to_contain_text("Password changed")
+    console.shot("password changed")
+    console.goto("/sensors")  # the new token works
+    expect(page.get_by_role("row").nth(1)).to_be_visible()
+    session = site.call("auth.login", {"email": "new.operator@example.com", "password": "Changed-pass-789"})
+    assert session["user"]["role"] == "VIEWER"
+
+
 def test_network_loss_shows_a_retry_banner(console: Console) -> None:
     page = console.page
     console.sign_in(ADMIN, "/locations")
