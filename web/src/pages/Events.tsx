@@ -115,7 +115,7 @@ export function Events() {
                     {event.speedLimitKmh !== null ? ` (limit ${event.speedLimitKmh})` : ""}
                   </td>
                   <td>
-                    <Link href={`/sensors/${event.sensorId}`}>{event.sensorId.slice(0, 12)}</Link>
+                    <Link href={`/sensors/${event.sensorId}`}>{event.sensorId}</Link>
                   </td>
                   <td>{event.isViolation ? <Status value={event.reviewStatus} /> : "—"}</td>
                 </tr>
