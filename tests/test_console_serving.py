@@ -9,13 +9,16 @@ from pathlib import Path
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
 from procedures import api
 from tests.support import asgi_client
 from tvms import console
 from tvms.app import create_app
 from tvms.config import Config
-from tvms.console import IMMUTABLE, NOT_BUILT, console_routes
+from tvms.console import IMMUTABLE, NOT_BUILT, console_fallback
 
 INDEX = "<!doctype html><title>TVMS</title><script src=/assets/index-abc123.js></script>"
 
@@ -32,7 +35,8 @@ def dist(tmp_path: Path) -> Path:
 
 
 async def _client(dist: Path) -> httpx.AsyncClient:
-    app = Starlette(routes=console_routes(dist))
+    app = Starlette()
+    app.router.default = console_fallback(app.router.not_found, dist)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
@@ -96,18 +100,31 @@ async def test_without_a_build_the_root_says_how_to_build(tmp_path: Path) -> Non
     assert other.status_code == 404
 
 
+async def test_other_methods_are_not_found(dist: Path) -> None:
+    async with await _client(dist) as client:
+        answer = await client.post("/sensors", content=b"{}")
+    assert answer.status_code == 404 and INDEX not in answer.text
+
+
 async def test_the_service_serves_the_console_without_shadowing_the_api(
     dist: Path, monkeypatch: pytest.MonkeyPatch, config: Config
 ) -> None:
     monkeypatch.setattr(console, "DIST", dist)
     app = create_app(config, dataclasses.replace(api(), hooks=()))
+
+    async def late(request: Request) -> Response:
+        return PlainTextResponse("a route added after create_app")
+
+    app.router.routes.append(Route("/late/{rest:path}", late))
     async with app.router.lifespan_context(app), asgi_client(app) as http:
+        added_later = await http.get("/late/x")
         page = await http.get("/sensors")
         health = await http.get("/healthz")
         rpc = await http.post("/rpc", json={"jsonrpc": "2.0", "id": 1, "method": "system.getLicense"})
         openrpc = await http.get("/openrpc.json")
         unknown_storage = await http.get("/storage/no-such-object")
     assert page.text == INDEX and page.headers["cache-control"] == "no-cache"
+    assert added_later.text == "a route added after create_app"
     assert health.json() == {"status": "ok"}
     assert rpc.json()["result"]["organization"] == "ITMS Solutions"
     assert openrpc.json()["openrpc"]

@@ -25,7 +25,7 @@ from tvms import __version__
 from tvms.cache import Cache
 from tvms.clock import Clock
 from tvms.config import Config
-from tvms.console import console_routes
+from tvms.console import console_fallback
 from tvms.db import open_database
 from tvms.rpc import Dispatcher, Middleware, Resolver, Router, Services, flatten
 from tvms.rpc.auth import no_principal
@@ -159,9 +159,9 @@ def create_app(
             lambda: endpoint.dispatcher, max_body=config.max_body_bytes, timeout=config.request_timeout
         ),
         *api.routes,
-        *console_routes(),  # last: its catch-all must not shadow the API
     ]
     app = _Application(routes=routes, middleware=[_cors(config.cors_origins)], lifespan=lifespan)
+    app.router.default = console_fallback(app.router.not_found)  # when no route matched
     app.state.registry = registry
     app.state.openrpc = document
     return app

@@ -2,16 +2,15 @@
 
 `vite build` writes into `console_dist/` beside this module (so a wheel carries it). Hashed files
 under `assets/` never change, so browsers keep them a year; `index.html` is revalidated every
-time; any other path the API does not own is a client-side route and gets `index.html`.
+time; any other GET the API does not answer is a client-side route and gets `index.html`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 DIST = Path(__file__).resolve().parent / "console_dist"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -26,24 +25,31 @@ RESERVED = frozenset(
 )
 
 
-def console_routes(dist: Path | None = None) -> list[BaseRoute]:
-    """One catch-all GET route (files from `dist`, default `DIST`); put it after every other route."""
+def console_fallback(otherwise: ASGIApp, dist: Path | None = None) -> ASGIApp:
+    """The router's default app: runs only when no route matched, so it never shadows one, not
+    even a route added later. GET and HEAD get the console's files; anything else `otherwise`."""
     root = (DIST if dist is None else dist).resolve()
 
-    async def serve(request: Request) -> Response:
-        path = request.path_params["path"]
-        index = root / "index.html"
-        if not index.is_file():
-            if path == "":
-                return PlainTextResponse(NOT_BUILT)
-            return PlainTextResponse("Not Found\n", status_code=404)
-        if path:
-            target = (root / path).resolve()
-            if target.is_relative_to(root) and target.is_file():
-                immutable = target.is_relative_to(root / "assets")
-                return FileResponse(target, headers={"Cache-Control": IMMUTABLE if immutable else NO_CACHE})
-            if path.split("/", 1)[0] in RESERVED:
-                return PlainTextResponse("Not Found\n", status_code=404)
-        return FileResponse(index, headers={"Cache-Control": NO_CACHE})
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await otherwise(scope, receive, send)
+            return
+        await _answer(root, scope["path"].lstrip("/"))(scope, receive, send)
 
-    return [Route("/{path:path}", serve, methods=["GET", "HEAD"])]
+    return app
+
+
+def _answer(root: Path, path: str) -> Response:
+    index = root / "index.html"
+    if not index.is_file():
+        if path == "":
+            return PlainTextResponse(NOT_BUILT)
+        return PlainTextResponse("Not Found\n", status_code=404)
+    if path:
+        target = (root / path).resolve()
+        if target.is_relative_to(root) and target.is_file():
+            immutable = target.is_relative_to(root / "assets")
+            return FileResponse(target, headers={"Cache-Control": IMMUTABLE if immutable else NO_CACHE})
+        if path.split("/", 1)[0] in RESERVED:
+            return PlainTextResponse("Not Found\n", status_code=404)
+    return FileResponse(index, headers={"Cache-Control": NO_CACHE})

@@ -54,6 +54,18 @@ export function TextField(props: {
   );
 }
 
+/** A text filter: typing is local, the value is passed on 300 ms after the last key. */
+export function SearchField(props: { label: string; value: string; onChange: (value: string) => void }) {
+  const [text, setText] = useState(props.value);
+  const { value, onChange } = props;
+  useEffect(() => {
+    if (text === value) return;
+    const timer = setTimeout(() => onChange(text), 300);
+    return () => clearTimeout(timer);
+  }, [text, value, onChange]);
+  return <TextField label={props.label} value={text} onChange={setText} type="search" />;
+}
+
 export function SelectField(props: {
   label: string;
   value: string;

@@ -3,7 +3,17 @@ import { errorText, type GetAllInput } from "../api";
 import { formatDate, label, useTimezone } from "../format";
 import { useCall, useMutate } from "../hooks";
 import { Link, setSearch, useSearch } from "../router";
-import { canEdit, ErrorMessage, Loading, Page, SelectField, Status, TextField, useCan } from "../ui";
+import {
+  canEdit,
+  ErrorMessage,
+  Loading,
+  Page,
+  SearchField,
+  SelectField,
+  Status,
+  TextField,
+  useCan,
+} from "../ui";
 
 export const EVENT_TYPES = [
   "ANPR_READ",
@@ -75,12 +85,12 @@ export function Events() {
           empty="Any"
           labels={label}
         />
-        <TextField
+        <SearchField
           label="Plate"
           value={params.get("plate") ?? ""}
           onChange={(value) => filter({ plate: value })}
         />
-        <TextField
+        <SearchField
           label="Sensor id"
           value={params.get("sensor") ?? ""}
           onChange={(value) => filter({ sensor: value })}

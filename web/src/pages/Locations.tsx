@@ -11,6 +11,7 @@ import {
   Loading,
   Page,
   Pager,
+  SearchField,
   SelectField,
   Status,
   TextField,
@@ -69,7 +70,7 @@ export function Locations() {
       }
     >
       <search className="filters">
-        <TextField
+        <SearchField
           label="Search name or address"
           value={params.get("search") ?? ""}
           onChange={(search) => setSearch({ search, page: null })}
