@@ -468,3 +468,32 @@ BEGIN
 ; END $$;
 CREATE TRIGGER sensor_version_key AFTER INSERT OR DELETE OR UPDATE ON device_keys
     FOR EACH ROW EXECUTE FUNCTION sensor_version_key();
+
+-- migration: 12
+-- engine: sqlite
+-- sensors.getAll reads its page and total in one plain statement (owner: sensors engineer): the
+-- per-process search memo and sensor answer cache are gone, and so is what only they read, the
+-- search tag (block 8) and the row versions (block 10). The search index (block 6) stays.
+DROP TRIGGER IF EXISTS sensor_search_tag_ai;
+DROP TRIGGER IF EXISTS sensor_search_tag_ad;
+DROP TRIGGER IF EXISTS sensor_search_tag_au;
+DROP TABLE IF EXISTS sensor_search_tag;
+DROP TRIGGER IF EXISTS sensor_version_ai;
+DROP TRIGGER IF EXISTS sensor_version_au;
+DROP TRIGGER IF EXISTS sensor_version_key_ai;
+DROP TRIGGER IF EXISTS sensor_version_key_au;
+DROP TRIGGER IF EXISTS sensor_version_key_ad;
+ALTER TABLE sensors DROP COLUMN version;
+
+-- migration: 13
+-- engine: postgresql
+-- The same as block 12, for PostgreSQL: the search tag (block 9) and the row versions (block 11)
+-- go. The live count and the trigram indexes (block 7) stay.
+DROP TRIGGER IF EXISTS sensor_search_retag ON sensors;
+DROP FUNCTION IF EXISTS sensor_search_retag();
+DROP TABLE IF EXISTS sensor_search_tag;
+DROP TRIGGER IF EXISTS sensor_version_row ON sensors;
+DROP FUNCTION IF EXISTS sensor_version_row();
+DROP TRIGGER IF EXISTS sensor_version_key ON device_keys;
+DROP FUNCTION IF EXISTS sensor_version_key();
+ALTER TABLE sensors DROP COLUMN IF EXISTS version;
