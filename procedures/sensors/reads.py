@@ -67,6 +67,9 @@ LIVE_COUNT = {
 # finds a search of 3 or more characters, as one quoted phrase lowered the way SQLite's LIKE folds
 # case (ASCII letters only): exactly the sensors the LIKE matches, counted without reading them.
 FTS_COUNT = "SELECT COUNT(*) FROM sensors_fts WHERE sensors_fts MATCH :fts"
+# Up to how many matches a search's page is read from the index's matches, sorted (~1.3 µs each),
+# rather than by walking the sort index (measured crossover: ~120 matches).
+FEW_MATCHES = 100
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -77,14 +80,15 @@ def fts_phrase(search: str) -> str | None:
     return '"' + search.translate(_ASCII_LOWER).replace('"', '""') + '"'
 
 
-def list_query(input: SensorListInput, engine: str) -> tuple[str, str, dict[str, Any]]:
+def list_query(input: SensorListInput, engine: str, *, few: bool = False) -> tuple[str, str, dict[str, Any]]:
     """`sensors.getAll`'s SQL: (the page with its total, the total alone, their parameters).
 
     A new filter is one more condition in `where`; a new sort, one more entry in `_ORDER` (with
-    its index in schema.sql).
+    its index in schema.sql). `few`: a search alone that SQLite's trigram index found few matches
+    for (see `get_all`); the page is read from those matches, sorted.
     """
     where = ["s.deleted_at IS NULL"]
-    params: dict[str, Any] = {"take": input.take, "skip": input.skip}
+    params: dict[str, Any] = {}
     if input.search:
         # Case-insensitive (SQLite's LIKE folds ASCII letters, PostgreSQL's ILIKE all, served by
         # the trigram indexes of block 7); `%`, `_` and `\` in the search are plain characters.
@@ -107,11 +111,17 @@ def list_query(input: SensorListInput, engine: str) -> tuple[str, str, dict[str,
     elif len(where) == 2 and input.search and engine == "sqlite" and (phrase := fts_phrase(input.search)):
         count = FTS_COUNT  # a search alone
         params["fts"] = phrase
+    source = SENSORS_WITH_KEYS
+    if few and "fts" in params:
+        source = f"sensors_fts f CROSS JOIN {SENSORS_WITH_KEYS}"  # the index's matches first
+        filters = f"f.sensors_fts MATCH :fts AND s.id = f.id AND {filters}"
     # The total is an uncorrelated subquery, evaluated once, in the page's own snapshot: the page
-    # and its total always agree. The page walks the index of its order until it is full.
+    # and its total always agree. The page walks the index of its order until it is full. LIMIT
+    # and OFFSET are written in, as the validated integers they are: PostgreSQL costs a bound LIMIT
+    # as a tenth of the rows, so it planned such a statement afresh on every call (~0.1 ms).
     page = (
-        f"SELECT {SENSOR_COLUMNS}, ({count}) AS total FROM {SENSORS_WITH_KEYS} WHERE {filters} "
-        f"ORDER BY {_ORDER[(input.sort_by, input.sort_order)]} LIMIT :take OFFSET :skip"
+        f"SELECT {SENSOR_COLUMNS}, ({count}) AS total FROM {source} WHERE {filters} "
+        f"ORDER BY {_ORDER[(input.sort_by, input.sort_order)]} LIMIT {input.take:d} OFFSET {input.skip:d}"
     )
     return page, count, params
 
@@ -124,6 +134,10 @@ async def get_all(ctx: Context, input: SensorListInput) -> SensorPage:
     Sorted by `createdAt` descending unless `sortBy`/`sortOrder` say otherwise.
     """
     page, count, params = list_query(input, ctx.db.engine)
+    if "fts" in params and await ctx.db.fetchval(count, params) <= FEW_MATCHES:
+        # Walking the sort index until the page is full reads every sensor when a search matches
+        # only a few (~2 ms for 10,000 sensors); the trigram index counts them in ~0.1 ms first.
+        page, count, params = list_query(input, ctx.db.engine, few=True)
     rows = await ctx.db.fetch(page, params)
     if rows:
         total = int(rows[0]["total"])

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from procedures.paging import contains_sql, like_contains
+from procedures.sensors import reads
 from procedures.sensors.reads import FTS_COUNT, fts_phrase, list_query
 from procedures.sensors.schemas import SensorListInput
 from tests.sensors.helpers import OPERATOR, make_sensor
@@ -110,9 +111,13 @@ async def _seed(client: httpx.AsyncClient, clock: ManualClock) -> list[str]:
     return ids
 
 
+@pytest.mark.parametrize("few", [100, 0])
 async def test_search_equals_the_scan_for_every_pattern(
-    client: httpx.AsyncClient, clock: ManualClock, db: Database
+    client: httpx.AsyncClient, clock: ManualClock, db: Database, monkeypatch: pytest.MonkeyPatch, few: int
 ) -> None:
+    # SQLite reads the page of a search matching few sensors from the index's matches, and walks
+    # the sort index otherwise: with FEW_MATCHES 0, every search here walks.
+    monkeypatch.setattr(reads, "FEW_MATCHES", few)
     await _seed(client, clock)
     # the data really exercises the patterns
     assert (len(await _scan(db, "cam")), len(await _scan(db, "%_")), len(await _scan(db, "a\\"))) == (2, 1, 0)
@@ -218,3 +223,38 @@ def test_which_searches_use_the_index() -> None:
     ]:
         page, count, params = list_query(spec, engine)
         assert "sensors_fts" not in page and "fts" not in params, (spec, engine)
+
+
+async def test_both_pages_of_a_search_are_the_same(tmp_path: Path) -> None:
+    # SQLite only (the engine with the choice): the page read from the index's matches equals the
+    # page of the walk, for every pattern, order and slice.
+    db = await open_database(f"sqlite:///{tmp_path / 'pages.db'}")
+    try:
+        await migrate(db, schema_text())
+        await db.executemany(
+            "INSERT INTO sensors (id, name, device_id, type, last_heartbeat_at, created_at, updated_at, "
+            "deleted_at) VALUES (:id, :name, :device_id, :type, :heard, :at, :at, :deleted)",
+            [
+                {
+                    "id": f"s{n:02d}", "name": name, "device_id": device_id, "type": "CAMERA",
+                    "heard": None if n % 3 == 0 else n % 4, "at": n % 5, "deleted": 9 if n == 4 else None,
+                }
+                for n, (name, device_id) in enumerate(SENSORS)
+            ],
+        )  # fmt: skip
+        compared = 0
+        for search in PATTERNS:
+            for sort_by, order in [("createdAt", "desc"), ("name", "asc"), ("lastHeartbeat", "desc")]:
+                for skip, take in [(0, 100), (1, 2), (50, 10)]:
+                    spec = SensorListInput(
+                        search=search, sort_by=sort_by, sort_order=order, skip=skip, take=take
+                    )
+                    pages = []
+                    for few in (False, True):
+                        page, _, params = list_query(spec, "sqlite", few=few)
+                        pages.append([(r["id"], r["total"]) for r in await db.fetch(page, params)])
+                    assert pages[0] == pages[1], (search, sort_by, skip)
+                    compared += bool(pages[0]) and "fts" in params
+        assert compared > 50
+    finally:
+        await db.close()
