@@ -122,7 +122,7 @@ async def plans(db: Any) -> None:
     ]
     specs.append(("sensors.getAll skip=10 (page 2)", SensorListInput(skip=10)))
     for label, spec in specs:
-        page, count, bound = list_query(spec, db.engine)
+        page, count, bound, _ = list_query(spec, db.engine)
         statements = [("page and total", page)]
         if label.endswith("default page") or "search" in label:
             statements.append(("count alone (empty page past the end only)", count))

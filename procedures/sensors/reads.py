@@ -6,7 +6,7 @@ All public, as documented. None of them ever carries key material (only `apiKeyP
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from procedures.paging import contains_sql, like_contains, page_count
 from procedures.sensors import examples
@@ -63,9 +63,10 @@ LIVE_COUNT = {
     " - (SELECT COUNT(*) FROM sensors WHERE deleted_at IS NOT NULL)",
     "postgresql": "SELECT live FROM sensor_live_count WHERE id = 1",
 }
-# SQLite: the trigram index of the live sensors' lower(name) and lower(device_id) (schema block 6)
-# finds a search of 3 or more characters, as one quoted phrase lowered the way SQLite's LIKE folds
-# case (ASCII letters only): exactly the sensors the LIKE matches, counted without reading them.
+# Searches of 3 or more characters are found by trigram indexes: pg_trgm's on PostgreSQL (block 7)
+# and, on SQLite, an FTS5 index of the live sensors' lower(name) and lower(device_id) (block 6),
+# queried as one quoted phrase lowered the way SQLite's LIKE folds case (ASCII letters only):
+# exactly the sensors the LIKE matches, counted without reading them.
 FTS_COUNT = "SELECT COUNT(*) FROM sensors_fts WHERE sensors_fts MATCH :fts"
 # Up to how many matches a search's page is read from the index's matches, sorted (~1.3 µs each),
 # rather than by walking the sort index (measured crossover: ~120 matches).
@@ -74,18 +75,25 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 
 
 def fts_phrase(search: str) -> str | None:
-    """`search` as the FTS5 phrase of `FTS_COUNT`, or None where the index cannot answer it."""
+    """`search` as the FTS5 phrase of `FTS_COUNT`, or None where no trigram index can answer it."""
     if len(search) < 3 or "\0" in search:  # trigrams; NUL would end the FTS5 query
         return None
     return '"' + search.translate(_ASCII_LOWER).replace('"', '""') + '"'
 
 
-def list_query(input: SensorListInput, engine: str, *, few: bool = False) -> tuple[str, str, dict[str, Any]]:
-    """`sensors.getAll`'s SQL: (the page with its total, the total alone, their parameters).
+class ListQuery(NamedTuple):
+    page: str  # the page, with its total as column `total`
+    total: str  # the total alone
+    params: dict[str, Any]
+    indexed: bool  # a search alone that the trigram indexes find: `total` costs little
 
-    A new filter is one more condition in `where`; a new sort, one more entry in `_ORDER` (with
-    its index in schema.sql). `few`: a search alone that SQLite's trigram index found few matches
-    for (see `get_all`); the page is read from those matches, sorted.
+
+def list_query(input: SensorListInput, engine: str, *, few: bool = False) -> ListQuery:
+    """`sensors.getAll`'s SQL. A new filter is one more condition in `where`; a new sort, one
+    more entry in `_ORDER` (with its index in schema.sql).
+
+    `few`: an indexed search known to match few sensors (see `get_all`); the page is read from the
+    index's matches, sorted, instead of walking the sort index.
     """
     where = ["s.deleted_at IS NULL"]
     params: dict[str, Any] = {}
@@ -106,15 +114,24 @@ def list_query(input: SensorListInput, engine: str, *, few: bool = False) -> tup
     filters = " AND ".join(where)
 
     count = f"SELECT COUNT(*) FROM sensors s WHERE {filters}"
+    phrase = fts_phrase(input.search) if input.search else None
+    indexed = len(where) == 2 and phrase is not None
     if len(where) == 1:  # no filter
         count = LIVE_COUNT[engine]
-    elif len(where) == 2 and input.search and engine == "sqlite" and (phrase := fts_phrase(input.search)):
-        count = FTS_COUNT  # a search alone
+    elif indexed and engine == "sqlite":
+        count = FTS_COUNT
         params["fts"] = phrase
     source = SENSORS_WITH_KEYS
-    if few and "fts" in params:
+    if few and indexed and engine == "sqlite":
         source = f"sensors_fts f CROSS JOIN {SENSORS_WITH_KEYS}"  # the index's matches first
         filters = f"f.sensors_fts MATCH :fts AND s.id = f.id AND {filters}"
+    elif few and indexed:
+        # OFFSET 0 keeps PostgreSQL from merging the subquery into the page: it finds the matches
+        # first (trigram indexes), whichever plan it keeps for the statement, and never walks.
+        source = (
+            f"(SELECT * FROM sensors s WHERE {filters} OFFSET 0) s "
+            "LEFT JOIN device_keys k ON k.sensor_id = s.id AND k.revoked_at IS NULL"
+        )
     # The total is an uncorrelated subquery, evaluated once, in the page's own snapshot: the page
     # and its total always agree. The page walks the index of its order until it is full. LIMIT
     # and OFFSET are written in, as the validated integers they are: PostgreSQL costs a bound LIMIT
@@ -123,7 +140,7 @@ def list_query(input: SensorListInput, engine: str, *, few: bool = False) -> tup
         f"SELECT {SENSOR_COLUMNS}, ({count}) AS total FROM {source} WHERE {filters} "
         f"ORDER BY {_ORDER[(input.sort_by, input.sort_order)]} LIMIT {input.take:d} OFFSET {input.skip:d}"
     )
-    return page, count, params
+    return ListQuery(page, count, params, indexed)
 
 
 @router.query("getAll", auth=PUBLIC, examples=examples.GET_ALL)
@@ -133,11 +150,13 @@ async def get_all(ctx: Context, input: SensorListInput) -> SensorPage:
     Filters: `type`, `status`, `locationId`, `parentSensorId` (the devices under a gateway).
     Sorted by `createdAt` descending unless `sortBy`/`sortOrder` say otherwise.
     """
-    page, count, params = list_query(input, ctx.db.engine)
-    if "fts" in params and await ctx.db.fetchval(count, params) <= FEW_MATCHES:
+    page, count, params, indexed = list_query(input, ctx.db.engine)
+    if indexed and await ctx.db.fetchval(count, params) <= FEW_MATCHES:
         # Walking the sort index until the page is full reads every sensor when a search matches
-        # only a few (~2 ms for 10,000 sensors); the trigram index counts them in ~0.1 ms first.
-        page, count, params = list_query(input, ctx.db.engine, few=True)
+        # only a few (~2 ms for 10,000 sensors); the trigram index counts them first (~0.1 ms).
+        # On PostgreSQL this also keeps rare and common searches in separate statements, so the
+        # plan it keeps for each (a prepared statement's generic plan) suits them.
+        page, count, params, _ = list_query(input, ctx.db.engine, few=True)
     rows = await ctx.db.fetch(page, params)
     if rows:
         total = int(rows[0]["total"])

@@ -86,7 +86,7 @@ async def test_the_unfiltered_total_follows_every_kind_of_write(database_url: st
     # btree count, PostgreSQL reads a trigger-kept number (block 7). Both must equal the COUNT
     # after any write, including ones made outside the API and a rolled-back transaction.
     db = await open_database(database_url)
-    _, count, _ = list_query(SensorListInput(), db.engine)
+    count = list_query(SensorListInput(), db.engine).total
 
     async def check() -> int:
         total = int(await db.fetchval(count))

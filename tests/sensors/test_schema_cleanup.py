@@ -69,7 +69,7 @@ def _schema_before_cleanup(engine: str) -> str:
 
 
 async def _page(db: Database, spec: SensorListInput) -> tuple[list[str], int]:
-    page, _, params = list_query(spec, db.engine)
+    page, _, params, _ = list_query(spec, db.engine)
     rows = await db.fetch(page, params)
     return [row["id"] for row in rows], int(rows[0]["total"]) if rows else 0
 
