@@ -121,23 +121,23 @@ def list_query(input: SensorListInput, engine: str, *, few: bool = False) -> Lis
     elif indexed and engine == "sqlite":
         count = FTS_COUNT
         params["fts"] = phrase
-    source = SENSORS_WITH_KEYS
-    if few and indexed and engine == "sqlite":
-        source = f"sensors_fts f CROSS JOIN {SENSORS_WITH_KEYS}"  # the index's matches first
-        filters = f"f.sensors_fts MATCH :fts AND s.id = f.id AND {filters}"
-    elif few and indexed:
-        # OFFSET 0 keeps PostgreSQL from merging the subquery into the page: it finds the matches
-        # first (trigram indexes), whichever plan it keeps for the statement, and never walks.
-        source = (
-            f"(SELECT * FROM sensors s WHERE {filters} OFFSET 0) s "
-            "LEFT JOIN device_keys k ON k.sensor_id = s.id AND k.revoked_at IS NULL"
-        )
-    # The total is an uncorrelated subquery, evaluated once, in the page's own snapshot: the page
-    # and its total always agree. The page walks the index of its order until it is full. LIMIT
-    # and OFFSET are written in, as the validated integers they are: PostgreSQL costs a bound LIMIT
-    # as a tenth of the rows, so it planned such a statement afresh on every call (~0.1 ms).
+    source, total = SENSORS_WITH_KEYS, f"({count})"
+    if few and indexed:  # the index's matches first, then sorted; the window counts all of them
+        total = "COUNT(*) OVER ()"
+        if engine == "sqlite":
+            source = f"sensors_fts f CROSS JOIN {SENSORS_WITH_KEYS}"
+            filters = f"f.sensors_fts MATCH :fts AND s.id = f.id AND {filters}"
+        else:  # OFFSET 0 keeps PostgreSQL from merging the subquery into a walk of the sort index
+            source = (
+                f"(SELECT * FROM sensors s WHERE {filters} OFFSET 0) s "
+                "LEFT JOIN device_keys k ON k.sensor_id = s.id AND k.revoked_at IS NULL"
+            )
+    # The total is read in the page's own snapshot (an uncorrelated subquery is evaluated once):
+    # the page and its total always agree. Otherwise the page walks the index of its order until
+    # it is full. LIMIT and OFFSET are written in, as the validated integers they are: PostgreSQL
+    # costs a bound LIMIT as a tenth of the rows, so it planned such a statement on every call.
     page = (
-        f"SELECT {SENSOR_COLUMNS}, ({count}) AS total FROM {source} WHERE {filters} "
+        f"SELECT {SENSOR_COLUMNS}, {total} AS total FROM {source} WHERE {filters} "
         f"ORDER BY {_ORDER[(input.sort_by, input.sort_order)]} LIMIT {input.take:d} OFFSET {input.skip:d}"
     )
     return ListQuery(page, count, params, indexed)
