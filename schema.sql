@@ -505,3 +505,43 @@ CREATE TABLE IF NOT EXISTS signin_challenges (
 );
 CREATE INDEX IF NOT EXISTS signin_challenges_expires_at ON signin_challenges (expires_at);
 CREATE INDEX IF NOT EXISTS signin_challenges_user_id ON signin_challenges (user_id);
+
+-- migration: 13
+-- engine: sqlite
+-- sensors.getAll reads its page and total in one plain statement (owner: sensors engineer): the
+-- per-process search memo and sensor answer cache are gone, and so is what only they read, the
+-- search tag (block 8) and the row versions (block 10). The search index (block 6) stays.
+DROP TRIGGER IF EXISTS sensor_search_tag_ai;
+DROP TRIGGER IF EXISTS sensor_search_tag_ad;
+DROP TRIGGER IF EXISTS sensor_search_tag_au;
+DROP TABLE IF EXISTS sensor_search_tag;
+DROP TRIGGER IF EXISTS sensor_version_ai;
+DROP TRIGGER IF EXISTS sensor_version_au;
+DROP TRIGGER IF EXISTS sensor_version_key_ai;
+DROP TRIGGER IF EXISTS sensor_version_key_au;
+DROP TRIGGER IF EXISTS sensor_version_key_ad;
+ALTER TABLE sensors DROP COLUMN version;
+
+-- migration: 14
+-- engine: postgresql
+-- The same as block 13, for PostgreSQL: the search tag (block 9) and the row versions (block 11)
+-- go. The live count and the trigram indexes (block 7) stay.
+DROP TRIGGER IF EXISTS sensor_search_retag ON sensors;
+DROP FUNCTION IF EXISTS sensor_search_retag();
+DROP TABLE IF EXISTS sensor_search_tag;
+DROP TRIGGER IF EXISTS sensor_version_row ON sensors;
+DROP FUNCTION IF EXISTS sensor_version_row();
+DROP TRIGGER IF EXISTS sensor_version_key ON device_keys;
+DROP FUNCTION IF EXISTS sensor_version_key();
+ALTER TABLE sensors DROP COLUMN IF EXISTS version;
+
+-- migration: 15
+-- sensors.getAll with one filter, in its default order (newest first), walks one of these
+-- indexes in order and stops when the page is full, instead of sorting all the filter's matches
+-- with their whole rows; the total counts the same index (owner: sensors engineer).
+CREATE INDEX IF NOT EXISTS sensors_live_type_idx ON sensors (type, created_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS sensors_live_status_idx ON sensors (status, created_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS sensors_live_location_idx ON sensors (location_id, created_at, id)
+    WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS sensors_live_parent_idx ON sensors (parent_sensor_id, created_at, id)
+    WHERE deleted_at IS NULL;
