@@ -20,14 +20,18 @@ from tvms.db import DatabaseError
 from tvms.logs import setup_logging
 from tvms.security.tokens import load_secret
 
+# In a checkout the top-level schema.sql is the one source; a built wheel carries a copy of it
+# inside the package (setup.py's build step).
 SCHEMA = Path(__file__).resolve().parents[2] / "schema.sql"
+PACKAGED_SCHEMA = Path(__file__).resolve().with_name("schema.sql")
 
 
 def schema_text() -> str:
-    """schema.sql from the source tree (the service runs from its checkout)."""
-    if not SCHEMA.is_file():
-        raise ConfigError(f"schema.sql not found next to the source tree ({SCHEMA.parent.name})")
-    return SCHEMA.read_text()
+    """schema.sql from the source tree, or the copy installed with the package."""
+    for path in (SCHEMA, PACKAGED_SCHEMA):
+        if path.is_file():
+            return path.read_text()
+    raise ConfigError("schema.sql is missing: neither in the source tree nor in the installed package")
 
 
 async def run_migrations(config: Config) -> int:
