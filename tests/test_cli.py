@@ -91,3 +91,32 @@ def test_serve_answers_over_real_http_and_stops_cleanly(env: dict[str, str], tmp
         and c.get("outcome") == "OK"
         for c in calls
     ), stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "args", "message"),
+    [
+        (
+            {"TVMS_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"},
+            ["serve"],
+            "tvms: TVMS_SECRET_KEY must be set when serving from PostgreSQL",
+        ),
+        ({}, ["serve", "--workers", "2"], "tvms: TVMS_SECRET_KEY must be set to serve with 2 workers"),
+        ({"TVMS_WORKERS": "3"}, ["serve"], "tvms: TVMS_SECRET_KEY must be set to serve with 3 workers"),
+    ],
+)
+def test_serving_several_processes_without_a_shared_secret_is_refused(
+    env: dict[str, str], extra: dict[str, str], args: list[str], message: str
+) -> None:
+    environment = {key: value for key, value in os.environ.items() if key != "TVMS_SECRET_KEY"}
+    done = subprocess.run(
+        [sys.executable, "-m", "tvms", *args],
+        env={**environment, **env, **extra},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith(message)
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert not (Path(env["TVMS_DATA_DIR"]) / "secret.key").exists()  # refused before generating one

@@ -45,6 +45,17 @@ async def run_migrations(config: Config) -> int:
         await db.close()
 
 
+def require_shared_secret(config: Config) -> None:
+    """Several processes (workers, or replicas on one PostgreSQL) must sign tokens with one key:
+    a key generated per process would make each reject the others' tokens."""
+    if config.secret_key is not None:
+        return
+    if config.workers > 1:
+        raise ConfigError(f"TVMS_SECRET_KEY must be set to serve with {config.workers} workers")
+    if config.resolved_database_url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("TVMS_SECRET_KEY must be set when serving from PostgreSQL (replicas share it)")
+
+
 def _serve(args: argparse.Namespace, config: Config) -> int:
     from tvms.server import serve
 
@@ -54,6 +65,7 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
         port=args.port or config.port,
         workers=args.workers or config.workers,
     )
+    require_shared_secret(config)
     load_secret(config)  # generated once here, before the workers read it
     version = asyncio.run(run_migrations(config))
     print(
