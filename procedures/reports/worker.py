@@ -243,7 +243,7 @@ class ReportWorker:
 
 def _fields(report_id: str) -> dict[str, object]:
     """`extra=` for a log line about one job: its id as a field of the JSON line."""
-    return {"fields": {"job_id": report_id}}
+    return {"fields": {"jobId": report_id}}
 
 
 def _alive(pid: int) -> bool:

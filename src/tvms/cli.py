@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -13,12 +14,15 @@ from pathlib import Path
 import msgspec
 
 from procedures import seed
+from tvms import __version__
 from tvms.clientgen import register as register_gen_client
 from tvms.config import Config, ConfigError, load_config, log_level_number
 from tvms.conformance import register as register_conformance
 from tvms.db import DatabaseError
 from tvms.logs import setup_logging
 from tvms.security.tokens import load_secret
+
+log = logging.getLogger("tvms.serve")
 
 # In a checkout the top-level schema.sql is the one source; a built wheel carries a copy of it
 # inside the package (setup.py's build step).
@@ -68,10 +72,14 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
     require_shared_secret(config)
     load_secret(config)  # generated once here, before the workers read it
     version = asyncio.run(run_migrations(config))
-    print(
-        f"tvms: schema version {version}; serving on http://{config.host}:{config.port}"
-        f" with {config.workers} worker(s)",
-        file=sys.stderr,
+    url = f"http://{config.host}:{config.port}"
+    log.info(
+        "tvms %s serving on %s with %d worker(s), schema version %d",
+        __version__,
+        url,
+        config.workers,
+        version,
+        extra={"fields": {"version": __version__, "url": url, "workers": config.workers, "schema": version}},
     )
     # Worker processes read their configuration from the environment.
     os.environ.update({"TVMS_HOST": config.host, "TVMS_PORT": str(config.port)})

@@ -330,7 +330,7 @@ class Dispatcher:
             self._observe(ctx, started, exc.code)
             raise
         except Exception:
-            log.exception("internal error in %s (request %s)", path, request_id)
+            log.exception("internal error in %s", path, extra={"fields": {"requestId": request_id}})
             self._observe(ctx, started, ErrorCode.INTERNAL_SERVER_ERROR)
             raise RpcError(ErrorCode.INTERNAL_SERVER_ERROR, "Internal server error") from None
         self._observe(ctx, started, None)
