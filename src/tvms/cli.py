@@ -100,19 +100,55 @@ def _openrpc(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+ENVIRONMENT = """environment (read and checked once at start):
+  TVMS_DATABASE_URL     sqlite:///path or postgresql://… (default sqlite:///<data dir>/tvms.db)
+  TVMS_STORAGE_URL      file://dir or s3://bucket?endpoint=…&region=… (default <data dir>/storage)
+  TVMS_DATA_DIR         local data directory (default ./data)
+  TVMS_SECRET_KEY       token signing key, >= 32 bytes; required with several workers or PostgreSQL
+  TVMS_HOST, TVMS_PORT, TVMS_WORKERS   where and how `serve` listens
+  TVMS_LOG_LEVEL        debug, info, warning or error (JSON lines on stderr)
+  TVMS_BCRYPT_ROUNDS    password hashing cost, 4 to 31 (default 12)
+  TVMS_CORS_ORIGINS, TVMS_MAX_BODY_BYTES, TVMS_MAX_BATCH, TVMS_REQUEST_TIMEOUT, TVMS_LICENSE_FILE"""
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="tvms", description="Smart City TVMS backend")
-    commands = root.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the HTTP server (applies migrations first)")
+    root = argparse.ArgumentParser(
+        prog="tvms",
+        description="Smart City TVMS backend: a typed JSON-RPC 2.0 service and its tools.",
+        epilog=ENVIRONMENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    root.add_argument("--version", action="version", version=f"tvms {__version__}")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP server (applies migrations first)",
+        description="Apply pending migrations, then serve /rpc, /trpc, /healthz, /readyz and /metrics"
+        " with hypercorn. Every replica behind a load balancer runs this with the same TVMS_SECRET_KEY,"
+        " TVMS_DATABASE_URL and TVMS_STORAGE_URL.",
+    )
     serve.add_argument("--host", help="address to bind (TVMS_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (TVMS_PORT, default 8000)")
     serve.add_argument("--workers", type=int, help="worker processes (TVMS_WORKERS, default 1)")
     serve.set_defaults(run=_serve)
-    commands.add_parser("migrate", help="apply schema.sql to the database").set_defaults(run=_migrate)
-    commands.add_parser("openrpc", help="print the OpenRPC document").set_defaults(run=_openrpc)
+    commands.add_parser(
+        "migrate",
+        help="apply schema.sql to the database",
+        description="Apply every schema block the database does not have yet (safe to run again,"
+        " and from several hosts at once).",
+    ).set_defaults(run=_migrate)
+    commands.add_parser(
+        "openrpc",
+        help="print the OpenRPC document",
+        description="Print the OpenRPC document of every procedure (the same as GET /openrpc.json).",
+    ).set_defaults(run=_openrpc)
     register_gen_client(commands)
     register_conformance(commands)
     seed.register(commands)
+    for name, command in commands.choices.items():  # a subcommand's help is at least its summary
+        if command.description is None:
+            summary = next((a.help for a in commands._choices_actions if a.dest == name), None)
+            command.description = f"{summary[0].upper()}{summary[1:]}." if summary else None
     return root
 
 

@@ -40,6 +40,7 @@ class Config:
     request_timeout: float = 30.0
     log_level: str = "INFO"
     license_file: Path | None = None
+    bcrypt_rounds: int = 12
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -121,6 +122,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         request_timeout=_float(env, "TVMS_REQUEST_TIMEOUT", 30.0, 0.1, 3600.0),
         log_level=level,
         license_file=Path(license_file) if license_file else None,
+        bcrypt_rounds=_int(env, "TVMS_BCRYPT_ROUNDS", 12, 4, 31),
     )
 
 
