@@ -37,7 +37,6 @@ log = logging.getLogger("tvms.reports")
 TEMP_PREFIX = "tvms-report-p"
 
 WORKER_KEY = "reports.worker"
-LEASE_MS = 60_000
 PROGRESS_EVERY_S = 0.5
 STOP_GRACE_S = 10.0
 
@@ -56,6 +55,7 @@ class ReportWorker:
         self.concurrency = concurrency
         self.poll_interval = poll_interval
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id()}"
+        self.lease_ms = int(services.config.report_lease_s * 1000)  # TVMS_REPORT_LEASE_S
         self.running: set[str] = set()
         self._wake = anyio.Event()
         self._stopping = anyio.Event()
@@ -99,7 +99,7 @@ class ReportWorker:
             if free > 0:
                 for report_id in await jobs.queued_ids(self.services.db, free):
                     now = self.services.clock.now_ms()
-                    if await jobs.claim(self.services.db, report_id, self.owner, now, LEASE_MS):
+                    if await jobs.claim(self.services.db, report_id, self.owner, now, self.lease_ms):
                         self.running.add(report_id)
                         group.start_soon(self._execute, report_id)
         except Exception:  # a failing poll (database briefly away) must not stop the worker
@@ -118,7 +118,7 @@ class ReportWorker:
                 raise Stopping(report_id)
             size = (await anyio.to_thread.run_sync(path.stat)).st_size
             data = await anyio.to_thread.run_sync(path.read_bytes)
-            renewed = {"lease_until": clock.now_ms() + LEASE_MS}
+            renewed = {"lease_until": clock.now_ms() + self.lease_ms}
             if not await jobs.update_running(db, report_id, self.owner, renewed):
                 raise JobLost(report_id)  # taken over (or deleted) while we wrote: store nothing
             await self.services.storage.put(job.key, data, jobs.CONTENT_TYPES[job.format])
@@ -201,7 +201,11 @@ class ReportWorker:
                 db,
                 job.id,
                 self.owner,
-                {"progress": percent, "lease_until": clock.now_ms() + LEASE_MS, "updated_at": clock.now_ms()},
+                {
+                    "progress": percent,
+                    "lease_until": clock.now_ms() + self.lease_ms,
+                    "updated_at": clock.now_ms(),
+                },
             )
             if not still:
                 raise JobLost(job.id)
@@ -211,11 +215,11 @@ class ReportWorker:
         async def keep_lease(scope: anyio.CancelScope) -> None:
             nonlocal lost
             while True:
-                await anyio.sleep(LEASE_MS / 3000)
+                await anyio.sleep(self.lease_ms / 3000)
                 try:
                     with anyio.CancelScope(shield=True):
                         still = await jobs.update_running(
-                            db, job.id, self.owner, {"lease_until": clock.now_ms() + LEASE_MS}
+                            db, job.id, self.owner, {"lease_until": clock.now_ms() + self.lease_ms}
                         )
                 except Exception:  # try again next round; the lease outlives a few misses
                     log.exception("reports: renewing the lease of %s failed", job.id, extra=_fields(job.id))

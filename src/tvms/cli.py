@@ -108,6 +108,7 @@ ENVIRONMENT = """environment (read and checked once at start):
   TVMS_HOST, TVMS_PORT, TVMS_WORKERS   where and how `serve` listens
   TVMS_LOG_LEVEL        debug, info, warning or error (JSON lines on stderr)
   TVMS_BCRYPT_ROUNDS    password hashing cost, 4 to 31 (default 12)
+  TVMS_REPORT_LEASE_S   seconds before a stopped replica's running report is retried (default 60)
   TVMS_CORS_ORIGINS, TVMS_MAX_BODY_BYTES, TVMS_MAX_BATCH, TVMS_REQUEST_TIMEOUT, TVMS_LICENSE_FILE"""
 
 

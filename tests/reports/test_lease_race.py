@@ -52,7 +52,7 @@ async def test_a_worker_that_lost_its_lease_leaves_the_new_owners_file_alone(
             async with anyio.create_task_group() as group:
                 group.start_soon(first.run)  # recovers the expired row, claims it: attempt 1
                 await stalled.wait()
-                clock.advance(worker_module.LEASE_MS / 1000 + 1)  # A's lease runs out
+                clock.advance(config.report_lease_s + 1)  # A's lease runs out
                 group.start_soon(second.run)  # requeues it, claims it: attempt 2, finishes
                 status = None
                 while status != "READY":  # the new owner finishes while A still stalls
