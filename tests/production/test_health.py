@@ -21,6 +21,12 @@ from tvms.storage.base import StorageError
 RPC_HEALTH = {"jsonrpc": "2.0", "id": 1, "method": "system.health"}
 
 
+def trpc_data(response: httpx.Response) -> Any:
+    """A tRPC answer's data (superjson wraps it in `json`)."""
+    data = response.json()["result"]["data"]
+    return data.get("json", data)
+
+
 @pytest.fixture
 async def broken_db(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     # A PostgreSQL port nothing listens on: every connection is refused.
@@ -51,6 +57,8 @@ async def test_a_healthy_replica_is_live_and_ready(client: httpx.AsyncClient) ->
     assert ready.json() == {"status": "ready", "checks": {"database": "ok", "storage": "ok"}}
     health = await client.get("/rpc/system.health")
     assert health.status_code == 200 and health.json()["result"]["status"] == "ok"
+    trpc = await client.get("/trpc/system.health")
+    assert trpc.status_code == 200 and trpc_data(trpc)["status"] == "ok"
 
 
 async def test_database_refusing_connections_makes_the_replica_unready(
@@ -66,6 +74,8 @@ async def test_database_refusing_connections_makes_the_replica_unready(
         assert got.status_code == 503
         assert got.json()["result"]["status"] == "down"
         assert got.json()["result"]["checks"]["database"]["error"] == "database unreachable"
+        trpc = await broken_db.get("/trpc/system.health")
+        assert trpc.status_code == 503 and trpc_data(trpc)["status"] == "down"
         # JSON-RPC over POST keeps its envelope rule: HTTP 200, the verdict in the body.
         posted = await broken_db.post("/rpc", json=RPC_HEALTH)
         assert posted.status_code == 200 and posted.json()["result"]["status"] == "down"
