@@ -202,10 +202,22 @@ async def wait_for(condition: Any, limit_s: float, what: str) -> None:
         await asyncio.sleep(0.2)
 
 
+HAPROXY_LOG: list[Path] = []
+
+
+def haproxy_log_tail() -> str:
+    """HAProxy's state changes and every request it did not answer with 200 (for a failure message)."""
+    if not HAPROXY_LOG:
+        return ""
+    lines = HAPROXY_LOG[-1].read_text(errors="replace").splitlines()
+    return "\n".join(line for line in lines if " 200 " not in line)[-6000:]
+
+
 @contextmanager
 def haproxy(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     binary = shutil.which("haproxy")
     assert binary, "haproxy is missing: .ci/run installs it (apt-get install -y haproxy)"
+    HAPROXY_LOG.append(log)
     with log.open("wb") as out:
         process = subprocess.Popen(
             [binary, "-db", "-f", str(DEPLOY / "haproxy.cfg")],
@@ -357,10 +369,15 @@ async def scenario(
 
         # What failed: at most the requests in flight on the victim when it died (each
         # client task has one request at a time), all of them at the kill.
-        failures = [(task, at, why) for task, t in load.tallies.items() for at, why in t.failures]
-        assert len(failures) <= len(tasks), failures
-        assert all(at - killed_at < 5 for _, at, _ in failures), failures
-        assert len({task for task, _, _ in failures}) == len(failures), failures  # once per task
+        failures = [
+            (task, round(at - killed_at, 2), why)
+            for task, t in load.tallies.items()
+            for at, why in t.failures
+        ]
+        report = f"failures (task, s after the kill, why): {failures}\nHAProxy: {haproxy_log_tail()}"
+        assert len(failures) <= len(tasks), report
+        assert all(after < 5 for _, after, _ in failures), report
+        assert len({task for task, _, _ in failures}) == len(failures), report  # once per task
 
         # Devices send again what was never acknowledged; the external ids dedupe.
         for sensor_id, key in devices:
