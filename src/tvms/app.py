@@ -27,6 +27,7 @@ from tvms.clock import Clock
 from tvms.config import Config
 from tvms.console import console_fallback
 from tvms.db import open_database
+from tvms.readiness import readiness
 from tvms.rpc import Dispatcher, Middleware, Resolver, Router, Services, flatten
 from tvms.rpc.auth import no_principal
 from tvms.rpc.http import RpcEndpoint
@@ -144,7 +145,16 @@ def create_app(
         return Response(document_bytes, media_type="application/json")
 
     async def healthz(request: Request) -> Response:
+        """Liveness: the process answers HTTP (whatever its database and storage do)."""
         return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        """Readiness: 503 while the database or the object store cannot serve (load balancers)."""
+        verdict = await readiness(request.app.state.services).verdict()
+        checks = {name: "ok" if probe.ok else "error" for name, probe in verdict.checks()}
+        if verdict.ready:
+            return JSONResponse({"status": "ready", "checks": checks})
+        return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
 
     async def prometheus(request: Request) -> Response:
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
@@ -154,6 +164,7 @@ def create_app(
         Route("/rpc/{procedure}", endpoint, methods=None),
         Route("/openrpc.json", openrpc, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
         *trpc_routes(
             lambda: endpoint.dispatcher, max_body=config.max_body_bytes, timeout=config.request_timeout

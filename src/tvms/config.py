@@ -40,6 +40,9 @@ class Config:
     request_timeout: float = 30.0
     log_level: str = "INFO"
     license_file: Path | None = None
+    bcrypt_rounds: int = 12
+    report_lease_s: float = 60.0
+    """How long a report job stays with a worker that stopped renewing it (a crashed replica)."""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -121,6 +124,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         request_timeout=_float(env, "TVMS_REQUEST_TIMEOUT", 30.0, 0.1, 3600.0),
         log_level=level,
         license_file=Path(license_file) if license_file else None,
+        bcrypt_rounds=_int(env, "TVMS_BCRYPT_ROUNDS", 12, 4, 31),
+        report_lease_s=_float(env, "TVMS_REPORT_LEASE_S", 60.0, 3.0, 3600.0),
     )
 
 

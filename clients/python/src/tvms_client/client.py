@@ -1357,7 +1357,9 @@ class _SystemApi:
         uptime.
 
         `status` is `ok` when every check passes, `down` when the database fails, else
-        `degraded`.
+        `degraded`. The database and storage checks are the process's readiness verdict (probed
+        at most once a second); served by GET, the answer is HTTP 503 while the database or
+        storage fails.
 
         `system.health` (query, auth: public).
         """
@@ -2776,7 +2778,9 @@ class _AsyncSystemApi:
         uptime.
 
         `status` is `ok` when every check passes, `down` when the database fails, else
-        `degraded`.
+        `degraded`. The database and storage checks are the process's readiness verdict (probed
+        at most once a second); served by GET, the answer is HTTP 503 while the database or
+        storage fails.
 
         `system.health` (query, auth: public).
         """
@@ -4201,7 +4205,9 @@ class _BatchSystemApi:
         uptime.
 
         `status` is `ok` when every check passes, `down` when the database fails, else
-        `degraded`.
+        `degraded`. The database and storage checks are the process's readiness verdict (probed
+        at most once a second); served by GET, the answer is HTTP 503 while the database or
+        storage fails.
 
         `system.health` (query, auth: public).
         """
