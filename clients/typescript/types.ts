@@ -63,12 +63,12 @@ export interface AuditPage {
   pageCount: number;
 }
 
-/** A top-level folder of the object layout (events, violations, reports, sensors). */
+/** The store (named from configuration): bytes and files in it, and its newest change. */
 export interface Bucket {
   name: string;
   size: number;
   fileCount: number;
-  lastModified: string | null;
+  lastModified: string;
 }
 
 /** Input of `events.getById`, `events.getHistory`. */
@@ -290,6 +290,14 @@ export interface FeatureFlagInput {
    */
   key: string;
   enabled: boolean;
+}
+
+/** A top-level folder of the object layout (events, violations, reports, sensors). */
+export interface Folder {
+  name: string;
+  size: number;
+  fileCount: number;
+  lastModified: string | null;
 }
 
 /** Input of `reports.generate`. */
@@ -1269,6 +1277,7 @@ export interface StorageStats {
   usedStorage: number;
   availableStorage: number;
   buckets: Bucket[];
+  folders: Folder[];
 }
 
 export interface StoredObject {
@@ -1831,7 +1840,7 @@ export interface Procedures {
     output: DashboardStats;
   };
   /**
-   * A short-lived signed URL for a READY report's file.
+   * A short-lived signed, absolute URL for a READY report's file.
    * query, auth: roles:ADMIN,OPERATOR
    */
   "reports.getDownloadUrl": {
@@ -2057,7 +2066,7 @@ export interface Procedures {
     output: StorageSchemasDownloadUrl;
   };
   /**
-   * Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per folder.
+   * Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage, and usage per folder.
    * query, auth: public
    */
   "storage.getStats": {

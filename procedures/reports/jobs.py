@@ -8,7 +8,9 @@ report deleted (or taken over) while running is never resurrected by a late writ
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -51,6 +53,17 @@ class Job:
 def file_key(report_id: str, format: str) -> str:
     """Where the file lives in storage (documented layout: `reports/{id}.{pdf|csv|json}`)."""
     return f"reports/{report_id}.{EXTENSIONS[format]}"
+
+
+def download_filename(row: Row) -> str:
+    """What the file saves as: report type, period (its first and last day, in the report's
+    timezone) and format, e.g. `tvms-violations-2024-11-01_2024-11-30.pdf`."""
+    zone = ZoneInfo(row["timezone"])
+    first = datetime.fromtimestamp(row["period_from"] / 1000, zone).date()
+    last = datetime.fromtimestamp(max(row["period_from"], row["period_to"] - 1) / 1000, zone).date()
+    kind = str(row["type"]).lower().replace("_", "-")
+    period = first.isoformat() if first == last else f"{first.isoformat()}_{last.isoformat()}"
+    return f"tvms-{kind}-{period}.{EXTENSIONS[row['format']]}"
 
 
 def decode_filters(text: str) -> ReportFilters:

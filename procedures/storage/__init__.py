@@ -13,6 +13,7 @@ from procedures.storage.schemas import (
     Bucket,
     Deleted,
     DownloadUrl,
+    Folder,
     KeyInput,
     ListInput,
     ObjectList,
@@ -24,8 +25,16 @@ from procedures.storage.schemas import (
 from procedures.storage.usage import LAYOUT, Totals, usage_of
 from tvms.clock import iso_ms
 from tvms.rpc import PUBLIC, USER, Context, ErrorCode, Router, RpcError, invalid_params, roles
+from tvms.rpc.origin import absolute
 from tvms.rpc.router import Example
-from tvms.storage import InvalidKey, ObjectNotFound, ObjectTooLarge, content_type_of, validate_key
+from tvms.storage import (
+    DEFAULT_BUCKET,
+    InvalidKey,
+    ObjectNotFound,
+    ObjectTooLarge,
+    content_type_of,
+    validate_key,
+)
 from tvms.storage.base import ObjectInfo
 
 storage_router = Router("storage")
@@ -57,6 +66,14 @@ async def _usage(ctx: Context) -> Totals:
                 "usedStorage": 0,
                 "availableStorage": 10_737_418_240,
                 "buckets": [
+                    {
+                        "name": DEFAULT_BUCKET,
+                        "size": 0,
+                        "fileCount": 0,
+                        "lastModified": "2024-11-15T12:00:00.000Z",
+                    }
+                ],
+                "folders": [
                     {"name": name, "size": 0, "fileCount": 0, "lastModified": None} for name in LAYOUT
                 ],
             },
@@ -64,16 +81,19 @@ async def _usage(ctx: Context) -> Totals:
     ],
 )
 async def get_stats(ctx: Context) -> StorageStats:
-    """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per folder.
+    """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage, and usage per folder.
 
-    Sizes are bytes. Usage comes from a walk over every stored object, reused for 5 s or ten
-    times as long as the walk took (whichever is longer), so figures may lag recent uploads.
+    Sizes are bytes. `buckets` holds the one store, named from configuration (the S3 bucket, or
+    `?bucket=` of a local `TVMS_STORAGE_URL`, default `smart-city-storage`); its `lastModified` is
+    the newest object's time, or the time of the call for an empty store. `folders` breaks usage
+    down by top-level folder. Usage comes from a walk over every stored object, reused for 5 s or
+    ten times as long as the walk took (whichever is longer), so figures may lag recent uploads.
     """
     quota = int(await get_value(ctx, "storage.quotaBytes"))
     usage = await _usage(ctx)
     used = sum(size for size, _, _ in usage.values())
-    buckets = [
-        Bucket(
+    folders = [
+        Folder(
             name=name,
             size=size,
             file_count=count,
@@ -81,8 +101,19 @@ async def get_stats(ctx: Context) -> StorageStats:
         )
         for name, (size, count, newest) in usage.items()
     ]
+    times = [newest for _, _, newest in usage.values() if newest is not None]
+    bucket = Bucket(
+        name=ctx.storage.bucket,
+        size=used,
+        file_count=sum(count for _, count, _ in usage.values()),
+        last_modified=iso_ms(max(times) if times else ctx.clock.now_ms()),
+    )
     return StorageStats(
-        total_storage=quota, used_storage=used, available_storage=max(0, quota - used), buckets=buckets
+        total_storage=quota,
+        used_storage=used,
+        available_storage=max(0, quota - used),
+        buckets=[bucket],
+        folders=folders,
     )
 
 
@@ -132,7 +163,7 @@ async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
     usage_of(ctx.services).forget()
     return UploadUrl(
         key=key,
-        url=signed.url,
+        url=absolute(signed.url, ctx.base_url),
         method=signed.method,
         headers=signed.headers,
         expires_at=iso_ms(signed.expires_at_ms),
@@ -159,8 +190,8 @@ async def get_download_url(ctx: Context, input: KeyInput) -> DownloadUrl:
     state = await ctx.db.fetchval("SELECT state FROM evidence WHERE object_key = :key", {"key": input.key})
     if state not in (None, "VERIFIED") and not _is_admin(ctx):
         raise RpcError(ErrorCode.FORBIDDEN, "This file is not verified evidence")
-    signed = await ctx.storage.presign_get(input.key)
-    return DownloadUrl(url=signed.url, expires_at=iso_ms(signed.expires_at_ms))
+    signed = await ctx.storage.presign_get(input.key, filename=input.key.replace("/", "_"))
+    return DownloadUrl(url=absolute(signed.url, ctx.base_url), expires_at=iso_ms(signed.expires_at_ms))
 
 
 @storage_router.query("list", auth=USER)

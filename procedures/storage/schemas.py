@@ -13,12 +13,23 @@ Key = Annotated[str, Meta(min_length=1, max_length=512)]
 
 
 class Bucket(Output):
+    """The store (named from configuration): bytes and files in it, and its newest change."""
+
+    name: str
+    size: int
+    file_count: int
+    last_modified: str
+    """The newest object's time; for an empty store, the time of the call."""
+
+
+class Folder(Output):
     """A top-level folder of the object layout (events, violations, reports, sensors)."""
 
     name: str
     size: int
     file_count: int
     last_modified: str | None
+    """The newest object's time; null while the folder is empty."""
 
 
 class StorageStats(Output):
@@ -26,6 +37,9 @@ class StorageStats(Output):
     used_storage: int
     available_storage: int
     buckets: list[Bucket]
+    """One bucket, as documented."""
+    folders: list[Folder]
+    """Usage per top-level folder (ours): the documented folders always, then any other."""
 
 
 class UploadUrlInput(Input):

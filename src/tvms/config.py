@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 DEFAULT_CORS_ORIGINS = (
     "https://itms.solutions",
@@ -40,6 +41,10 @@ class Config:
     request_timeout: float = 30.0
     log_level: str = "INFO"
     license_file: Path | None = None
+    public_url: str = ""
+    """`scheme://host[:port][/prefix]` the service is reached at (TVMS_PUBLIC_URL), for absolute links."""
+    trust_forwarded: bool = False
+    """Build links from X-Forwarded-Host/-Proto (TVMS_TRUST_FORWARDED=1: a proxy sets them)."""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -85,6 +90,30 @@ def _database_url(raw: str) -> str:
     )
 
 
+def _public_url(raw: str) -> str:
+    from tvms.rpc.origin import valid_host
+
+    parts = urlsplit(raw)
+    if (
+        parts.scheme not in ("http", "https")
+        or not valid_host(parts.netloc)
+        or parts.query
+        or parts.fragment
+        or not all(ch.isprintable() and not ch.isspace() for ch in parts.path)
+    ):
+        raise ConfigError(f"TVMS_PUBLIC_URL must be http(s)://host[:port][/path], got {raw[:100]!r}")
+    return raw.rstrip("/")
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name} must be 1 or 0, got {raw[:20]!r}")
+
+
 def load_config(env: Mapping[str, str] | None = None) -> Config:
     """The configuration from the environment (or the given mapping)."""
     env = os.environ if env is None else env
@@ -121,6 +150,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         request_timeout=_float(env, "TVMS_REQUEST_TIMEOUT", 30.0, 0.1, 3600.0),
         log_level=level,
         license_file=Path(license_file) if license_file else None,
+        public_url=_public_url(env["TVMS_PUBLIC_URL"]) if env.get("TVMS_PUBLIC_URL") else "",
+        trust_forwarded=_flag(env, "TVMS_TRUST_FORWARDED"),
     )
 
 

@@ -670,7 +670,10 @@ class _ReportsApi:
     def get_download_url(
         self, *input: models.IdInput, **fields: Any
     ) -> models.ReportsSchemasDownloadUrl:
-        """A short-lived signed URL for a READY report's file.
+        """A short-lived signed, absolute URL for a READY report's file.
+
+        The download is sent as an attachment named for the report's type, period and format
+        (e.g. `tvms-violations-2024-11-01_2024-11-30.pdf`).
 
         `reports.getDownloadUrl` (query, auth: roles:ADMIN,OPERATOR).
         """
@@ -1105,11 +1108,15 @@ class _StorageApi:
         return self._c._call(_STORAGE_GET_DOWNLOAD_URL, build_input(models.KeyInput, input, fields))
 
     def get_stats(self) -> models.StorageStats:
-        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per
+        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage, and usage per
         folder.
 
-        Sizes are bytes. Usage comes from a walk over every stored object, reused for 5 s or ten
-        times as long as the walk took (whichever is longer), so figures may lag recent uploads.
+        Sizes are bytes. `buckets` holds the one store, named from configuration (the S3 bucket,
+        or `?bucket=` of a local `TVMS_STORAGE_URL`, default `smart-city-storage`); its
+        `lastModified` is the newest object's time, or the time of the call for an empty store.
+        `folders` breaks usage down by top-level folder. Usage comes from a walk over every
+        stored object, reused for 5 s or ten times as long as the walk took (whichever is
+        longer), so figures may lag recent uploads.
 
         `storage.getStats` (query, auth: public).
         """
@@ -1875,7 +1882,10 @@ class _AsyncReportsApi:
     async def get_download_url(
         self, *input: models.IdInput, **fields: Any
     ) -> models.ReportsSchemasDownloadUrl:
-        """A short-lived signed URL for a READY report's file.
+        """A short-lived signed, absolute URL for a READY report's file.
+
+        The download is sent as an attachment named for the report's type, period and format
+        (e.g. `tvms-violations-2024-11-01_2024-11-30.pdf`).
 
         `reports.getDownloadUrl` (query, auth: roles:ADMIN,OPERATOR).
         """
@@ -2342,11 +2352,15 @@ class _AsyncStorageApi:
         )
 
     async def get_stats(self) -> models.StorageStats:
-        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per
+        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage, and usage per
         folder.
 
-        Sizes are bytes. Usage comes from a walk over every stored object, reused for 5 s or ten
-        times as long as the walk took (whichever is longer), so figures may lag recent uploads.
+        Sizes are bytes. `buckets` holds the one store, named from configuration (the S3 bucket,
+        or `?bucket=` of a local `TVMS_STORAGE_URL`, default `smart-city-storage`); its
+        `lastModified` is the newest object's time, or the time of the call for an empty store.
+        `folders` breaks usage down by top-level folder. Usage comes from a walk over every
+        stored object, reused for 5 s or ten times as long as the walk took (whichever is
+        longer), so figures may lag recent uploads.
 
         `storage.getStats` (query, auth: public).
         """
@@ -3128,7 +3142,10 @@ class _BatchReportsApi:
     def get_download_url(
         self, *input: models.IdInput, **fields: Any
     ) -> Pending[models.ReportsSchemasDownloadUrl]:
-        """A short-lived signed URL for a READY report's file.
+        """A short-lived signed, absolute URL for a READY report's file.
+
+        The download is sent as an attachment named for the report's type, period and format
+        (e.g. `tvms-violations-2024-11-01_2024-11-30.pdf`).
 
         `reports.getDownloadUrl` (query, auth: roles:ADMIN,OPERATOR).
         """
@@ -3587,11 +3604,15 @@ class _BatchStorageApi:
         return self._c._call(_STORAGE_GET_DOWNLOAD_URL, build_input(models.KeyInput, input, fields))
 
     def get_stats(self) -> Pending[models.StorageStats]:
-        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per
+        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage, and usage per
         folder.
 
-        Sizes are bytes. Usage comes from a walk over every stored object, reused for 5 s or ten
-        times as long as the walk took (whichever is longer), so figures may lag recent uploads.
+        Sizes are bytes. `buckets` holds the one store, named from configuration (the S3 bucket,
+        or `?bucket=` of a local `TVMS_STORAGE_URL`, default `smart-city-storage`); its
+        `lastModified` is the newest object's time, or the time of the call for an empty store.
+        `folders` breaks usage down by top-level folder. Usage comes from a walk over every
+        stored object, reused for 5 s or ten times as long as the walk took (whichever is
+        longer), so figures may lag recent uploads.
 
         `storage.getStats` (query, auth: public).
         """

@@ -33,6 +33,7 @@ __all__ = [
     "EvidenceUploadInput",
     "FeatureFlag",
     "FeatureFlagInput",
+    "Folder",
     "GenerateInput",
     "GenerateResult",
     "GetAllInput",
@@ -187,12 +188,12 @@ class AuditPage(msgspec.Struct, kw_only=True):
 
 
 class Bucket(msgspec.Struct, kw_only=True):
-    """A top-level folder of the object layout (events, violations, reports, sensors)."""
+    """The store (named from configuration): bytes and files in it, and its newest change."""
 
     name: str
     size: int
     file_count: int = msgspec.field(name="fileCount")
-    last_modified: str | None = msgspec.field(name="lastModified")
+    last_modified: str = msgspec.field(name="lastModified")
 
 
 class ById(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -479,6 +480,15 @@ class FeatureFlagInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
 
     key: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     enabled: bool
+
+
+class Folder(msgspec.Struct, kw_only=True):
+    """A top-level folder of the object layout (events, violations, reports, sensors)."""
+
+    name: str
+    size: int
+    file_count: int = msgspec.field(name="fileCount")
+    last_modified: str | None = msgspec.field(name="lastModified")
 
 
 class GenerateInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -1690,6 +1700,7 @@ class StorageStats(msgspec.Struct, kw_only=True):
     used_storage: int = msgspec.field(name="usedStorage")
     available_storage: int = msgspec.field(name="availableStorage")
     buckets: list[Bucket]
+    folders: list[Folder]
 
 
 class StoredObject(msgspec.Struct, kw_only=True):
