@@ -6,7 +6,7 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from procedures.schemas import Input, Output
+from procedures.schemas import Input, IsoTime, Output
 from tvms.storage import MAX_OBJECT_BYTES
 
 Key = Annotated[str, Meta(min_length=1, max_length=512)]
@@ -18,7 +18,7 @@ class Bucket(Output):
     name: str
     size: int
     file_count: int
-    last_modified: str
+    last_modified: IsoTime
     """The newest object's time; for an empty store, the time of the call."""
 
 
@@ -28,7 +28,7 @@ class Folder(Output):
     name: str
     size: int
     file_count: int
-    last_modified: str | None
+    last_modified: IsoTime | None
     """The newest object's time; null while the folder is empty."""
 
 
@@ -54,7 +54,7 @@ class UploadUrl(Output):
     url: str
     method: str
     headers: dict[str, str]
-    expires_at: str
+    expires_at: IsoTime
 
 
 class KeyInput(Input):
@@ -63,7 +63,7 @@ class KeyInput(Input):
 
 class DownloadUrl(Output):
     url: str
-    expires_at: str
+    expires_at: IsoTime
 
 
 class ListInput(Input):
@@ -76,7 +76,7 @@ class StoredObject(Output):
     key: str
     size: int
     content_type: str
-    last_modified: str
+    last_modified: IsoTime
 
 
 class ObjectList(Output):
