@@ -1,4 +1,5 @@
-"""The client package's README runs as written against `tvms seed --demo` + `tvms serve`."""
+"""The client package's README, and the project README's client example, run as written against
+`tvms seed --demo` + `tvms serve`."""
 
 from __future__ import annotations
 
@@ -13,11 +14,23 @@ from tests.conformance.test_conformance_live import seed_demo
 from tests.server import live_server
 
 README = PYTHON_CLIENT_SRC.parent / "README.md"
+PROJECT_README = PYTHON_CLIENT_SRC.parents[2] / "README.md"
 DOCUMENTED_URL = "http://127.0.0.1:8000"
 
 
-def readme_examples() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
+def readme_examples(readme: Path = README) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", readme.read_text(), re.DOTALL)
+
+
+def run_example(example: str, url: str) -> subprocess.CompletedProcess[str]:
+    script = example.replace(DOCUMENTED_URL, url)  # the one thing a test must change
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(PYTHON_CLIENT_SRC)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_readme_signs_in_as_the_demo_administrator() -> None:
@@ -32,15 +45,12 @@ def test_the_readme_example_runs_against_the_demo_data(tmp_path: Path, database_
     env = {"TVMS_DATA_DIR": str(tmp_path / "data"), "TVMS_DATABASE_URL": database_url}
     seed_demo(env, tmp_path)
     (example,) = readme_examples()
+    (project_example,) = [e for e in readme_examples(PROJECT_README) if "tvms_client" in e]
     with live_server(env, tmp_path / "serve.log", cwd=tmp_path) as server:
-        script = example.replace(DOCUMENTED_URL, server.url)  # the one thing a test must change
-        done = subprocess.run(
-            [sys.executable, "-c", script],
-            env={**os.environ, "PYTHONPATH": str(PYTHON_CLIENT_SRC)},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = run_example(example, server.url)
+        project = run_example(project_example, server.url)
+    assert project.returncode == 0, project.stderr
+    assert project.stdout.split() == ["-1", "ok"]  # unlimited users; healthy
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 4, done.stdout
