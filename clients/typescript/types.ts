@@ -297,7 +297,7 @@ export interface Folder {
   name: string;
   size: number;
   fileCount: number;
-  lastModified: string | null;
+  lastModified?: string;
 }
 
 /** Input of `reports.generate`. */

@@ -8,6 +8,8 @@ snapshots. Report files belong to their owners (served by `reports.getDownloadUr
 
 from __future__ import annotations
 
+from msgspec import UNSET
+
 from procedures.settings.store import get_value
 from procedures.storage.schemas import (
     Bucket,
@@ -73,9 +75,7 @@ async def _usage(ctx: Context) -> Totals:
                         "lastModified": "2024-11-15T12:00:00.000Z",
                     }
                 ],
-                "folders": [
-                    {"name": name, "size": 0, "fileCount": 0, "lastModified": None} for name in LAYOUT
-                ],
+                "folders": [{"name": name, "size": 0, "fileCount": 0} for name in LAYOUT],
             },
         )
     ],
@@ -86,8 +86,9 @@ async def get_stats(ctx: Context) -> StorageStats:
     Sizes are bytes. `buckets` holds the one store, named from configuration (the S3 bucket, or
     `?bucket=` of a local `TVMS_STORAGE_URL`, default `smart-city-storage`); its `lastModified` is
     the newest object's time, or the time of the call for an empty store. `folders` breaks usage
-    down by top-level folder. Usage comes from a walk over every stored object, reused for 5 s or
-    ten times as long as the walk took (whichever is longer), so figures may lag recent uploads.
+    down by top-level folder (`lastModified` left out while a folder is empty). Usage comes from
+    a walk over every stored object, reused for 5 s or ten times as long as the walk took
+    (whichever is longer), so figures may lag recent uploads.
     """
     quota = int(await get_value(ctx, "storage.quotaBytes"))
     usage = await _usage(ctx)
@@ -97,7 +98,7 @@ async def get_stats(ctx: Context) -> StorageStats:
             name=name,
             size=size,
             file_count=count,
-            last_modified=None if newest is None else iso_ms(newest),
+            last_modified=UNSET if newest is None else iso_ms(newest),
         )
         for name, (size, count, newest) in usage.items()
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from procedures.schemas import Input, IsoTime, Output
 from tvms.storage import MAX_OBJECT_BYTES
@@ -28,8 +28,8 @@ class Folder(Output):
     name: str
     size: int
     file_count: int
-    last_modified: IsoTime | None
-    """The newest object's time; null while the folder is empty."""
+    last_modified: IsoTime | UnsetType = UNSET
+    """The newest object's time; left out while the folder is empty."""
 
 
 class StorageStats(Output):

@@ -1114,9 +1114,9 @@ class _StorageApi:
         Sizes are bytes. `buckets` holds the one store, named from configuration (the S3 bucket,
         or `?bucket=` of a local `TVMS_STORAGE_URL`, default `smart-city-storage`); its
         `lastModified` is the newest object's time, or the time of the call for an empty store.
-        `folders` breaks usage down by top-level folder. Usage comes from a walk over every
-        stored object, reused for 5 s or ten times as long as the walk took (whichever is
-        longer), so figures may lag recent uploads.
+        `folders` breaks usage down by top-level folder (`lastModified` left out while a folder
+        is empty). Usage comes from a walk over every stored object, reused for 5 s or ten times
+        as long as the walk took (whichever is longer), so figures may lag recent uploads.
 
         `storage.getStats` (query, auth: public).
         """
@@ -2358,9 +2358,9 @@ class _AsyncStorageApi:
         Sizes are bytes. `buckets` holds the one store, named from configuration (the S3 bucket,
         or `?bucket=` of a local `TVMS_STORAGE_URL`, default `smart-city-storage`); its
         `lastModified` is the newest object's time, or the time of the call for an empty store.
-        `folders` breaks usage down by top-level folder. Usage comes from a walk over every
-        stored object, reused for 5 s or ten times as long as the walk took (whichever is
-        longer), so figures may lag recent uploads.
+        `folders` breaks usage down by top-level folder (`lastModified` left out while a folder
+        is empty). Usage comes from a walk over every stored object, reused for 5 s or ten times
+        as long as the walk took (whichever is longer), so figures may lag recent uploads.
 
         `storage.getStats` (query, auth: public).
         """
@@ -3610,9 +3610,9 @@ class _BatchStorageApi:
         Sizes are bytes. `buckets` holds the one store, named from configuration (the S3 bucket,
         or `?bucket=` of a local `TVMS_STORAGE_URL`, default `smart-city-storage`); its
         `lastModified` is the newest object's time, or the time of the call for an empty store.
-        `folders` breaks usage down by top-level folder. Usage comes from a walk over every
-        stored object, reused for 5 s or ten times as long as the walk took (whichever is
-        longer), so figures may lag recent uploads.
+        `folders` breaks usage down by top-level folder (`lastModified` left out while a folder
+        is empty). Usage comes from a walk over every stored object, reused for 5 s or ten times
+        as long as the walk took (whichever is longer), so figures may lag recent uploads.
 
         `storage.getStats` (query, auth: public).
         """

@@ -510,8 +510,8 @@ class Folder(msgspec.Struct, kw_only=True):
     name: str
     size: int
     file_count: int = msgspec.field(name="fileCount")
-    last_modified: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
-        name="lastModified"
+    last_modified: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | UnsetType = msgspec.field(
+        default=UNSET, name="lastModified"
     )
 
 
