@@ -2057,7 +2057,7 @@ export interface Procedures {
     output: StorageSchemasDeleted;
   };
   /**
-   * A signed, expiring URL to download one object.
+   * A signed, expiring, absolute URL to download one object, saved under a name made of its key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
    * query, auth: user
    */
   "storage.getDownloadUrl": {
@@ -2075,7 +2075,7 @@ export interface Procedures {
     output: StorageStats;
   };
   /**
-   * A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
+   * A signed, absolute URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
    * mutation, auth: roles:ADMIN,OPERATOR
    */
   "storage.getUploadUrl": {

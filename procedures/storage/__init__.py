@@ -120,7 +120,7 @@ async def get_stats(ctx: Context) -> StorageStats:
 
 @storage_router.mutation("getUploadUrl", auth=roles("OPERATOR", "ADMIN"))
 async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
-    """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
+    """A signed, absolute URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
 
     Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
     Refused when the upload would exceed the storage quota, and CONFLICT when a file already
@@ -173,7 +173,8 @@ async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
 
 @storage_router.query("getDownloadUrl", auth=USER)
 async def get_download_url(ctx: Context, input: KeyInput) -> DownloadUrl:
-    """A signed, expiring URL to download one object.
+    """A signed, expiring, absolute URL to download one object, saved under a name made of its
+    key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
 
     Evidence that is not verified (pending or quarantined) is served to administrators only, and
     so are report files (their owners use reports.getDownloadUrl).

@@ -1098,7 +1098,8 @@ class _StorageApi:
     def get_download_url(
         self, *input: models.KeyInput, **fields: Any
     ) -> models.StorageSchemasDownloadUrl:
-        """A signed, expiring URL to download one object.
+        """A signed, expiring, absolute URL to download one object, saved under a name made of its
+        key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
 
         Evidence that is not verified (pending or quarantined) is served to administrators only,
         and so are report files (their owners use reports.getDownloadUrl).
@@ -1129,7 +1130,8 @@ class _StorageApi:
         self, *, folder: str, filename: str, content_type: str, size: int
     ) -> models.UploadUrl: ...
     def get_upload_url(self, *input: models.UploadUrlInput, **fields: Any) -> models.UploadUrl:
-        """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
+        """A signed, absolute URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under
+        `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
         Refused when the upload would exceed the storage quota, and CONFLICT when a file already
@@ -2340,7 +2342,8 @@ class _AsyncStorageApi:
     async def get_download_url(
         self, *input: models.KeyInput, **fields: Any
     ) -> models.StorageSchemasDownloadUrl:
-        """A signed, expiring URL to download one object.
+        """A signed, expiring, absolute URL to download one object, saved under a name made of its
+        key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
 
         Evidence that is not verified (pending or quarantined) is served to administrators only,
         and so are report files (their owners use reports.getDownloadUrl).
@@ -2375,7 +2378,8 @@ class _AsyncStorageApi:
     async def get_upload_url(
         self, *input: models.UploadUrlInput, **fields: Any
     ) -> models.UploadUrl:
-        """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
+        """A signed, absolute URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under
+        `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
         Refused when the upload would exceed the storage quota, and CONFLICT when a file already
@@ -3594,7 +3598,8 @@ class _BatchStorageApi:
     def get_download_url(
         self, *input: models.KeyInput, **fields: Any
     ) -> Pending[models.StorageSchemasDownloadUrl]:
-        """A signed, expiring URL to download one object.
+        """A signed, expiring, absolute URL to download one object, saved under a name made of its
+        key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
 
         Evidence that is not verified (pending or quarantined) is served to administrators only,
         and so are report files (their owners use reports.getDownloadUrl).
@@ -3627,7 +3632,8 @@ class _BatchStorageApi:
     def get_upload_url(
         self, *input: models.UploadUrlInput, **fields: Any
     ) -> Pending[models.UploadUrl]:
-        """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
+        """A signed, absolute URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under
+        `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
         Refused when the upload would exceed the storage quota, and CONFLICT when a file already
