@@ -468,3 +468,40 @@ BEGIN
 ; END $$;
 CREATE TRIGGER sensor_version_key AFTER INSERT OR DELETE OR UPDATE ON device_keys
     FOR EACH ROW EXECUTE FUNCTION sensor_version_key();
+
+-- migration: 12
+-- Multi-factor sign-in and sign-in steps (owner: auth engineer). user_mfa holds a user's TOTP
+-- secret, sealed (AES-GCM under a key derived from the service's secret key, never stored or
+-- shown in clear after enrolment); enabled turns TRUE once a first code confirmed it. last_step
+-- is the TOTP time step of the last code accepted: that step and older ones are refused, so a
+-- code works once. failures / locked_until count wrong codes per user across processes (limits:
+-- security.maxLoginAttempts, security.lockoutDuration). Recovery codes are stored as SHA-256
+-- of 80 random bits, each usable once. A sign-in challenge is the short-lived, single-use
+-- ticket between two steps of a sign-in (second factor, expired password, MFA enrolment): only
+-- its SHA-256 is stored, and it is only good while the user's token_version is unchanged.
+CREATE TABLE IF NOT EXISTS user_mfa (
+    user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    secret TEXT NOT NULL,
+    enabled BOOLEAN NOT NULL DEFAULT FALSE,
+    last_step BIGINT NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    locked_until BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mfa_recovery_codes (
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    code_hash TEXT NOT NULL,
+    used_at BIGINT,
+    PRIMARY KEY (user_id, code_hash)
+);
+CREATE TABLE IF NOT EXISTS signin_challenges (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    step TEXT NOT NULL CHECK (step IN ('MFA_REQUIRED', 'PASSWORD_EXPIRED', 'MFA_ENROLMENT_REQUIRED')),
+    token_version INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS signin_challenges_expires_at ON signin_challenges (expires_at);
+CREATE INDEX IF NOT EXISTS signin_challenges_user_id ON signin_challenges (user_id);

@@ -25,6 +25,7 @@ from tvms import __version__
 from tvms.cache import Cache
 from tvms.clock import Clock
 from tvms.config import Config
+from tvms.console import console_fallback
 from tvms.db import open_database
 from tvms.rpc import Dispatcher, Middleware, Resolver, Router, Services, flatten
 from tvms.rpc.auth import no_principal, roles
@@ -193,6 +194,7 @@ def create_app(
         *api.routes,
     ]
     app = _Application(routes=routes, middleware=[_cors(config.cors_origins)], lifespan=lifespan)
+    app.router.default = console_fallback(app.router.not_found)  # when no route matched
     app.state.registry = registry
     app.state.openrpc = document
     return app

@@ -31,6 +31,7 @@ _STRING_RULES = {
     r"^[A-Za-z0-9][A-Za-z0-9._:-]*$(?!\n)": (
         "must start with a letter or digit and hold only letters, digits and . _ : -"
     ),
+    r"^[0-9A-Za-z -]+$(?!\n)": "must be a six-digit code or a recovery code (letters, digits, dashes)",
     r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$(?!\n)": (
         "must be an email address"
     ),
