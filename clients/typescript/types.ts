@@ -63,12 +63,12 @@ export interface AuditPage {
   pageCount: number;
 }
 
-/** A top-level folder of the object layout (events, violations, reports, sensors). */
+/** The store (named from configuration): bytes and files in it, and its newest change. */
 export interface Bucket {
   name: string;
   size: number;
   fileCount: number;
-  lastModified: string | null;
+  lastModified: string;
 }
 
 /** Input of `events.getById`, `events.getHistory`. */
@@ -332,6 +332,14 @@ export interface FeatureFlagInput {
    */
   key: string;
   enabled: boolean;
+}
+
+/** A top-level folder of the object layout (events, violations, reports, sensors). */
+export interface Folder {
+  name: string;
+  size: number;
+  fileCount: number;
+  lastModified?: string;
 }
 
 /** Input of `reports.generate`. */
@@ -1378,6 +1386,7 @@ export interface StorageStats {
   usedStorage: number;
   availableStorage: number;
   buckets: Bucket[];
+  folders: Folder[];
 }
 
 export interface StoredObject {
@@ -2044,7 +2053,7 @@ export interface Procedures {
     output: DashboardStats;
   };
   /**
-   * A short-lived signed URL for a READY report's file.
+   * A short-lived signed, absolute URL for a READY report's file.
    * query, auth: roles:ADMIN,OPERATOR
    */
   "reports.getDownloadUrl": {
@@ -2261,7 +2270,7 @@ export interface Procedures {
     output: StorageSchemasDeleted;
   };
   /**
-   * A signed, expiring URL to download one object.
+   * A signed, expiring, absolute URL to download one object, saved under a name made of its key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
    * query, auth: user
    */
   "storage.getDownloadUrl": {
@@ -2270,7 +2279,7 @@ export interface Procedures {
     output: StorageSchemasDownloadUrl;
   };
   /**
-   * Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per folder.
+   * Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage, and usage per folder.
    * query, auth: public
    */
   "storage.getStats": {
@@ -2279,7 +2288,7 @@ export interface Procedures {
     output: StorageStats;
   };
   /**
-   * A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
+   * A signed, absolute URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
    * mutation, auth: roles:ADMIN,OPERATOR
    */
   "storage.getUploadUrl": {

@@ -10,7 +10,7 @@ import msgspec
 from procedures.audit.log import Entry, record, write_entry
 from procedures.audit.middleware import SELF_AUDITED, audit_middleware
 from procedures.paging import like_escape, page_count
-from procedures.schemas import Input, Output
+from procedures.schemas import Input, IsoTime, Output
 from tvms.clock import iso_ms
 from tvms.rpc import Context, Router, invalid_params, roles
 
@@ -44,7 +44,7 @@ class AuditGetAllInput(Input):
 
 class AuditEntry(Output):
     id: str
-    at: str
+    at: IsoTime
     actor_kind: Literal["user", "device"] | None
     actor_id: str | None
     actor_role: str | None

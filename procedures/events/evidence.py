@@ -20,6 +20,7 @@ from tvms.clock import iso_ms
 from tvms.db import IntegrityError, Row
 from tvms.ids import new_id
 from tvms.rpc import DEVICE, Context, ErrorCode, RpcError, invalid_params
+from tvms.rpc.origin import absolute
 from tvms.storage import ObjectNotFound
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -99,7 +100,7 @@ async def create_evidence_upload(ctx: Context, input: EvidenceUploadInput) -> Ev
     return EvidenceUpload(
         evidence_id=evidence_id,
         key=key,
-        upload_url=signed.url,
+        upload_url=absolute(signed.url, ctx.base_url),
         method="PUT",
         headers=signed.headers,
         expires_at=iso_ms(signed.expires_at_ms),

@@ -28,6 +28,7 @@ from procedures.events.schemas import (
 from tvms.clock import iso_ms
 from tvms.db import Row
 from tvms.rpc import USER, Context, ErrorCode, RpcError, invalid_params
+from tvms.rpc.origin import absolute
 
 _cursor_decoder = msgspec.json.Decoder(tuple[int, str])
 
@@ -135,7 +136,8 @@ async def evidence_list(ctx: Context, event_id: str) -> list[Evidence]:
     for row in rows:
         if row["state"] == "VERIFIED":
             signed = await ctx.storage.presign_get(row["object_key"])
-            items.append(evidence_from_row(row, signed.url, iso_ms(signed.expires_at_ms)))
+            url = absolute(signed.url, ctx.base_url)
+            items.append(evidence_from_row(row, url, iso_ms(signed.expires_at_ms)))
         else:
             items.append(evidence_from_row(row))
     return items

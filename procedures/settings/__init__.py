@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from procedures.schemas import Input, Output
+from procedures.schemas import Input, IsoTime, Output
 from procedures.settings.catalog import (
     FEATURE_PREFIX,
     NOTIFICATION_PREFIX,
@@ -43,7 +43,7 @@ class Setting(Output):
     is_public: bool
     is_editable: bool
     default_value: Any
-    updated_at: str | None
+    updated_at: IsoTime | None
     updated_by: str | None
     options: list[str] | None = None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,8 +12,10 @@ import pytest
 from procedures.storage.usage import usage_of
 from tests.events.conftest import config  # noqa: F401  (the same app)
 from tests.support import as_device, as_role, call, error, result
-from tvms.clock import ManualClock
+from tvms.clock import ManualClock, iso_ms
+from tvms.conformance.examples import compare
 from tvms.db import Database
+from tvms.storage import open_storage
 from tvms.storage.base import ObjectPage
 
 ADMIN = as_role("ADMIN")
@@ -34,20 +37,39 @@ async def put_file(
     return key
 
 
-async def test_stats_count_real_usage(client: httpx.AsyncClient, app: Any) -> None:
+async def test_stats_count_real_usage(client: httpx.AsyncClient, app: Any, clock: ManualClock) -> None:
     empty = await result(client, "storage.getStats")
     assert empty["totalStorage"] == 10 * 1024**3
     assert (empty["usedStorage"], empty["availableStorage"]) == (0, 10 * 1024**3)
-    assert [b["name"] for b in empty["buckets"]] == ["events", "violations", "reports", "sensors"]
-    assert {b["fileCount"] for b in empty["buckets"]} == {0}
+    # the documented shape: one bucket, named from configuration, with an ISO time
+    assert empty["buckets"] == [
+        {"name": "smart-city-storage", "size": 0, "fileCount": 0, "lastModified": iso_ms(clock.now_ms())}
+    ]
+    assert [f["name"] for f in empty["folders"]] == ["events", "violations", "reports", "sensors"]
+    assert {f["fileCount"] for f in empty["folders"]} == {0}
+    assert not any("lastModified" in f for f in empty["folders"])  # nothing there: no time
     await app.state.services.storage.put("reports/r1.pdf", b"%PDF-1.7 report", "application/pdf")
     await put_file(client, "sensors/sensor-1", "snapshot.jpg", b"\xff\xd8jpeg", "image/jpeg")
     usage_of(app.state.services).forget()  # written around the API: walk again
     stats = await result(client, "storage.getStats")
     assert stats["usedStorage"] == len(b"%PDF-1.7 report") + len(b"\xff\xd8jpeg")
-    by_name = {b["name"]: b for b in stats["buckets"]}
+    by_name = {f["name"]: f for f in stats["folders"]}
     assert by_name["reports"]["fileCount"] == 1 and by_name["reports"]["lastModified"] is not None
     assert by_name["sensors"]["size"] == len(b"\xff\xd8jpeg")
+    (bucket,) = stats["buckets"]
+    assert (bucket["size"], bucket["fileCount"]) == (stats["usedStorage"], 2)
+    assert bucket["lastModified"] == max(f["lastModified"] for f in stats["folders"] if "lastModified" in f)
+    assert "lastModified" not in by_name["events"]  # still empty
+    # the documented example still holds for a store with files (the self-check's view)
+    (example,) = app.state.registry["storage.getStats"].examples
+    problems, _ = compare(example.result, stats)
+    assert problems == []
+
+
+async def test_the_bucket_is_named_from_configuration(tmp_path: Path) -> None:
+    storage = open_storage(f"file://{tmp_path}/store?bucket=city-evidence")
+    assert storage.bucket == "city-evidence"
+    assert open_storage(f"file://{tmp_path}/store").bucket == "smart-city-storage"
 
 
 async def test_quota_comes_from_settings(client: httpx.AsyncClient, app: Any) -> None:

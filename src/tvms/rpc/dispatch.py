@@ -18,6 +18,7 @@ from msgspec import UNSET, UnsetType
 from tvms.logs import AccessLog
 from tvms.rpc.context import Caller, Context, Services
 from tvms.rpc.errors import ErrorCode, RpcError
+from tvms.rpc.messages import humanize
 from tvms.rpc.metrics import Metrics
 from tvms.rpc.router import Procedure
 
@@ -82,6 +83,7 @@ def _validation_error(exc: msgspec.ValidationError) -> RpcError:
     if not sep:
         message, where = str(exc), "$`"
     path = where[:-1]
+    message = humanize(message)
     return RpcError(
         ErrorCode.INVALID_PARAMS,
         f"Invalid params: {message} - at `{path}`",
@@ -128,7 +130,7 @@ class Dispatcher:
         middleware: Sequence[Middleware] = (),
         mutation_middleware: Sequence[Middleware] = (),
         max_batch: int = 100,
-        discover: Callable[[], bytes] | None = None,
+        discover: Callable[[Caller], bytes] | None = None,
         metrics: Metrics | None = None,
         validate_output: bool = False,
     ) -> None:
@@ -249,7 +251,7 @@ class Dispatcher:
         procedure = self.registry.get(name)
         if procedure is None:
             if name == "rpc.discover" and self._discover is not None:
-                return None if notification else _response(self._discover(), id)
+                return None if notification else _response(self._discover(caller), id)
             self.metrics.observe(_UNKNOWN, ErrorCode.METHOD_NOT_FOUND.name, 0.0)
             if notification:
                 return None

@@ -846,7 +846,10 @@ class _ReportsApi:
     def get_download_url(
         self, *input: models.IdInput, **fields: Any
     ) -> models.ReportsSchemasDownloadUrl:
-        """A short-lived signed URL for a READY report's file.
+        """A short-lived signed, absolute URL for a READY report's file.
+
+        The download is sent as an attachment named for the report's type, period and format
+        (e.g. `tvms-violations-2024-11-01_2024-11-30.pdf`).
 
         `reports.getDownloadUrl` (query, auth: roles:ADMIN,OPERATOR).
         """
@@ -1271,7 +1274,8 @@ class _StorageApi:
     def get_download_url(
         self, *input: models.KeyInput, **fields: Any
     ) -> models.StorageSchemasDownloadUrl:
-        """A signed, expiring URL to download one object.
+        """A signed, expiring, absolute URL to download one object, saved under a name made of its
+        key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
 
         Evidence that is not verified (pending or quarantined) is served to administrators only,
         and so are report files (their owners use reports.getDownloadUrl).
@@ -1281,11 +1285,15 @@ class _StorageApi:
         return self._c._call(_STORAGE_GET_DOWNLOAD_URL, build_input(models.KeyInput, input, fields))
 
     def get_stats(self) -> models.StorageStats:
-        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per
+        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage, and usage per
         folder.
 
-        Sizes are bytes. Usage comes from a walk over every stored object, reused for 5 s or ten
-        times as long as the walk took (whichever is longer), so figures may lag recent uploads.
+        Sizes are bytes. `buckets` holds the one store, named from configuration (the S3 bucket,
+        or `?bucket=` of a local `TVMS_STORAGE_URL`, default `smart-city-storage`); its
+        `lastModified` is the newest object's time, or the time of the call for an empty store.
+        `folders` breaks usage down by top-level folder (`lastModified` left out while a folder
+        is empty). Usage comes from a walk over every stored object, reused for 5 s or ten times
+        as long as the walk took (whichever is longer), so figures may lag recent uploads.
 
         `storage.getStats` (query, auth: public).
         """
@@ -1298,7 +1306,8 @@ class _StorageApi:
         self, *, folder: str, filename: str, content_type: str, size: int
     ) -> models.UploadUrl: ...
     def get_upload_url(self, *input: models.UploadUrlInput, **fields: Any) -> models.UploadUrl:
-        """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
+        """A signed, absolute URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under
+        `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
         Refused when the upload would exceed the storage quota, and CONFLICT when a file already
@@ -2233,7 +2242,10 @@ class _AsyncReportsApi:
     async def get_download_url(
         self, *input: models.IdInput, **fields: Any
     ) -> models.ReportsSchemasDownloadUrl:
-        """A short-lived signed URL for a READY report's file.
+        """A short-lived signed, absolute URL for a READY report's file.
+
+        The download is sent as an attachment named for the report's type, period and format
+        (e.g. `tvms-violations-2024-11-01_2024-11-30.pdf`).
 
         `reports.getDownloadUrl` (query, auth: roles:ADMIN,OPERATOR).
         """
@@ -2688,7 +2700,8 @@ class _AsyncStorageApi:
     async def get_download_url(
         self, *input: models.KeyInput, **fields: Any
     ) -> models.StorageSchemasDownloadUrl:
-        """A signed, expiring URL to download one object.
+        """A signed, expiring, absolute URL to download one object, saved under a name made of its
+        key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
 
         Evidence that is not verified (pending or quarantined) is served to administrators only,
         and so are report files (their owners use reports.getDownloadUrl).
@@ -2700,11 +2713,15 @@ class _AsyncStorageApi:
         )
 
     async def get_stats(self) -> models.StorageStats:
-        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per
+        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage, and usage per
         folder.
 
-        Sizes are bytes. Usage comes from a walk over every stored object, reused for 5 s or ten
-        times as long as the walk took (whichever is longer), so figures may lag recent uploads.
+        Sizes are bytes. `buckets` holds the one store, named from configuration (the S3 bucket,
+        or `?bucket=` of a local `TVMS_STORAGE_URL`, default `smart-city-storage`); its
+        `lastModified` is the newest object's time, or the time of the call for an empty store.
+        `folders` breaks usage down by top-level folder (`lastModified` left out while a folder
+        is empty). Usage comes from a walk over every stored object, reused for 5 s or ten times
+        as long as the walk took (whichever is longer), so figures may lag recent uploads.
 
         `storage.getStats` (query, auth: public).
         """
@@ -2719,7 +2736,8 @@ class _AsyncStorageApi:
     async def get_upload_url(
         self, *input: models.UploadUrlInput, **fields: Any
     ) -> models.UploadUrl:
-        """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
+        """A signed, absolute URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under
+        `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
         Refused when the upload would exceed the storage quota, and CONFLICT when a file already
@@ -3668,7 +3686,10 @@ class _BatchReportsApi:
     def get_download_url(
         self, *input: models.IdInput, **fields: Any
     ) -> Pending[models.ReportsSchemasDownloadUrl]:
-        """A short-lived signed URL for a READY report's file.
+        """A short-lived signed, absolute URL for a READY report's file.
+
+        The download is sent as an attachment named for the report's type, period and format
+        (e.g. `tvms-violations-2024-11-01_2024-11-30.pdf`).
 
         `reports.getDownloadUrl` (query, auth: roles:ADMIN,OPERATOR).
         """
@@ -4117,7 +4138,8 @@ class _BatchStorageApi:
     def get_download_url(
         self, *input: models.KeyInput, **fields: Any
     ) -> Pending[models.StorageSchemasDownloadUrl]:
-        """A signed, expiring URL to download one object.
+        """A signed, expiring, absolute URL to download one object, saved under a name made of its
+        key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
 
         Evidence that is not verified (pending or quarantined) is served to administrators only,
         and so are report files (their owners use reports.getDownloadUrl).
@@ -4127,11 +4149,15 @@ class _BatchStorageApi:
         return self._c._call(_STORAGE_GET_DOWNLOAD_URL, build_input(models.KeyInput, input, fields))
 
     def get_stats(self) -> Pending[models.StorageStats]:
-        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per
+        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage, and usage per
         folder.
 
-        Sizes are bytes. Usage comes from a walk over every stored object, reused for 5 s or ten
-        times as long as the walk took (whichever is longer), so figures may lag recent uploads.
+        Sizes are bytes. `buckets` holds the one store, named from configuration (the S3 bucket,
+        or `?bucket=` of a local `TVMS_STORAGE_URL`, default `smart-city-storage`); its
+        `lastModified` is the newest object's time, or the time of the call for an empty store.
+        `folders` breaks usage down by top-level folder (`lastModified` left out while a folder
+        is empty). Usage comes from a walk over every stored object, reused for 5 s or ten times
+        as long as the walk took (whichever is longer), so figures may lag recent uploads.
 
         `storage.getStats` (query, auth: public).
         """
@@ -4146,7 +4172,8 @@ class _BatchStorageApi:
     def get_upload_url(
         self, *input: models.UploadUrlInput, **fields: Any
     ) -> Pending[models.UploadUrl]:
-        """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
+        """A signed, absolute URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under
+        `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
         Refused when the upload would exceed the storage quota, and CONFLICT when a file already

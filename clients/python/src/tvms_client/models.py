@@ -36,6 +36,7 @@ __all__ = [
     "EvidenceUploadInput",
     "FeatureFlag",
     "FeatureFlagInput",
+    "Folder",
     "GenerateInput",
     "GenerateResult",
     "GetAllInput",
@@ -155,7 +156,7 @@ class AuditEntry(msgspec.Struct, kw_only=True):
     """The `AuditEntry` wire object."""
 
     id: str
-    at: str
+    at: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     actor_kind: Literal["device", "user"] | None = msgspec.field(name="actorKind")
     actor_id: str | None = msgspec.field(name="actorId")
     actor_role: str | None = msgspec.field(name="actorRole")
@@ -200,12 +201,14 @@ class AuditPage(msgspec.Struct, kw_only=True):
 
 
 class Bucket(msgspec.Struct, kw_only=True):
-    """A top-level folder of the object layout (events, violations, reports, sensors)."""
+    """The store (named from configuration): bytes and files in it, and its newest change."""
 
     name: str
     size: int
     file_count: int = msgspec.field(name="fileCount")
-    last_modified: str | None = msgspec.field(name="lastModified")
+    last_modified: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="lastModified"
+    )
 
 
 class ById(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -337,8 +340,8 @@ class DashboardStats(msgspec.Struct, kw_only=True):
     Returned by `reports.getDashboardStats`.
     """
 
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(name="from")
+    to: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     timezone: str
     total_events: int = msgspec.field(name="totalEvents")
     total_violations: int = msgspec.field(name="totalViolations")
@@ -396,8 +399,12 @@ class Event(msgspec.Struct, kw_only=True):
         "VIDEO_LOSS",
         "WRONG_WAY",
     ]
-    occurred_at: str = msgspec.field(name="occurredAt")
-    received_at: str = msgspec.field(name="receivedAt")
+    occurred_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="occurredAt"
+    )
+    received_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="receivedAt"
+    )
     location_id: str | None = msgspec.field(name="locationId")
     plate: str | None
     corrected_plate: str | None = msgspec.field(name="correctedPlate")
@@ -413,7 +420,9 @@ class Event(msgspec.Struct, kw_only=True):
     review_status: Literal["CONFIRMED", "PENDING", "REJECTED"] | None = msgspec.field(
         name="reviewStatus"
     )
-    reviewed_at: str | None = msgspec.field(name="reviewedAt")
+    reviewed_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="reviewedAt"
+    )
     reviewed_by: str | None = msgspec.field(name="reviewedBy")
 
 
@@ -443,8 +452,12 @@ class EventDetail(msgspec.Struct, kw_only=True):
         "VIDEO_LOSS",
         "WRONG_WAY",
     ]
-    occurred_at: str = msgspec.field(name="occurredAt")
-    received_at: str = msgspec.field(name="receivedAt")
+    occurred_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="occurredAt"
+    )
+    received_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="receivedAt"
+    )
     location_id: str | None = msgspec.field(name="locationId")
     plate: str | None
     corrected_plate: str | None = msgspec.field(name="correctedPlate")
@@ -460,7 +473,9 @@ class EventDetail(msgspec.Struct, kw_only=True):
     review_status: Literal["CONFIRMED", "PENDING", "REJECTED"] | None = msgspec.field(
         name="reviewStatus"
     )
-    reviewed_at: str | None = msgspec.field(name="reviewedAt")
+    reviewed_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="reviewedAt"
+    )
     reviewed_by: str | None = msgspec.field(name="reviewedBy")
     evidence: list[Evidence]
 
@@ -489,10 +504,16 @@ class Evidence(msgspec.Struct, kw_only=True):
     content_type: str = msgspec.field(name="contentType")
     size: int
     sha256: str
-    created_at: str = msgspec.field(name="createdAt")
-    completed_at: str | None = msgspec.field(name="completedAt")
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    completed_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="completedAt"
+    )
     download_url: str | None = msgspec.field(name="downloadUrl")
-    expires_at: str | None = msgspec.field(name="expiresAt")
+    expires_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="expiresAt"
+    )
 
 
 class EvidenceUpload(msgspec.Struct, kw_only=True):
@@ -506,7 +527,9 @@ class EvidenceUpload(msgspec.Struct, kw_only=True):
     upload_url: str = msgspec.field(name="uploadUrl")
     method: Literal["PUT"]
     headers: dict[str, str]
-    expires_at: str = msgspec.field(name="expiresAt")
+    expires_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="expiresAt"
+    )
 
 
 class EvidenceUploadInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -546,6 +569,17 @@ class FeatureFlagInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
 
     key: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     enabled: bool
+
+
+class Folder(msgspec.Struct, kw_only=True):
+    """A top-level folder of the object layout (events, violations, reports, sensors)."""
+
+    name: str
+    size: int
+    file_count: int = msgspec.field(name="fileCount")
+    last_modified: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | UnsetType = msgspec.field(
+        default=UNSET, name="lastModified"
+    )
 
 
 class GenerateInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -639,7 +673,9 @@ class HeartbeatAck(msgspec.Struct, kw_only=True):
     Returned by `sensors.heartbeat`.
     """
 
-    server_time: str = msgspec.field(name="serverTime")
+    server_time: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="serverTime"
+    )
 
 
 class HeartbeatChild(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -714,8 +750,8 @@ class Hotspots(msgspec.Struct, kw_only=True):
     Returned by `reports.getHotspots`.
     """
 
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(name="from")
+    to: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     hotspots: list[Hotspot]
 
 
@@ -883,12 +919,14 @@ class License(msgspec.Struct, kw_only=True):
 
     valid: bool
     type: str
-    expires_at: str | None = msgspec.field(name="expiresAt")
+    expires_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="expiresAt"
+    )
     features: list[str]
     max_users: int = msgspec.field(name="maxUsers")
     max_sensors: int = msgspec.field(name="maxSensors")
     organization: str
-    issued_at: str = msgspec.field(name="issuedAt")
+    issued_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(name="issuedAt")
 
 
 class ListInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -917,8 +955,12 @@ class Location(msgspec.Struct, kw_only=True):
     status: Literal["ACTIVE", "INACTIVE", "MAINTENANCE"]
     description: str | None
     sensor_count: int = msgspec.field(name="sensorCount")
-    created_at: str = msgspec.field(name="createdAt")
-    updated_at: str = msgspec.field(name="updatedAt")
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    updated_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="updatedAt"
+    )
 
 
 class LocationBulkDeleteInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -972,8 +1014,12 @@ class LocationDetail(msgspec.Struct, kw_only=True):
     longitude: float
     status: Literal["ACTIVE", "INACTIVE", "MAINTENANCE"]
     description: str | None
-    created_at: str = msgspec.field(name="createdAt")
-    updated_at: str = msgspec.field(name="updatedAt")
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    updated_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="updatedAt"
+    )
     sensors: list[LocationSensor]
 
 
@@ -1141,7 +1187,9 @@ class MapSensor(msgspec.Struct, kw_only=True):
     coordinates: Coordinates | None
     location_id: str | None = msgspec.field(name="locationId")
     parent_sensor_id: str | None = msgspec.field(name="parentSensorId")
-    last_heartbeat: str | None = msgspec.field(name="lastHeartbeat")
+    last_heartbeat: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="lastHeartbeat"
+    )
     location: SensorLocation | None
 
 
@@ -1156,8 +1204,12 @@ class Me(msgspec.Struct, kw_only=True):
     first_name: str = msgspec.field(name="firstName")
     last_name: str = msgspec.field(name="lastName")
     role: Literal["ADMIN", "OPERATOR", "VIEWER"]
-    created_at: str = msgspec.field(name="createdAt")
-    updated_at: str = msgspec.field(name="updatedAt")
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    updated_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="updatedAt"
+    )
 
 
 class MfaCodeInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -1337,14 +1389,20 @@ class Report(msgspec.Struct, kw_only=True):
     format: Literal["CSV", "JSON", "PDF"]
     status: Literal["FAILED", "QUEUED", "READY", "RUNNING"]
     progress: Annotated[int, msgspec.Meta(ge=0, le=100)]
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(name="from")
+    to: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     timezone: str
     filters: ReportFilters
     created_by: str = msgspec.field(name="createdBy")
-    created_at: str = msgspec.field(name="createdAt")
-    started_at: str | None = msgspec.field(name="startedAt")
-    finished_at: str | None = msgspec.field(name="finishedAt")
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    started_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="startedAt"
+    )
+    finished_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="finishedAt"
+    )
     size_bytes: int | None = msgspec.field(name="sizeBytes")
     row_count: int | None = msgspec.field(name="rowCount")
     error: str | None
@@ -1433,7 +1491,9 @@ class ReportsSchemasDownloadUrl(msgspec.Struct, kw_only=True):
     """
 
     url: str
-    expires_at: str = msgspec.field(name="expiresAt")
+    expires_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="expiresAt"
+    )
 
 
 class ResetInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -1479,7 +1539,9 @@ class ReviewEntry(msgspec.Struct, kw_only=True):
     original_plate: str | None = msgspec.field(name="originalPlate")
     corrected_plate: str | None = msgspec.field(name="correctedPlate")
     reviewer_id: str = msgspec.field(name="reviewerId")
-    reviewed_at: str = msgspec.field(name="reviewedAt")
+    reviewed_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="reviewedAt"
+    )
 
 
 class ReviewInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -1515,10 +1577,18 @@ class Sensor(msgspec.Struct, kw_only=True):
     firmware_version: str | None = msgspec.field(name="firmwareVersion")
     api_key_prefix: str | None = msgspec.field(name="apiKeyPrefix")
     heartbeat_timeout_s: int = msgspec.field(name="heartbeatTimeoutS")
-    last_heartbeat: str | None = msgspec.field(name="lastHeartbeat")
-    last_event_at: str | None = msgspec.field(name="lastEventAt")
-    created_at: str = msgspec.field(name="createdAt")
-    updated_at: str = msgspec.field(name="updatedAt")
+    last_heartbeat: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="lastHeartbeat"
+    )
+    last_event_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="lastEventAt"
+    )
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    updated_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="updatedAt"
+    )
 
 
 class SensorApiKey(msgspec.Struct, kw_only=True):
@@ -1608,10 +1678,18 @@ class SensorDetail(msgspec.Struct, kw_only=True):
     firmware_version: str | None = msgspec.field(name="firmwareVersion")
     api_key_prefix: str | None = msgspec.field(name="apiKeyPrefix")
     heartbeat_timeout_s: int = msgspec.field(name="heartbeatTimeoutS")
-    last_heartbeat: str | None = msgspec.field(name="lastHeartbeat")
-    last_event_at: str | None = msgspec.field(name="lastEventAt")
-    created_at: str = msgspec.field(name="createdAt")
-    updated_at: str = msgspec.field(name="updatedAt")
+    last_heartbeat: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="lastHeartbeat"
+    )
+    last_event_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="lastEventAt"
+    )
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    updated_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="updatedAt"
+    )
     location: SensorLocation | None
     children: list[SensorRef]
 
@@ -1800,10 +1878,18 @@ class SensorWithKey(msgspec.Struct, kw_only=True):
     firmware_version: str | None = msgspec.field(name="firmwareVersion")
     api_key_prefix: str | None = msgspec.field(name="apiKeyPrefix")
     heartbeat_timeout_s: int = msgspec.field(name="heartbeatTimeoutS")
-    last_heartbeat: str | None = msgspec.field(name="lastHeartbeat")
-    last_event_at: str | None = msgspec.field(name="lastEventAt")
-    created_at: str = msgspec.field(name="createdAt")
-    updated_at: str = msgspec.field(name="updatedAt")
+    last_heartbeat: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="lastHeartbeat"
+    )
+    last_event_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="lastEventAt"
+    )
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    updated_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="updatedAt"
+    )
     api_key: str = msgspec.field(name="apiKey")
 
 
@@ -1823,7 +1909,9 @@ class Setting(msgspec.Struct, kw_only=True):
     is_public: bool = msgspec.field(name="isPublic")
     is_editable: bool = msgspec.field(name="isEditable")
     default_value: Any = msgspec.field(name="defaultValue")
-    updated_at: str | None = msgspec.field(name="updatedAt")
+    updated_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="updatedAt"
+    )
     updated_by: str | None = msgspec.field(name="updatedBy")
     options: list[str] | None = None
 
@@ -1845,7 +1933,9 @@ class StorageSchemasDownloadUrl(msgspec.Struct, kw_only=True):
     """
 
     url: str
-    expires_at: str = msgspec.field(name="expiresAt")
+    expires_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="expiresAt"
+    )
 
 
 class StorageStats(msgspec.Struct, kw_only=True):
@@ -1858,6 +1948,7 @@ class StorageStats(msgspec.Struct, kw_only=True):
     used_storage: int = msgspec.field(name="usedStorage")
     available_storage: int = msgspec.field(name="availableStorage")
     buckets: list[Bucket]
+    folders: list[Folder]
 
 
 class StoredObject(msgspec.Struct, kw_only=True):
@@ -1866,7 +1957,9 @@ class StoredObject(msgspec.Struct, kw_only=True):
     key: str
     size: int
     content_type: str = msgspec.field(name="contentType")
-    last_modified: str = msgspec.field(name="lastModified")
+    last_modified: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="lastModified"
+    )
 
 
 class TimezoneList(msgspec.Struct, kw_only=True):
@@ -1918,7 +2011,9 @@ class TokenResult(msgspec.Struct, kw_only=True):
     """
 
     token: str
-    expires_at: str = msgspec.field(name="expiresAt")
+    expires_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="expiresAt"
+    )
 
 
 class TrafficVolume(msgspec.Struct, kw_only=True):
@@ -1927,8 +2022,8 @@ class TrafficVolume(msgspec.Struct, kw_only=True):
     Returned by `reports.getTrafficVolume`.
     """
 
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(name="from")
+    to: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     group_by: Literal["day", "hour", "month", "week"] = msgspec.field(name="groupBy")
     timezone: str
     total: int
@@ -1990,7 +2085,9 @@ class UploadUrl(msgspec.Struct, kw_only=True):
     url: str
     method: str
     headers: dict[str, str]
-    expires_at: str = msgspec.field(name="expiresAt")
+    expires_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="expiresAt"
+    )
 
 
 class UploadUrlInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -2013,8 +2110,8 @@ class UptimeReport(msgspec.Struct, kw_only=True):
     Returned by `reports.getSensorUptime`.
     """
 
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(name="from")
+    to: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     uptime: (
         Annotated[
             float,
@@ -2039,9 +2136,15 @@ class User(msgspec.Struct, kw_only=True):
     last_name: str = msgspec.field(name="lastName")
     role: str
     disabled: bool
-    created_at: str = msgspec.field(name="createdAt")
-    updated_at: str = msgspec.field(name="updatedAt")
-    last_login_at: str | None = msgspec.field(name="lastLoginAt")
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    updated_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="updatedAt"
+    )
+    last_login_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="lastLoginAt"
+    )
 
 
 class UserCreateInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -2206,8 +2309,8 @@ class VerifyMfaInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class ViolationBucket(msgspec.Struct, kw_only=True):
     """The `ViolationBucket` wire object."""
 
-    start: str
-    end: str
+    start: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
+    end: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     label: str
     count: int
     coverage: (
@@ -2228,8 +2331,8 @@ class ViolationStats(msgspec.Struct, kw_only=True):
     Returned by `reports.getViolationStats`.
     """
 
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(name="from")
+    to: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     group_by: Literal["day", "hour", "month", "week"] = msgspec.field(name="groupBy")
     timezone: str
     total: int
@@ -2284,8 +2387,8 @@ class ViolationStatsInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
 class VolumeBucket(msgspec.Struct, kw_only=True):
     """The `VolumeBucket` wire object."""
 
-    start: str
-    end: str
+    start: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
+    end: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     label: str
     count: int
     average_speed_kmh: float | None = msgspec.field(name="averageSpeedKmh")
