@@ -1658,6 +1658,7 @@ class Setting(msgspec.Struct, kw_only=True):
     updated_at: str | None = msgspec.field(name="updatedAt")
     updated_by: str | None = msgspec.field(name="updatedBy")
     options: list[str] | None = None
+    masked: bool = False
 
 
 class StorageSchemasDeleted(msgspec.Struct, kw_only=True):
