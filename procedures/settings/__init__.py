@@ -182,6 +182,7 @@ async def get_by_category(ctx: Context, input: CategoryInput) -> list[Setting]:
                 "updatedAt": "2024-11-15T12:00:00.000Z",
                 "updatedBy": "admin-001",
                 "options": None,
+                "masked": False,
             },
         )
     ],
