@@ -58,6 +58,7 @@ async def create_evidence_upload(ctx: Context, input: EvidenceUploadInput) -> Ev
         event["id"], event["occurred_at"], bool(event["is_violation"]), input.kind, content_type
     )
     now = ctx.clock.now_ms()
+    replaced: str | None = None  # the key of an earlier announcement (another type), if any
     params = {
         "id": new_id(),
         "event_id": event["id"],
@@ -70,7 +71,7 @@ async def create_evidence_upload(ctx: Context, input: EvidenceUploadInput) -> Ev
     }
     async with ctx.db.transaction() as tx:
         existing = await tx.fetchrow(
-            "SELECT id, state FROM evidence WHERE event_id = :event_id AND kind = :kind",
+            "SELECT id, state, object_key FROM evidence WHERE event_id = :event_id AND kind = :kind",
             {"event_id": event["id"], "kind": input.kind},
         )
         if existing is None:
@@ -90,11 +91,17 @@ async def create_evidence_upload(ctx: Context, input: EvidenceUploadInput) -> Ev
             raise RpcError(ErrorCode.CONFLICT, f"{input.kind} of this event is already {existing['state']}")
         else:
             evidence_id = existing["id"]
+            if existing["object_key"] != key:
+                replaced = existing["object_key"]
             await tx.execute(
                 "UPDATE evidence SET object_key = :key, content_type = :content_type, size = :size,"
                 " sha256 = :sha256 WHERE id = :id AND state = 'PENDING_UPLOAD'",
                 {**params, "id": evidence_id},
             )
+    if replaced is not None:
+        # Bytes uploaded for the earlier announcement are no item's file any more: remove them.
+        # (Never served either way: storage.getDownloadUrl serves only verified items' files.)
+        await ctx.storage.delete(replaced)
     signed = await ctx.storage.presign_put(key, content_type, input.size, sha256=sha256)
     return EvidenceUpload(
         evidence_id=evidence_id,

@@ -38,6 +38,10 @@ def _is_admin(ctx: Context) -> bool:
     return ctx.principal is not None and ctx.principal.role == "ADMIN"
 
 
+def _is_evidence(key: str) -> bool:
+    return key.split("/", 1)[0] in EVIDENCE_FOLDERS
+
+
 def _is_report(key: str) -> bool:
     return key.split("/", 1)[0] == REPORTS
 
@@ -143,8 +147,9 @@ async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
 async def get_download_url(ctx: Context, input: KeyInput) -> DownloadUrl:
     """A signed, expiring URL to download one object.
 
-    Evidence that is not verified (pending or quarantined) is served to administrators only, and
-    so are report files (their owners use reports.getDownloadUrl).
+    Under `events/` and `violations/` only verified evidence is served to non-administrators
+    (not pending, quarantined or unregistered files), and report files are served to
+    administrators only (their owners use reports.getDownloadUrl).
     """
     try:
         validate_key(input.key)
@@ -156,9 +161,14 @@ async def get_download_url(ctx: Context, input: KeyInput) -> DownloadUrl:
         await ctx.storage.stat(input.key)
     except ObjectNotFound:
         raise RpcError(ErrorCode.NOT_FOUND, "No such object") from None
-    state = await ctx.db.fetchval("SELECT state FROM evidence WHERE object_key = :key", {"key": input.key})
-    if state not in (None, "VERIFIED") and not _is_admin(ctx):
-        raise RpcError(ErrorCode.FORBIDDEN, "This file is not verified evidence")
+    if _is_evidence(input.key) and not _is_admin(ctx):
+        # Only a file an evidence item points at AND that was verified: a file in an evidence
+        # folder with no item (an abandoned announcement) is not evidence either.
+        state = await ctx.db.fetchval(
+            "SELECT state FROM evidence WHERE object_key = :key", {"key": input.key}
+        )
+        if state != "VERIFIED":
+            raise RpcError(ErrorCode.FORBIDDEN, "This file is not verified evidence")
     signed = await ctx.storage.presign_get(input.key)
     return DownloadUrl(url=signed.url, expires_at=iso_ms(signed.expires_at_ms))
 
