@@ -468,3 +468,27 @@ BEGIN
 ; END $$;
 CREATE TRIGGER sensor_version_key AFTER INSERT OR DELETE OR UPDATE ON device_keys
     FOR EACH ROW EXECUTE FUNCTION sensor_version_key();
+
+-- migration: 12
+-- Rate limiting of anonymous and failed calls (owner: hardening). One row per client and fixed
+-- window: every API process adds the calls it counted (in batches, never one write per call) and
+-- reads back the total, so the limit holds across processes. Rows of past windows are deleted.
+CREATE TABLE IF NOT EXISTS rate_limit_hits (
+    client TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    hits BIGINT NOT NULL,
+    PRIMARY KEY (client, window_start)
+);
+CREATE INDEX IF NOT EXISTS rate_limit_hits_window ON rate_limit_hits (window_start);
+
+-- migration: 13
+-- Storage quota reservations (owner: hardening). An issued upload URL reserves its size until it
+-- expires or its upload completes, so URLs issued before anything is uploaded cannot together
+-- exceed the quota.
+CREATE TABLE IF NOT EXISTS upload_reservations (
+    object_key TEXT PRIMARY KEY,
+    size BIGINT NOT NULL CHECK (size >= 0),
+    expires_at BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS upload_reservations_expiry ON upload_reservations (expires_at);

@@ -40,6 +40,9 @@ class Config:
     request_timeout: float = 30.0
     log_level: str = "INFO"
     license_file: Path | None = None
+    rate_limit: int = 1000
+    """Anonymous or failed calls a client may make per `rate_limit_window_s` (0: no limit)."""
+    rate_limit_window_s: int = 60
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -121,6 +124,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         request_timeout=_float(env, "TVMS_REQUEST_TIMEOUT", 30.0, 0.1, 3600.0),
         log_level=level,
         license_file=Path(license_file) if license_file else None,
+        rate_limit=_int(env, "TVMS_RATE_LIMIT", 1000, 0, 10_000_000),
+        rate_limit_window_s=_int(env, "TVMS_RATE_LIMIT_WINDOW", 60, 1, 86_400),
     )
 
 
