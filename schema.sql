@@ -483,12 +483,19 @@ CREATE INDEX IF NOT EXISTS rate_limit_hits_window ON rate_limit_hits (window_sta
 
 -- migration: 13
 -- Storage quota reservations (owner: hardening). An issued upload URL reserves its size until it
--- expires or its upload completes, so URLs issued before anything is uploaded cannot together
--- exceed the quota.
+-- expires, or until its upload is complete and usage has had time to include the file, so URLs
+-- issued before anything is uploaded cannot together exceed the quota. Quota decisions take the
+-- single row of upload_quota_lock first, so two processes never decide at the same time.
 CREATE TABLE IF NOT EXISTS upload_reservations (
     object_key TEXT PRIMARY KEY,
     size BIGINT NOT NULL CHECK (size >= 0),
     expires_at BIGINT NOT NULL,
+    completed_at BIGINT,
     created_at BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS upload_reservations_expiry ON upload_reservations (expires_at);
+CREATE TABLE IF NOT EXISTS upload_quota_lock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    decided_at BIGINT NOT NULL
+);
+INSERT INTO upload_quota_lock (id, decided_at) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;

@@ -9,6 +9,7 @@ snapshots. Report files belong to their owners (served by `reports.getDownloadUr
 from __future__ import annotations
 
 from procedures.settings.store import get_value
+from procedures.storage.quota import reserve
 from procedures.storage.schemas import (
     Bucket,
     Deleted,
@@ -95,7 +96,9 @@ async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
     """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
 
     Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
-    Refused when the upload would exceed the storage quota, and CONFLICT when a file already
+    The URL reserves `size` bytes of the storage quota until it expires or the upload is
+    stored: PAYLOAD_TOO_LARGE when stored files, other unexpired URLs and this upload would
+    exceed the quota (`error.data`: quotaBytes, usedBytes, reservedBytes). CONFLICT when a file already
     exists under that key (an upload never replaces one). `reports/` is written by the report
     worker only, evidence folders by devices only (both FORBIDDEN).
     """
@@ -125,14 +128,11 @@ async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
         pass
     else:  # the signed PUT refuses to replace it too; saying so here spares a wasted upload
         raise RpcError(ErrorCode.CONFLICT, "A file already exists under this key")
-    quota = int(await get_value(ctx, "storage.quotaBytes"))
-    used = sum(size for size, _, _ in (await _usage(ctx)).values())
-    if used + input.size > quota:
-        raise RpcError(ErrorCode.PAYLOAD_TOO_LARGE, "The storage quota would be exceeded")
     try:
         signed = await ctx.storage.presign_put(key, content_type, input.size)
     except ObjectTooLarge:
         raise RpcError(ErrorCode.PAYLOAD_TOO_LARGE, "Files are limited to 100 MB") from None
+    await reserve(ctx, key, input.size)  # the URL leaves only once its size is reserved
     usage_of(ctx.services).forget()
     return UploadUrl(
         key=key,

@@ -307,7 +307,8 @@ class _EventsApi:
 
         Announce the exact size and SHA-256: the upload is verified against them. Asking again
         for a kind that is still pending gives a fresh URL; a verified or quarantined kind is
-        CONFLICT.
+        CONFLICT. The URL reserves `size` bytes of the storage quota (PAYLOAD_TOO_LARGE when it
+        is used up); re-announcing another type removes what was uploaded for the earlier one.
 
         `events.createEvidenceUpload` (mutation, auth: device).
         """
@@ -1097,8 +1098,9 @@ class _StorageApi:
     ) -> models.StorageSchemasDownloadUrl:
         """A signed, expiring URL to download one object.
 
-        Evidence that is not verified (pending or quarantined) is served to administrators only,
-        and so are report files (their owners use reports.getDownloadUrl).
+        Under `events/` and `violations/` only verified evidence is served to non-administrators
+        (not pending, quarantined or unregistered files), and report files are served to
+        administrators only (their owners use reports.getDownloadUrl).
 
         `storage.getDownloadUrl` (query, auth: user).
         """
@@ -1125,9 +1127,11 @@ class _StorageApi:
         """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
-        Refused when the upload would exceed the storage quota, and CONFLICT when a file already
-        exists under that key (an upload never replaces one). `reports/` is written by the
-        report worker only, evidence folders by devices only (both FORBIDDEN).
+        The URL reserves `size` bytes of the storage quota until it expires or the upload is
+        stored: PAYLOAD_TOO_LARGE when stored files, other unexpired URLs and this upload would
+        exceed the quota (`error.data`: quotaBytes, usedBytes, reservedBytes). CONFLICT when a
+        file already exists under that key (an upload never replaces one). `reports/` is written
+        by the report worker only, evidence folders by devices only (both FORBIDDEN).
 
         `storage.getUploadUrl` (mutation, auth: roles:ADMIN,OPERATOR).
         """
@@ -1498,7 +1502,8 @@ class _AsyncEventsApi:
 
         Announce the exact size and SHA-256: the upload is verified against them. Asking again
         for a kind that is still pending gives a fresh URL; a verified or quarantined kind is
-        CONFLICT.
+        CONFLICT. The URL reserves `size` bytes of the storage quota (PAYLOAD_TOO_LARGE when it
+        is used up); re-announcing another type removes what was uploaded for the earlier one.
 
         `events.createEvidenceUpload` (mutation, auth: device).
         """
@@ -2332,8 +2337,9 @@ class _AsyncStorageApi:
     ) -> models.StorageSchemasDownloadUrl:
         """A signed, expiring URL to download one object.
 
-        Evidence that is not verified (pending or quarantined) is served to administrators only,
-        and so are report files (their owners use reports.getDownloadUrl).
+        Under `events/` and `violations/` only verified evidence is served to non-administrators
+        (not pending, quarantined or unregistered files), and report files are served to
+        administrators only (their owners use reports.getDownloadUrl).
 
         `storage.getDownloadUrl` (query, auth: user).
         """
@@ -2364,9 +2370,11 @@ class _AsyncStorageApi:
         """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
-        Refused when the upload would exceed the storage quota, and CONFLICT when a file already
-        exists under that key (an upload never replaces one). `reports/` is written by the
-        report worker only, evidence folders by devices only (both FORBIDDEN).
+        The URL reserves `size` bytes of the storage quota until it expires or the upload is
+        stored: PAYLOAD_TOO_LARGE when stored files, other unexpired URLs and this upload would
+        exceed the quota (`error.data`: quotaBytes, usedBytes, reservedBytes). CONFLICT when a
+        file already exists under that key (an upload never replaces one). `reports/` is written
+        by the report worker only, evidence folders by devices only (both FORBIDDEN).
 
         `storage.getUploadUrl` (mutation, auth: roles:ADMIN,OPERATOR).
         """
@@ -2745,7 +2753,8 @@ class _BatchEventsApi:
 
         Announce the exact size and SHA-256: the upload is verified against them. Asking again
         for a kind that is still pending gives a fresh URL; a verified or quarantined kind is
-        CONFLICT.
+        CONFLICT. The URL reserves `size` bytes of the storage quota (PAYLOAD_TOO_LARGE when it
+        is used up); re-announcing another type removes what was uploaded for the earlier one.
 
         `events.createEvidenceUpload` (mutation, auth: device).
         """
@@ -3579,8 +3588,9 @@ class _BatchStorageApi:
     ) -> Pending[models.StorageSchemasDownloadUrl]:
         """A signed, expiring URL to download one object.
 
-        Evidence that is not verified (pending or quarantined) is served to administrators only,
-        and so are report files (their owners use reports.getDownloadUrl).
+        Under `events/` and `violations/` only verified evidence is served to non-administrators
+        (not pending, quarantined or unregistered files), and report files are served to
+        administrators only (their owners use reports.getDownloadUrl).
 
         `storage.getDownloadUrl` (query, auth: user).
         """
@@ -3609,9 +3619,11 @@ class _BatchStorageApi:
         """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
-        Refused when the upload would exceed the storage quota, and CONFLICT when a file already
-        exists under that key (an upload never replaces one). `reports/` is written by the
-        report worker only, evidence folders by devices only (both FORBIDDEN).
+        The URL reserves `size` bytes of the storage quota until it expires or the upload is
+        stored: PAYLOAD_TOO_LARGE when stored files, other unexpired URLs and this upload would
+        exceed the quota (`error.data`: quotaBytes, usedBytes, reservedBytes). CONFLICT when a
+        file already exists under that key (an upload never replaces one). `reports/` is written
+        by the report worker only, evidence folders by devices only (both FORBIDDEN).
 
         `storage.getUploadUrl` (mutation, auth: roles:ADMIN,OPERATOR).
         """
