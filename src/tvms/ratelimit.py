@@ -39,7 +39,7 @@ class _Count:
     window: int  # start of the window, epoch ms
     shared: int = 0  # the total all processes had written at our last write
     pending: int = 0  # counted here, not written yet
-    synced_at: int = -(2**62)
+    synced_at: int = 0
     syncing: bool = False
 
 
@@ -71,7 +71,9 @@ class RateLimiter:
         if entry is None or entry.window != window:
             if entry is None and len(self.counts) >= 10_000:
                 self._forget_before(window)
-            entry = self.counts[client] = _Count(window)
+            # The first write waits for a tenth of the limit or a second: a few anonymous calls
+            # (a console's first page) touch no database, and a flood costs one write a second.
+            entry = self.counts[client] = _Count(window, synced_at=now)
         entry.pending += 1
         self._judge(client, entry)
         step = max(1, self.limit // 10)
