@@ -51,7 +51,7 @@ async def test_anonymous_calls_over_the_limit_are_refused_with_a_retry_time(
 ) -> None:
     codes = _codes(await _batch(client, LICENSE, 60))
     assert codes[:LIMIT] == ["OK"] * LIMIT
-    assert codes[LIMIT + 1 :] == ["TOO_MANY_REQUESTS"] * (60 - LIMIT - 1)
+    assert codes[LIMIT:] == ["TOO_MANY_REQUESTS"] * (60 - LIMIT)
     refused = (await _batch(client, LICENSE, 1))[0]["error"]
     assert refused["code"] == -32029
     assert refused["data"]["httpStatus"] == 429 and 1 <= refused["data"]["retryAfter"] <= 60
@@ -69,7 +69,7 @@ async def test_failed_calls_of_a_signed_in_user_count_against_that_user(
 ) -> None:
     viewer = as_role("VIEWER", "viewer-9")
     codes = _codes(await _batch(client, "users.getAll", 60, viewer))
-    assert codes[:LIMIT] == ["FORBIDDEN"] * LIMIT and codes[-1] == "TOO_MANY_REQUESTS"
+    assert codes[:LIMIT] == ["FORBIDDEN"] * LIMIT and codes[LIMIT:] == ["TOO_MANY_REQUESTS"] * 10
     assert _codes(await _batch(client, "auth.me", 1, viewer)) == ["TOO_MANY_REQUESTS"]
     # another user, and anonymous callers, from the same address are unaffected
     assert _codes(await _batch(client, "users.getAll", 1, as_role("ADMIN"))) == ["OK"]

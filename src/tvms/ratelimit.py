@@ -99,7 +99,7 @@ class RateLimiter:
         self._judge(client, entry)
 
     def _judge(self, client: str, entry: _Count) -> None:
-        if entry.shared + entry.pending > self.limit:
+        if entry.shared + entry.pending >= self.limit:  # the limit-th call was the last one served
             self.blocked[client] = entry.window + self.window_ms
 
     def _forget_before(self, window: int) -> None:
