@@ -438,7 +438,7 @@ async def test_a_9_mib_dotted_path_is_refused_before_it_is_split(
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({f"k{i}": ["undefined"] for i in range(50_000)}, "more than 1000 annotations"),
+        ({f"k{i}": ["undefined"] for i in range(50_000)}, "more than 1000 paths"),
         ({".".join(["a"] * 33): ["undefined"]}, "deeper than 32 levels"),
         ({"a": [["undefined"], {"a": [["undefined"], {"a": ["undefined"]}]}]} | {"b" * 40: ["Date"]}, None),
     ],

@@ -144,7 +144,7 @@ def _apply(holder: list[Any], path: list[str], annotation: Any) -> None:
 
 
 class _Budget:
-    """How many more annotations one envelope may hold."""
+    """How many more paths (keys of `meta.values` at any level) one envelope may hold."""
 
     __slots__ = ("left",)
 
@@ -154,7 +154,7 @@ class _Budget:
     def spend(self) -> None:
         self.left -= 1
         if self.left < 0:
-            raise EnvelopeError(f"meta.values holds more than {MAX_ANNOTATIONS} annotations")
+            raise EnvelopeError(f"meta.values holds more than {MAX_ANNOTATIONS} paths")
 
 
 def _plan(
@@ -174,7 +174,6 @@ def _plan(
         return
     if not isinstance(tree, list) or len(tree) not in (1, 2):
         raise EnvelopeError("meta.values is not a superjson annotation tree")
-    budget.spend()
     if len(tree) == 2:
         if not isinstance(tree[1], dict):
             raise EnvelopeError("meta.values is not a superjson annotation tree")
