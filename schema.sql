@@ -545,3 +545,34 @@ CREATE INDEX IF NOT EXISTS sensors_live_location_idx ON sensors (location_id, cr
     WHERE deleted_at IS NULL;
 CREATE INDEX IF NOT EXISTS sensors_live_parent_idx ON sensors (parent_sensor_id, created_at, id)
     WHERE deleted_at IS NULL;
+
+-- migration: 16
+-- Rate limiting of anonymous and failed calls (owner: hardening). One row per client and fixed
+-- window: every API process adds the calls it counted (in batches, never one write per call) and
+-- reads back the total, so the limit holds across processes. Rows of past windows are deleted.
+CREATE TABLE IF NOT EXISTS rate_limit_hits (
+    client TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    hits BIGINT NOT NULL,
+    PRIMARY KEY (client, window_start)
+);
+CREATE INDEX IF NOT EXISTS rate_limit_hits_window ON rate_limit_hits (window_start);
+
+-- migration: 17
+-- Storage quota reservations (owner: hardening). An issued upload URL reserves its size until it
+-- expires, or until its upload is complete and usage has had time to include the file, so URLs
+-- issued before anything is uploaded cannot together exceed the quota. Quota decisions take the
+-- single row of upload_quota_lock first, so two processes never decide at the same time.
+CREATE TABLE IF NOT EXISTS upload_reservations (
+    object_key TEXT PRIMARY KEY,
+    size BIGINT NOT NULL CHECK (size >= 0),
+    expires_at BIGINT NOT NULL,
+    completed_at BIGINT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS upload_reservations_expiry ON upload_reservations (expires_at);
+CREATE TABLE IF NOT EXISTS upload_quota_lock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    decided_at BIGINT NOT NULL
+);
+INSERT INTO upload_quota_lock (id, decided_at) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;

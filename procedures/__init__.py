@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from procedures.audit import audit, audit_middleware
+from procedures.audit import audit, audit_middleware, refusal_summaries
 from procedures.auth import auth, mfa, resolve_bearer, signin_steps
 from procedures.events import events
 from procedures.locations import locations
@@ -13,6 +13,7 @@ from procedures.storage import storage_router
 from procedures.system import check_license_file, license_router, system, timezone
 from procedures.users import users
 from tvms.app import Api
+from tvms.ratelimit import rate_limit
 from tvms.rpc import Credentials, Principal, Services
 from tvms.security.tokens import check_secret
 from tvms.storage import storage_routes
@@ -47,8 +48,9 @@ def api() -> Api:
             reports,
         ],
         resolver=resolve_caller,
+        middleware=[rate_limit],
         mutation_middleware=[audit_middleware],
-        hooks=[heartbeat_sweeper, report_worker],
+        hooks=[heartbeat_sweeper, report_worker, refusal_summaries],
         routes=storage_routes(),
         checks=[check_license_file, check_secret],
     )

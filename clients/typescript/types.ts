@@ -1366,6 +1366,7 @@ export interface Setting {
   updatedAt: string | null;
   updatedBy: string | null;
   options: string[] | null;
+  masked: boolean;
 }
 
 /** Returned by `storage.delete`. */

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -30,7 +30,14 @@ from tvms.db import Row
 from tvms.rpc import USER, Context, ErrorCode, RpcError, invalid_params
 from tvms.rpc.origin import absolute
 
-_cursor_decoder = msgspec.json.Decoder(tuple[int, str])
+# A cursor is client input: bounded like any other (an integer beyond 64 bits, or a NUL in the
+# id, would fail in the database instead of being refused here).
+_cursor_decoder = msgspec.json.Decoder(
+    tuple[
+        Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)],
+        Annotated[str, msgspec.Meta(max_length=200, pattern="^[^\\x00]*$")],
+    ]
+)
 
 
 def encode_cursor(occurred_at: int, event_id: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from msgspec import UNSET
 
 from procedures.settings.store import get_value
+from procedures.storage.quota import reserve
 from procedures.storage.schemas import (
     Bucket,
     Deleted,
@@ -47,6 +48,10 @@ _REPORTS_PREFIX = REPORTS + "/"
 
 def _is_admin(ctx: Context) -> bool:
     return ctx.principal is not None and ctx.principal.role == "ADMIN"
+
+
+def _is_evidence(key: str) -> bool:
+    return key.split("/", 1)[0] in EVIDENCE_FOLDERS
 
 
 def _is_report(key: str) -> bool:
@@ -123,7 +128,9 @@ async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
     """A signed, absolute URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
 
     Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
-    Refused when the upload would exceed the storage quota, and CONFLICT when a file already
+    The URL reserves `size` bytes of the storage quota until it expires or the upload is
+    stored: PAYLOAD_TOO_LARGE when stored files, other unexpired URLs and this upload would
+    exceed the quota (`error.data`: quotaBytes, usedBytes, reservedBytes). CONFLICT when a file already
     exists under that key (an upload never replaces one). `reports/` is written by the report
     worker only, evidence folders by devices only (both FORBIDDEN).
     """
@@ -153,14 +160,11 @@ async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
         pass
     else:  # the signed PUT refuses to replace it too; saying so here spares a wasted upload
         raise RpcError(ErrorCode.CONFLICT, "A file already exists under this key")
-    quota = int(await get_value(ctx, "storage.quotaBytes"))
-    used = sum(size for size, _, _ in (await _usage(ctx)).values())
-    if used + input.size > quota:
-        raise RpcError(ErrorCode.PAYLOAD_TOO_LARGE, "The storage quota would be exceeded")
     try:
         signed = await ctx.storage.presign_put(key, content_type, input.size)
     except ObjectTooLarge:
         raise RpcError(ErrorCode.PAYLOAD_TOO_LARGE, "Files are limited to 100 MB") from None
+    await reserve(ctx, key, input.size)  # the URL leaves only once its size is reserved
     usage_of(ctx.services).forget()
     return UploadUrl(
         key=key,
@@ -176,8 +180,9 @@ async def get_download_url(ctx: Context, input: KeyInput) -> DownloadUrl:
     """A signed, expiring, absolute URL to download one object, saved under a name made of its
     key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
 
-    Evidence that is not verified (pending or quarantined) is served to administrators only, and
-    so are report files (their owners use reports.getDownloadUrl).
+    Under `events/` and `violations/` only verified evidence is served to non-administrators
+    (not pending, quarantined or unregistered files), and report files are served to
+    administrators only (their owners use reports.getDownloadUrl).
     """
     try:
         validate_key(input.key)
@@ -189,9 +194,14 @@ async def get_download_url(ctx: Context, input: KeyInput) -> DownloadUrl:
         await ctx.storage.stat(input.key)
     except ObjectNotFound:
         raise RpcError(ErrorCode.NOT_FOUND, "No such object") from None
-    state = await ctx.db.fetchval("SELECT state FROM evidence WHERE object_key = :key", {"key": input.key})
-    if state not in (None, "VERIFIED") and not _is_admin(ctx):
-        raise RpcError(ErrorCode.FORBIDDEN, "This file is not verified evidence")
+    if _is_evidence(input.key) and not _is_admin(ctx):
+        # Only a file an evidence item points at AND that was verified: a file in an evidence
+        # folder with no item (an abandoned announcement) is not evidence either.
+        state = await ctx.db.fetchval(
+            "SELECT state FROM evidence WHERE object_key = :key", {"key": input.key}
+        )
+        if state != "VERIFIED":
+            raise RpcError(ErrorCode.FORBIDDEN, "This file is not verified evidence")
     signed = await ctx.storage.presign_get(input.key, filename=input.key.replace("/", "_"))
     return DownloadUrl(url=absolute(signed.url, ctx.base_url), expires_at=iso_ms(signed.expires_at_ms))
 

@@ -48,6 +48,9 @@ class Config:
     """`scheme://host[:port][/prefix]` the service is reached at (TVMS_PUBLIC_URL), for absolute links."""
     trust_forwarded: bool = False
     """Build links from X-Forwarded-Host/-Proto (TVMS_TRUST_FORWARDED=1: a proxy sets them)."""
+    rate_limit: int = 1000
+    """Anonymous or failed calls a client may make per `rate_limit_window_s` (0: no limit)."""
+    rate_limit_window_s: int = 60
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -157,6 +160,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         report_lease_s=_float(env, "TVMS_REPORT_LEASE_S", 60.0, 3.0, 3600.0),
         public_url=_public_url(env["TVMS_PUBLIC_URL"]) if env.get("TVMS_PUBLIC_URL") else "",
         trust_forwarded=_flag(env, "TVMS_TRUST_FORWARDED"),
+        rate_limit=_int(env, "TVMS_RATE_LIMIT", 1000, 0, 10_000_000),
+        rate_limit_window_s=_int(env, "TVMS_RATE_LIMIT_WINDOW", 60, 1, 86_400),
     )
 
 

@@ -80,8 +80,8 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 
 
 def _content_type_ok(value: str | None) -> bool:
-    if value is None:
-        return True
+    if value is None:  # a cross-site form or `fetch` with no type must not pass as JSON
+        return False
     media = value.split(";", 1)[0].strip().lower()
     return media in _ACCEPTED_TYPES or (media.startswith("application/") and media.endswith("+json"))
 

@@ -483,7 +483,8 @@ class _EventsApi:
 
         Announce the exact size and SHA-256: the upload is verified against them. Asking again
         for a kind that is still pending gives a fresh URL; a verified or quarantined kind is
-        CONFLICT.
+        CONFLICT. The URL reserves `size` bytes of the storage quota (PAYLOAD_TOO_LARGE when it
+        is used up); re-announcing another type removes what was uploaded for the earlier one.
 
         `events.createEvidenceUpload` (mutation, auth: device).
         """
@@ -1277,8 +1278,9 @@ class _StorageApi:
         """A signed, expiring, absolute URL to download one object, saved under a name made of its
         key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
 
-        Evidence that is not verified (pending or quarantined) is served to administrators only,
-        and so are report files (their owners use reports.getDownloadUrl).
+        Under `events/` and `violations/` only verified evidence is served to non-administrators
+        (not pending, quarantined or unregistered files), and report files are served to
+        administrators only (their owners use reports.getDownloadUrl).
 
         `storage.getDownloadUrl` (query, auth: user).
         """
@@ -1310,9 +1312,11 @@ class _StorageApi:
         `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
-        Refused when the upload would exceed the storage quota, and CONFLICT when a file already
-        exists under that key (an upload never replaces one). `reports/` is written by the
-        report worker only, evidence folders by devices only (both FORBIDDEN).
+        The URL reserves `size` bytes of the storage quota until it expires or the upload is
+        stored: PAYLOAD_TOO_LARGE when stored files, other unexpired URLs and this upload would
+        exceed the quota (`error.data`: quotaBytes, usedBytes, reservedBytes). CONFLICT when a
+        file already exists under that key (an upload never replaces one). `reports/` is written
+        by the report worker only, evidence folders by devices only (both FORBIDDEN).
 
         `storage.getUploadUrl` (mutation, auth: roles:ADMIN,OPERATOR).
         """
@@ -1865,7 +1869,8 @@ class _AsyncEventsApi:
 
         Announce the exact size and SHA-256: the upload is verified against them. Asking again
         for a kind that is still pending gives a fresh URL; a verified or quarantined kind is
-        CONFLICT.
+        CONFLICT. The URL reserves `size` bytes of the storage quota (PAYLOAD_TOO_LARGE when it
+        is used up); re-announcing another type removes what was uploaded for the earlier one.
 
         `events.createEvidenceUpload` (mutation, auth: device).
         """
@@ -2703,8 +2708,9 @@ class _AsyncStorageApi:
         """A signed, expiring, absolute URL to download one object, saved under a name made of its
         key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
 
-        Evidence that is not verified (pending or quarantined) is served to administrators only,
-        and so are report files (their owners use reports.getDownloadUrl).
+        Under `events/` and `violations/` only verified evidence is served to non-administrators
+        (not pending, quarantined or unregistered files), and report files are served to
+        administrators only (their owners use reports.getDownloadUrl).
 
         `storage.getDownloadUrl` (query, auth: user).
         """
@@ -2740,9 +2746,11 @@ class _AsyncStorageApi:
         `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
-        Refused when the upload would exceed the storage quota, and CONFLICT when a file already
-        exists under that key (an upload never replaces one). `reports/` is written by the
-        report worker only, evidence folders by devices only (both FORBIDDEN).
+        The URL reserves `size` bytes of the storage quota until it expires or the upload is
+        stored: PAYLOAD_TOO_LARGE when stored files, other unexpired URLs and this upload would
+        exceed the quota (`error.data`: quotaBytes, usedBytes, reservedBytes). CONFLICT when a
+        file already exists under that key (an upload never replaces one). `reports/` is written
+        by the report worker only, evidence folders by devices only (both FORBIDDEN).
 
         `storage.getUploadUrl` (mutation, auth: roles:ADMIN,OPERATOR).
         """
@@ -3303,7 +3311,8 @@ class _BatchEventsApi:
 
         Announce the exact size and SHA-256: the upload is verified against them. Asking again
         for a kind that is still pending gives a fresh URL; a verified or quarantined kind is
-        CONFLICT.
+        CONFLICT. The URL reserves `size` bytes of the storage quota (PAYLOAD_TOO_LARGE when it
+        is used up); re-announcing another type removes what was uploaded for the earlier one.
 
         `events.createEvidenceUpload` (mutation, auth: device).
         """
@@ -4141,8 +4150,9 @@ class _BatchStorageApi:
         """A signed, expiring, absolute URL to download one object, saved under a name made of its
         key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
 
-        Evidence that is not verified (pending or quarantined) is served to administrators only,
-        and so are report files (their owners use reports.getDownloadUrl).
+        Under `events/` and `violations/` only verified evidence is served to non-administrators
+        (not pending, quarantined or unregistered files), and report files are served to
+        administrators only (their owners use reports.getDownloadUrl).
 
         `storage.getDownloadUrl` (query, auth: user).
         """
@@ -4176,9 +4186,11 @@ class _BatchStorageApi:
         `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
-        Refused when the upload would exceed the storage quota, and CONFLICT when a file already
-        exists under that key (an upload never replaces one). `reports/` is written by the
-        report worker only, evidence folders by devices only (both FORBIDDEN).
+        The URL reserves `size` bytes of the storage quota until it expires or the upload is
+        stored: PAYLOAD_TOO_LARGE when stored files, other unexpired URLs and this upload would
+        exceed the quota (`error.data`: quotaBytes, usedBytes, reservedBytes). CONFLICT when a
+        file already exists under that key (an upload never replaces one). `reports/` is written
+        by the report worker only, evidence folders by devices only (both FORBIDDEN).
 
         `storage.getUploadUrl` (mutation, auth: roles:ADMIN,OPERATOR).
         """

@@ -1914,6 +1914,7 @@ class Setting(msgspec.Struct, kw_only=True):
     )
     updated_by: str | None = msgspec.field(name="updatedBy")
     options: list[str] | None = None
+    masked: bool = False
 
 
 class StorageSchemasDeleted(msgspec.Struct, kw_only=True):
