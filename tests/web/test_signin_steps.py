@@ -4,6 +4,7 @@ pages' second-factor controls. TOTP codes are computed here with pyotp from the 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -296,10 +297,38 @@ def test_admin_resets_a_users_second_factor(console: Console, site: Site) -> Non
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text(f"Remove the second factor and recovery codes of {email}?")
     console.shot("reset mfa")
-    dialog.get_by_role("button", name="Yes, reset mfa").click()
+    dialog.get_by_role("button", name="Yes, reset MFA").click()
     expect(page.get_by_role("status")).to_have_text(f"The second factor of {email} is removed.")
     assert "token" in site.call("auth.login", {"email": email, "password": PASSWORD})
 
     row.get_by_role("button", name="Reset MFA").click()
-    page.get_by_role("dialog").get_by_role("button", name="Yes, reset mfa").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, reset MFA").click()
     expect(page.get_by_role("status")).to_have_text(f"{email} had no second factor.")
+
+
+def test_too_many_wrong_codes_show_the_retry_time(console: Console, site: Site) -> None:
+    page = console.page
+    email = "mfa.locked@example.com"
+    totp = _enrolled(site, email)
+    admin = site.token(ADMIN)
+    site.call("settings.update", {"key": "security.maxLoginAttempts", "value": 3}, admin)
+    try:
+        _password_step(console, email)
+        for _ in range(2):
+            page.get_by_label("Code").fill(_wrong_code(totp))
+            page.get_by_role("button", name="Verify").click()
+            expect(page.get_by_role("alert")).to_have_text("Invalid code")
+            expect(page.get_by_role("button", name="Verify")).to_be_enabled()
+        page.get_by_label("Code").fill(_wrong_code(totp))
+        page.get_by_role("button", name="Verify").click()
+        alert = page.get_by_role("alert")
+        expect(alert).to_contain_text("Too many wrong codes")
+        expect(alert).to_contain_text(re.compile(r"Try again in \d+ (s|min)"))
+        # Locked: even the right code waits.
+        page.get_by_label("Code").fill(_next_code(totp))
+        page.get_by_role("button", name="Verify").click()
+        expect(page.get_by_role("button", name="Verify")).to_be_enabled()  # "Checking…" meanwhile
+        expect(alert).to_contain_text("Too many wrong codes")
+        console.shot("locked")
+    finally:
+        site.call("settings.update", {"key": "security.maxLoginAttempts", "value": 5}, admin)

@@ -110,6 +110,7 @@ export function Users() {
                     <ConfirmButton
                       label="Reset MFA"
                       question={`Remove the second factor and recovery codes of ${user.email}? Their sessions end; they sign in with their password (and enrol again if multi-factor sign-in is required).`}
+                      yes="Yes, reset MFA"
                       busy={resetMfa.isPending}
                       onConfirm={() => {
                         setMfaNote(null);
