@@ -79,7 +79,9 @@ export function SecondFactor() {
       <p data-testid="mfa-status">
         {mfa.enabled
           ? `On: a code from your authenticator app is asked at every sign-in. ${mfa.recoveryCodesLeft} recovery codes left.`
-          : "Off: your password alone signs you in."}
+          : mfa.pending
+            ? "Off: a set-up was started but not confirmed with a code; set up again to finish."
+            : "Off: your password alone signs you in."}
         {mfa.required ? " Required for every user by the security settings." : ""}
       </p>
       {codes ? <RecoveryCodes codes={codes} onDone={() => setCodes(null)} done="Done" /> : null}

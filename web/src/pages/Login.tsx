@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
-import { type FormEvent, type ReactNode, useEffect, useState } from "react";
+import { type FormEvent, type ReactNode, useEffect, useRef, useState } from "react";
 import {
   client,
   errorText,
@@ -24,7 +24,9 @@ function lockoutText(error: TooManyRequestsError, tz: ReturnType<typeof useTimez
   const wait =
     seconds > 0 ? ` Try again in ${seconds < 120 ? `${seconds} s` : `${Math.ceil(seconds / 60)} min`}` : "";
   const until = data.lockedUntil ? ` (at ${formatDate(data.lockedUntil, tz)})` : "";
-  return `${error.message}.${wait}${until}`.replace("..", ".");
+  // The server's "try again later" is said more precisely here, when the time is known.
+  const said = wait ? error.message.replace(/[;,]?\s*try again later\.?$/i, "") : error.message;
+  return `${said}.${wait}${until}`.replace("..", ".");
 }
 
 /** Where a sign-in stands: the password, one of the steps `auth.login` may ask for after it
@@ -65,6 +67,13 @@ export function Login() {
   const [step, setStep] = useState<Step>({ kind: "PASSWORD" });
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
+
+  // Each new step puts the keyboard in its first field.
+  const form = useRef<HTMLFormElement>(null);
+  const shown = step.kind === "MFA_ENROLMENT_REQUIRED" && step.enrolment ? "ENROLMENT" : step.kind;
+  useEffect(() => {
+    if (shown !== "PASSWORD") form.current?.querySelector<HTMLElement>("input, button")?.focus();
+  }, [shown]);
 
   const finish = (session: LoginResult) => {
     setSession(session.token, session.user);
@@ -225,7 +234,7 @@ export function Login() {
           <RecoveryCodes codes={step.codes} onDone={() => finish({ token: step.token, user: step.user })} />
         </div>
       ) : (
-        <form onSubmit={submit} aria-labelledby="login-title">
+        <form ref={form} onSubmit={submit} aria-labelledby="login-title">
           <h1 id="login-title">{title}</h1>
           {body}
           {message ? (
