@@ -306,6 +306,12 @@ def test_admin_resets_a_users_second_factor(console: Console, site: Site) -> Non
     page.get_by_role("dialog").get_by_role("button", name="Yes, reset MFA").click()
     expect(page.get_by_role("status")).to_have_text(f"{email} had no second factor.")
 
+    # Your own factor is managed on "My account" (the server refuses users.resetMfa for yourself).
+    page.get_by_label("Search").fill(ADMIN[0])
+    own = page.get_by_role("row").filter(has_text=ADMIN[0])
+    expect(own.get_by_role("button", name="Edit")).to_be_visible()
+    expect(own.get_by_role("button", name="Reset MFA")).to_have_count(0)
+
 
 def test_too_many_wrong_codes_show_the_retry_time(console: Console, site: Site) -> None:
     page = console.page

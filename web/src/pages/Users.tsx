@@ -12,6 +12,7 @@ import {
   SelectField,
   Status,
   TextField,
+  useSession,
 } from "../ui";
 
 const ROLES = ["ADMIN", "OPERATOR", "VIEWER"] as const;
@@ -36,6 +37,7 @@ export function Users() {
   const remove = useMutate("users.delete", ["users."]);
   const resetMfa = useMutate("users.resetMfa", ["users."]);
   const [mfaNote, setMfaNote] = useState<string | null>(null);
+  const me = useSession();
   const [editing, setEditing] = useState<User | "new" | null>(null);
   const [resetting, setResetting] = useState<User | null>(null);
   return (
@@ -107,26 +109,28 @@ export function Users() {
                     <button type="button" onClick={() => setResetting(user)}>
                       Reset password
                     </button>
-                    <ConfirmButton
-                      label="Reset MFA"
-                      question={`Remove the second factor and recovery codes of ${user.email}? Their sessions end; they sign in with their password (and enrol again if multi-factor sign-in is required).`}
-                      yes="Yes, reset MFA"
-                      busy={resetMfa.isPending}
-                      onConfirm={() => {
-                        setMfaNote(null);
-                        resetMfa.mutate(
-                          { id: user.id },
-                          {
-                            onSuccess: (answer) =>
-                              setMfaNote(
-                                answer.reset
-                                  ? `The second factor of ${user.email} is removed.`
-                                  : `${user.email} had no second factor.`,
-                              ),
-                          },
-                        );
-                      }}
-                    />
+                    {user.id === me?.id ? null : (
+                      <ConfirmButton
+                        label="Reset MFA"
+                        question={`Remove the second factor and recovery codes of ${user.email}? Their sessions end; they sign in with their password (and enrol again if multi-factor sign-in is required).`}
+                        yes="Yes, reset MFA"
+                        busy={resetMfa.isPending}
+                        onConfirm={() => {
+                          setMfaNote(null);
+                          resetMfa.mutate(
+                            { id: user.id },
+                            {
+                              onSuccess: (answer) =>
+                                setMfaNote(
+                                  answer.reset
+                                    ? `The second factor of ${user.email} is removed.`
+                                    : `${user.email} had no second factor.`,
+                                ),
+                            },
+                          );
+                        }}
+                      />
+                    )}
                     <ConfirmButton
                       label="Delete"
                       question={`Delete the user ${user.email}?`}
