@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from procedures.audit import audit, audit_middleware
 from procedures.auth import auth, resolve_bearer
+from procedures.commands import command_sweeper, commands, devices
 from procedures.events import events
 from procedures.locations import locations
 from procedures.reports import report_worker, reports
@@ -43,10 +44,12 @@ def api() -> Api:
             events,
             storage_router,
             reports,
+            commands,
+            devices,
         ],
         resolver=resolve_caller,
         mutation_middleware=[audit_middleware],
-        hooks=[heartbeat_sweeper, report_worker],
+        hooks=[heartbeat_sweeper, report_worker, command_sweeper],
         routes=storage_routes(),
         checks=[check_license_file, check_secret],
     )

@@ -4,6 +4,29 @@ export type SettingCategory = "GENERAL" | "SECURITY" | "NOTIFICATIONS" | "APPEAR
 
 export type SettingType = "STRING" | "NUMBER" | "BOOLEAN" | "JSON" | "SELECT" | "MULTI_SELECT";
 
+export interface Artifact {
+  key: string;
+  contentType: string;
+  size: number;
+  url: string;
+  urlExpiresAt: string;
+}
+
+export interface ArtifactIn {
+  /**
+   * @minLength 1
+   * @maxLength 300
+   */
+  key: string;
+  /**
+   * @minimum 1
+   * @maximum 5242880
+   */
+  size: number;
+  /** @pattern ^[0-9a-f]{64}$(?!\n) */
+  sha256: string;
+}
+
 export interface AuditEntry {
   id: string;
   at: string;
@@ -116,6 +139,64 @@ export interface ClassCount {
   count: number;
 }
 
+/** Input of `commands.getById`, `commands.retry`. */
+export interface CommandIdInput {
+  /**
+   * @minLength 1
+   * @maxLength 100
+   */
+  id: string;
+}
+
+/** Returned by `commands.getAll`. */
+export interface CommandPage {
+  commands: CommandView[];
+  total: number;
+  pageCount: number;
+}
+
+/** Returned by `commands.getById`, `commands.retry`, `commands.send`. */
+export interface CommandView {
+  id: string;
+  sensorId: string;
+  type: "PING" | "REBOOT" | "SET_CONFIG" | "SNAPSHOT";
+  command: Ping | Reboot | Snapshot | SetConfig;
+  state: "DELIVERED" | "EXPIRED" | "FAILED" | "QUEUED" | "RUNNING" | "SUCCEEDED";
+  attempt: number;
+  maxAttempts: number;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: string;
+  deliveredAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  result: Record<string, unknown> | null;
+  error: string | null;
+  artifact: Artifact | null;
+}
+
+/** Input of `commands.getAll`. */
+export interface CommandsSchemasGetAllInput {
+  /**
+   * @minLength 1
+   * @maxLength 100
+   */
+  sensorId?: string | null;
+  state?: ("DELIVERED" | "EXPIRED" | "FAILED" | "QUEUED" | "RUNNING" | "SUCCEEDED") | null;
+  type?: ("PING" | "REBOOT" | "SET_CONFIG" | "SNAPSHOT") | null;
+  /**
+   * @minimum 0
+   * @maximum 1000000
+   */
+  skip?: number;
+  /**
+   * @minimum 1
+   * @maximum 100
+   */
+  take?: number;
+}
+
 /** Input of `events.completeEvidenceUpload`. */
 export interface CompleteUploadInput {
   /**
@@ -167,6 +248,15 @@ export interface DashboardStats {
    * @maximum 1
    */
   coverage: number | null;
+}
+
+export interface DeviceCommand {
+  id: string;
+  sensorId: string;
+  deviceId: string;
+  attempt: number;
+  expiresAt: string;
+  command: Ping | Reboot | Snapshot | SetConfig;
 }
 
 /** Returned by `events.review`. */
@@ -224,6 +314,46 @@ export interface EventDetail {
 export interface EventPage {
   events: Event[];
   nextCursor: string | null;
+}
+
+/**
+ * Filters are combined with AND; `plate` matches the read or the corrected plate.
+ * Input of `events.getAll`.
+ */
+export interface EventsSchemasGetAllInput {
+  from?: string | null;
+  to?: string | null;
+  /**
+   * @minItems 1
+   * @maxItems 15
+   */
+  types?: (("ACCIDENT" | "ANPR_READ" | "CAMERA_TAMPER" | "CONGESTION" | "ILLEGAL_PARKING" | "LANE_VIOLATION" | "MOBILE_PHONE" | "NO_HELMET" | "NO_SEATBELT" | "RED_LIGHT" | "SPEEDING" | "STOPPED_VEHICLE" | "TRAFFIC_COUNT" | "VIDEO_LOSS" | "WRONG_WAY")[]) | null;
+  /**
+   * @minLength 1
+   * @maxLength 128
+   */
+  sensorId?: string | null;
+  /**
+   * @minLength 1
+   * @maxLength 128
+   */
+  locationId?: string | null;
+  /**
+   * @minLength 1
+   * @maxLength 20
+   */
+  plate?: string | null;
+  reviewStatus?: ("CONFIRMED" | "PENDING" | "REJECTED") | null;
+  /**
+   * @minLength 1
+   * @maxLength 200
+   */
+  cursor?: string | null;
+  /**
+   * @minimum 1
+   * @maximum 500
+   */
+  take?: number;
 }
 
 /** Returned by `events.completeEvidenceUpload`. */
@@ -305,46 +435,6 @@ export interface GenerateInput {
 export interface GenerateResult {
   id: string;
   status: "FAILED" | "QUEUED" | "READY" | "RUNNING";
-}
-
-/**
- * Filters are combined with AND; `plate` matches the read or the corrected plate.
- * Input of `events.getAll`.
- */
-export interface GetAllInput {
-  from?: string | null;
-  to?: string | null;
-  /**
-   * @minItems 1
-   * @maxItems 15
-   */
-  types?: (("ACCIDENT" | "ANPR_READ" | "CAMERA_TAMPER" | "CONGESTION" | "ILLEGAL_PARKING" | "LANE_VIOLATION" | "MOBILE_PHONE" | "NO_HELMET" | "NO_SEATBELT" | "RED_LIGHT" | "SPEEDING" | "STOPPED_VEHICLE" | "TRAFFIC_COUNT" | "VIDEO_LOSS" | "WRONG_WAY")[]) | null;
-  /**
-   * @minLength 1
-   * @maxLength 128
-   */
-  sensorId?: string | null;
-  /**
-   * @minLength 1
-   * @maxLength 128
-   */
-  locationId?: string | null;
-  /**
-   * @minLength 1
-   * @maxLength 20
-   */
-  plate?: string | null;
-  reviewStatus?: ("CONFIRMED" | "PENDING" | "REJECTED") | null;
-  /**
-   * @minLength 1
-   * @maxLength 200
-   */
-  cursor?: string | null;
-  /**
-   * @minimum 1
-   * @maximum 500
-   */
-  take?: number;
 }
 
 /** Returned by `system.health`. */
@@ -800,6 +890,39 @@ export interface OptionalPeriodInput {
   to?: string | null;
 }
 
+/** Answer at once (proves the command path end to end). */
+export interface Ping {
+}
+
+/** Input of `devices.pollCommands`. */
+export interface PollInput {
+  /**
+   * how long the server may wait
+   * @minimum 0
+   * @maximum 25
+   */
+  waitS?: number;
+  /**
+   * @minimum 1
+   * @maximum 20
+   */
+  max?: number;
+}
+
+/** Returned by `devices.pollCommands`. */
+export interface PollResult {
+  commands: DeviceCommand[];
+}
+
+/** Restart the device after `delayS` seconds. */
+export interface Reboot {
+  /**
+   * @minimum 0
+   * @maximum 3600
+   */
+  delayS?: number;
+}
+
 export interface Receipt {
   externalId: string | null;
   status: "CREATED" | "DUPLICATE" | "REJECTED";
@@ -832,6 +955,13 @@ export interface Report {
   fileKey: string | null;
 }
 
+/** Returned by `devices.reportCommand`. */
+export interface ReportAck {
+  id: string;
+  state: "DELIVERED" | "EXPIRED" | "FAILED" | "QUEUED" | "RUNNING" | "SUCCEEDED";
+  attempt: number;
+}
+
 /** Optional narrowing; `groupBy` is for the summaries (default `day`). */
 export interface ReportFilters {
   groupBy?: "day" | "hour" | "month" | "week";
@@ -848,6 +978,28 @@ export interface ReportFilters {
    */
   locationId?: string | null;
   reviewStatus?: ("CONFIRMED" | "PENDING" | "REJECTED") | null;
+}
+
+/** Input of `devices.reportCommand`. */
+export interface ReportInput {
+  /**
+   * @minLength 1
+   * @maxLength 100
+   */
+  id: string;
+  /**
+   * @minimum 1
+   * @maximum 10
+   */
+  attempt: number;
+  state: "FAILED" | "RUNNING" | "SUCCEEDED";
+  result?: Record<string, string | number | number | boolean | null> | null;
+  /**
+   * @minLength 1
+   * @maxLength 500
+   */
+  error?: string | null;
+  artifact?: ArtifactIn | null;
 }
 
 /** Returned by `reports.getAll`. */
@@ -941,6 +1093,27 @@ export interface ReviewInput {
   correctedPlate?: string | null;
   /** @maxLength 2000 */
   comment?: string | null;
+}
+
+/** Input of `commands.send`. */
+export interface SendInput {
+  /**
+   * @minLength 1
+   * @maxLength 100
+   */
+  sensorId: string;
+  command: Ping | Reboot | Snapshot | SetConfig;
+  /**
+   * seconds until it expires
+   * @minimum 10
+   * @maximum 86400
+   */
+  ttlS?: number;
+  /**
+   * @minimum 1
+   * @maximum 10
+   */
+  maxAttempts?: number;
 }
 
 /**
@@ -1235,6 +1408,11 @@ export interface SensorWithKey {
   apiKey: string;
 }
 
+/** Apply configuration values (1 to 50 keys) on the device. */
+export interface SetConfig {
+  settings: Record<string, string | number | number | boolean>;
+}
+
 /** Returned by `settings.getAll`, `settings.getByCategory`, `settings.update`, `system.getSettings`. */
 export interface Setting {
   key: string;
@@ -1249,6 +1427,51 @@ export interface Setting {
   updatedAt: string | null;
   updatedBy: string | null;
   options: string[] | null;
+}
+
+/** Take a still image and upload it as the command's artifact. */
+export interface Snapshot {
+  /**
+   * @minimum 64
+   * @maximum 3840
+   */
+  width?: number;
+  /**
+   * @minimum 48
+   * @maximum 2160
+   */
+  height?: number;
+}
+
+/** Returned by `devices.createSnapshotUpload`. */
+export interface SnapshotUpload {
+  key: string;
+  uploadUrl: string;
+  method: string;
+  headers: Record<string, string>;
+  expiresAt: string;
+}
+
+/** Input of `devices.createSnapshotUpload`. */
+export interface SnapshotUploadInput {
+  /**
+   * @minLength 1
+   * @maxLength 100
+   */
+  id: string;
+  /**
+   * @minimum 1
+   * @maximum 10
+   */
+  attempt: number;
+  /**
+   * @minimum 1
+   * @maximum 5242880
+   */
+  size: number;
+  /** @pattern ^[0-9a-f]{64}$(?!\n) */
+  sha256: string;
+  contentType?: "image/jpeg" | "image/png";
 }
 
 /** Returned by `storage.delete`. */
@@ -1651,6 +1874,69 @@ export interface Procedures {
     output: TokenResult;
   };
   /**
+   * Commands, newest first, filtered by sensor, state and type.
+   * query, auth: roles:ADMIN,OPERATOR,VIEWER
+   */
+  "commands.getAll": {
+    kind: "query";
+    input: CommandsSchemasGetAllInput;
+    output: CommandPage;
+  };
+  /**
+   * One command with its state, result and attempt; a SNAPSHOT's image as a signed URL.
+   * query, auth: roles:ADMIN,OPERATOR,VIEWER
+   */
+  "commands.getById": {
+    kind: "query";
+    input: CommandIdInput;
+    output: CommandView;
+  };
+  /**
+   * Queue a FAILED or EXPIRED command again for one more attempt, with its first time to live.
+   * mutation, auth: roles:ADMIN,OPERATOR
+   */
+  "commands.retry": {
+    kind: "mutation";
+    input: CommandIdInput;
+    output: CommandView;
+  };
+  /**
+   * Queue a command (PING, REBOOT, SNAPSHOT or SET_CONFIG) for a device.
+   * mutation, auth: roles:ADMIN,OPERATOR
+   */
+  "commands.send": {
+    kind: "mutation";
+    input: SendInput;
+    output: CommandView;
+  };
+  /**
+   * A signed URL to PUT the image a SNAPSHOT command took (then report it SUCCEEDED).
+   * mutation, auth: device
+   */
+  "devices.createSnapshotUpload": {
+    kind: "mutation";
+    input: SnapshotUploadInput;
+    output: SnapshotUpload;
+  };
+  /**
+   * Wait up to `waitS` seconds (at most 25) for commands for this device or its children.
+   * mutation, auth: device
+   */
+  "devices.pollCommands": {
+    kind: "mutation";
+    input: PollInput;
+    output: PollResult;
+  };
+  /**
+   * Report that a delivered command is RUNNING, or SUCCEEDED / FAILED with its result.
+   * mutation, auth: device
+   */
+  "devices.reportCommand": {
+    kind: "mutation";
+    input: ReportInput;
+    output: ReportAck;
+  };
+  /**
    * Check the uploaded file's size and SHA-256: VERIFIED when they match, else QUARANTINED.
    * mutation, auth: device
    */
@@ -1674,7 +1960,7 @@ export interface Procedures {
    */
   "events.getAll": {
     kind: "query";
-    input: GetAllInput;
+    input: EventsSchemasGetAllInput;
     output: EventPage;
   };
   /**

@@ -27,6 +27,19 @@ _AUTH_LOGIN = Procedure[models.LoginResult]("auth.login", False, models.LoginRes
 _AUTH_LOGOUT = Procedure[models.LogoutResult]("auth.logout", False, models.LogoutResult)
 _AUTH_ME = Procedure[models.Me]("auth.me", True, models.Me)
 _AUTH_REFRESH_TOKEN = Procedure[models.TokenResult]("auth.refreshToken", False, models.TokenResult)
+_COMMANDS_GET_ALL = Procedure[models.CommandPage]("commands.getAll", True, models.CommandPage)
+_COMMANDS_GET_BY_ID = Procedure[models.CommandView]("commands.getById", True, models.CommandView)
+_COMMANDS_RETRY = Procedure[models.CommandView]("commands.retry", False, models.CommandView)
+_COMMANDS_SEND = Procedure[models.CommandView]("commands.send", False, models.CommandView)
+_DEVICES_CREATE_SNAPSHOT_UPLOAD = Procedure[models.SnapshotUpload](
+    "devices.createSnapshotUpload", False, models.SnapshotUpload
+)
+_DEVICES_POLL_COMMANDS = Procedure[models.PollResult](
+    "devices.pollCommands", False, models.PollResult
+)
+_DEVICES_REPORT_COMMAND = Procedure[models.ReportAck](
+    "devices.reportCommand", False, models.ReportAck
+)
 _EVENTS_COMPLETE_EVIDENCE_UPLOAD = Procedure[models.Evidence](
     "events.completeEvidenceUpload", False, models.Evidence
 )
@@ -260,6 +273,162 @@ class _AuthApi:
         return self._c._call(_AUTH_REFRESH_TOKEN, None)
 
 
+class _CommandsApi:
+    """`commands.*`"""
+
+    def __init__(self, c: ClientBase) -> None:
+        self._c = c
+
+    @overload
+    def get_all(self, input: models.CommandsSchemasGetAllInput, /) -> models.CommandPage: ...
+    @overload
+    def get_all(
+        self,
+        *,
+        sensor_id: str | None = ...,
+        state: Literal["DELIVERED", "EXPIRED", "FAILED", "QUEUED", "RUNNING", "SUCCEEDED"]
+        | None = ...,
+        type: Literal["PING", "REBOOT", "SET_CONFIG", "SNAPSHOT"] | None = ...,
+        skip: int = ...,
+        take: int = ...,
+    ) -> models.CommandPage: ...
+    def get_all(
+        self, *input: models.CommandsSchemasGetAllInput, **fields: Any
+    ) -> models.CommandPage:
+        """Commands, newest first, filtered by sensor, state and type.
+
+        `commands.getAll` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return self._c._call(
+            _COMMANDS_GET_ALL, build_input(models.CommandsSchemasGetAllInput, input, fields)
+        )
+
+    @overload
+    def get_by_id(self, input: models.CommandIdInput, /) -> models.CommandView: ...
+    @overload
+    def get_by_id(self, *, id: str) -> models.CommandView: ...
+    def get_by_id(self, *input: models.CommandIdInput, **fields: Any) -> models.CommandView:
+        """One command with its state, result and attempt; a SNAPSHOT's image as a signed URL.
+
+        `commands.getById` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return self._c._call(_COMMANDS_GET_BY_ID, build_input(models.CommandIdInput, input, fields))
+
+    @overload
+    def retry(self, input: models.CommandIdInput, /) -> models.CommandView: ...
+    @overload
+    def retry(self, *, id: str) -> models.CommandView: ...
+    def retry(self, *input: models.CommandIdInput, **fields: Any) -> models.CommandView:
+        """Queue a FAILED or EXPIRED command again for one more attempt, with its first time to
+        live.
+
+        The attempt number keeps counting, so the retry is visible; the previous result is
+        cleared.
+
+        `commands.retry` (mutation, auth: roles:ADMIN,OPERATOR).
+        """
+        return self._c._call(_COMMANDS_RETRY, build_input(models.CommandIdInput, input, fields))
+
+    @overload
+    def send(self, input: models.SendInput, /) -> models.CommandView: ...
+    @overload
+    def send(
+        self,
+        *,
+        sensor_id: str,
+        command: models.Ping | models.Reboot | models.Snapshot | models.SetConfig,
+        ttl_s: int = ...,
+        max_attempts: int = ...,
+    ) -> models.CommandView: ...
+    def send(self, *input: models.SendInput, **fields: Any) -> models.CommandView:
+        """Queue a command (PING, REBOOT, SNAPSHOT or SET_CONFIG) for a device.
+
+        The device (or its gateway) receives it through `devices.pollCommands`. It expires after
+        `ttlS` seconds unless finished; a delivery the device does not answer within a minute is
+        delivered again, up to `maxAttempts` deliveries. SNAPSHOT is for cameras, ANPR units and
+        NVRs.
+
+        `commands.send` (mutation, auth: roles:ADMIN,OPERATOR).
+        """
+        return self._c._call(_COMMANDS_SEND, build_input(models.SendInput, input, fields))
+
+
+class _DevicesApi:
+    """`devices.*`"""
+
+    def __init__(self, c: ClientBase) -> None:
+        self._c = c
+
+    @overload
+    def create_snapshot_upload(
+        self, input: models.SnapshotUploadInput, /
+    ) -> models.SnapshotUpload: ...
+    @overload
+    def create_snapshot_upload(
+        self,
+        *,
+        id: str,
+        attempt: int,
+        size: int,
+        sha256: str,
+        content_type: Literal["image/jpeg", "image/png"] = ...,
+    ) -> models.SnapshotUpload: ...
+    def create_snapshot_upload(
+        self, *input: models.SnapshotUploadInput, **fields: Any
+    ) -> models.SnapshotUpload:
+        """A signed URL to PUT the image a SNAPSHOT command took (then report it SUCCEEDED).
+
+        Announce the exact size and SHA-256; the report is checked against the stored bytes.
+
+        `devices.createSnapshotUpload` (mutation, auth: device).
+        """
+        return self._c._call(
+            _DEVICES_CREATE_SNAPSHOT_UPLOAD, build_input(models.SnapshotUploadInput, input, fields)
+        )
+
+    @overload
+    def poll_commands(self, input: models.PollInput, /) -> models.PollResult: ...
+    @overload
+    def poll_commands(self, *, wait_s: int = ..., max: int = ...) -> models.PollResult: ...
+    def poll_commands(self, *input: models.PollInput, **fields: Any) -> models.PollResult:
+        """Wait up to `waitS` seconds (at most 25) for commands for this device or its children.
+
+        Answers as soon as there is at least one (each delivered once per attempt: answer it
+        with `devices.reportCommand` giving that attempt), or with an empty list when the wait
+        ends.
+
+        `devices.pollCommands` (mutation, auth: device).
+        """
+        return self._c._call(_DEVICES_POLL_COMMANDS, build_input(models.PollInput, input, fields))
+
+    @overload
+    def report_command(self, input: models.ReportInput, /) -> models.ReportAck: ...
+    @overload
+    def report_command(
+        self,
+        *,
+        id: str,
+        attempt: int,
+        state: Literal["FAILED", "RUNNING", "SUCCEEDED"],
+        result: dict[str, str | int | float | bool | None] | None = ...,
+        error: str | None = ...,
+        artifact: models.ArtifactIn | None = ...,
+    ) -> models.ReportAck: ...
+    def report_command(self, *input: models.ReportInput, **fields: Any) -> models.ReportAck:
+        """Report that a delivered command is RUNNING, or SUCCEEDED / FAILED with its result.
+
+        Give the attempt the poll delivered: a report for an older attempt is CONFLICT.
+        Repeating the final report of the current attempt is harmless (answered with the stored
+        state). A SNAPSHOT succeeds only with the `artifact` uploaded through
+        `devices.createSnapshotUpload`.
+
+        `devices.reportCommand` (mutation, auth: device).
+        """
+        return self._c._call(
+            _DEVICES_REPORT_COMMAND, build_input(models.ReportInput, input, fields)
+        )
+
+
 class _EventsApi:
     """`events.*`"""
 
@@ -316,7 +485,7 @@ class _EventsApi:
         )
 
     @overload
-    def get_all(self, input: models.GetAllInput, /) -> models.EventPage: ...
+    def get_all(self, input: models.EventsSchemasGetAllInput, /) -> models.EventPage: ...
     @overload
     def get_all(
         self,
@@ -350,7 +519,7 @@ class _EventsApi:
         cursor: str | None = ...,
         take: int = ...,
     ) -> models.EventPage: ...
-    def get_all(self, *input: models.GetAllInput, **fields: Any) -> models.EventPage:
+    def get_all(self, *input: models.EventsSchemasGetAllInput, **fields: Any) -> models.EventPage:
         """Traffic events, newest first, `take` at a time; pass `nextCursor` back for the next
         page.
 
@@ -360,7 +529,9 @@ class _EventsApi:
 
         `events.getAll` (query, auth: user).
         """
-        return self._c._call(_EVENTS_GET_ALL, build_input(models.GetAllInput, input, fields))
+        return self._c._call(
+            _EVENTS_GET_ALL, build_input(models.EventsSchemasGetAllInput, input, fields)
+        )
 
     @overload
     def get_by_id(self, input: models.ById, /) -> models.EventDetail: ...
@@ -1449,6 +1620,168 @@ class _AsyncAuthApi:
         return await self._c._call(_AUTH_REFRESH_TOKEN, None)
 
 
+class _AsyncCommandsApi:
+    """`commands.*`"""
+
+    def __init__(self, c: AsyncClientBase) -> None:
+        self._c = c
+
+    @overload
+    async def get_all(self, input: models.CommandsSchemasGetAllInput, /) -> models.CommandPage: ...
+    @overload
+    async def get_all(
+        self,
+        *,
+        sensor_id: str | None = ...,
+        state: Literal["DELIVERED", "EXPIRED", "FAILED", "QUEUED", "RUNNING", "SUCCEEDED"]
+        | None = ...,
+        type: Literal["PING", "REBOOT", "SET_CONFIG", "SNAPSHOT"] | None = ...,
+        skip: int = ...,
+        take: int = ...,
+    ) -> models.CommandPage: ...
+    async def get_all(
+        self, *input: models.CommandsSchemasGetAllInput, **fields: Any
+    ) -> models.CommandPage:
+        """Commands, newest first, filtered by sensor, state and type.
+
+        `commands.getAll` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return await self._c._call(
+            _COMMANDS_GET_ALL, build_input(models.CommandsSchemasGetAllInput, input, fields)
+        )
+
+    @overload
+    async def get_by_id(self, input: models.CommandIdInput, /) -> models.CommandView: ...
+    @overload
+    async def get_by_id(self, *, id: str) -> models.CommandView: ...
+    async def get_by_id(self, *input: models.CommandIdInput, **fields: Any) -> models.CommandView:
+        """One command with its state, result and attempt; a SNAPSHOT's image as a signed URL.
+
+        `commands.getById` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return await self._c._call(
+            _COMMANDS_GET_BY_ID, build_input(models.CommandIdInput, input, fields)
+        )
+
+    @overload
+    async def retry(self, input: models.CommandIdInput, /) -> models.CommandView: ...
+    @overload
+    async def retry(self, *, id: str) -> models.CommandView: ...
+    async def retry(self, *input: models.CommandIdInput, **fields: Any) -> models.CommandView:
+        """Queue a FAILED or EXPIRED command again for one more attempt, with its first time to
+        live.
+
+        The attempt number keeps counting, so the retry is visible; the previous result is
+        cleared.
+
+        `commands.retry` (mutation, auth: roles:ADMIN,OPERATOR).
+        """
+        return await self._c._call(
+            _COMMANDS_RETRY, build_input(models.CommandIdInput, input, fields)
+        )
+
+    @overload
+    async def send(self, input: models.SendInput, /) -> models.CommandView: ...
+    @overload
+    async def send(
+        self,
+        *,
+        sensor_id: str,
+        command: models.Ping | models.Reboot | models.Snapshot | models.SetConfig,
+        ttl_s: int = ...,
+        max_attempts: int = ...,
+    ) -> models.CommandView: ...
+    async def send(self, *input: models.SendInput, **fields: Any) -> models.CommandView:
+        """Queue a command (PING, REBOOT, SNAPSHOT or SET_CONFIG) for a device.
+
+        The device (or its gateway) receives it through `devices.pollCommands`. It expires after
+        `ttlS` seconds unless finished; a delivery the device does not answer within a minute is
+        delivered again, up to `maxAttempts` deliveries. SNAPSHOT is for cameras, ANPR units and
+        NVRs.
+
+        `commands.send` (mutation, auth: roles:ADMIN,OPERATOR).
+        """
+        return await self._c._call(_COMMANDS_SEND, build_input(models.SendInput, input, fields))
+
+
+class _AsyncDevicesApi:
+    """`devices.*`"""
+
+    def __init__(self, c: AsyncClientBase) -> None:
+        self._c = c
+
+    @overload
+    async def create_snapshot_upload(
+        self, input: models.SnapshotUploadInput, /
+    ) -> models.SnapshotUpload: ...
+    @overload
+    async def create_snapshot_upload(
+        self,
+        *,
+        id: str,
+        attempt: int,
+        size: int,
+        sha256: str,
+        content_type: Literal["image/jpeg", "image/png"] = ...,
+    ) -> models.SnapshotUpload: ...
+    async def create_snapshot_upload(
+        self, *input: models.SnapshotUploadInput, **fields: Any
+    ) -> models.SnapshotUpload:
+        """A signed URL to PUT the image a SNAPSHOT command took (then report it SUCCEEDED).
+
+        Announce the exact size and SHA-256; the report is checked against the stored bytes.
+
+        `devices.createSnapshotUpload` (mutation, auth: device).
+        """
+        return await self._c._call(
+            _DEVICES_CREATE_SNAPSHOT_UPLOAD, build_input(models.SnapshotUploadInput, input, fields)
+        )
+
+    @overload
+    async def poll_commands(self, input: models.PollInput, /) -> models.PollResult: ...
+    @overload
+    async def poll_commands(self, *, wait_s: int = ..., max: int = ...) -> models.PollResult: ...
+    async def poll_commands(self, *input: models.PollInput, **fields: Any) -> models.PollResult:
+        """Wait up to `waitS` seconds (at most 25) for commands for this device or its children.
+
+        Answers as soon as there is at least one (each delivered once per attempt: answer it
+        with `devices.reportCommand` giving that attempt), or with an empty list when the wait
+        ends.
+
+        `devices.pollCommands` (mutation, auth: device).
+        """
+        return await self._c._call(
+            _DEVICES_POLL_COMMANDS, build_input(models.PollInput, input, fields)
+        )
+
+    @overload
+    async def report_command(self, input: models.ReportInput, /) -> models.ReportAck: ...
+    @overload
+    async def report_command(
+        self,
+        *,
+        id: str,
+        attempt: int,
+        state: Literal["FAILED", "RUNNING", "SUCCEEDED"],
+        result: dict[str, str | int | float | bool | None] | None = ...,
+        error: str | None = ...,
+        artifact: models.ArtifactIn | None = ...,
+    ) -> models.ReportAck: ...
+    async def report_command(self, *input: models.ReportInput, **fields: Any) -> models.ReportAck:
+        """Report that a delivered command is RUNNING, or SUCCEEDED / FAILED with its result.
+
+        Give the attempt the poll delivered: a report for an older attempt is CONFLICT.
+        Repeating the final report of the current attempt is harmless (answered with the stored
+        state). A SNAPSHOT succeeds only with the `artifact` uploaded through
+        `devices.createSnapshotUpload`.
+
+        `devices.reportCommand` (mutation, auth: device).
+        """
+        return await self._c._call(
+            _DEVICES_REPORT_COMMAND, build_input(models.ReportInput, input, fields)
+        )
+
+
 class _AsyncEventsApi:
     """`events.*`"""
 
@@ -1507,7 +1840,7 @@ class _AsyncEventsApi:
         )
 
     @overload
-    async def get_all(self, input: models.GetAllInput, /) -> models.EventPage: ...
+    async def get_all(self, input: models.EventsSchemasGetAllInput, /) -> models.EventPage: ...
     @overload
     async def get_all(
         self,
@@ -1541,7 +1874,9 @@ class _AsyncEventsApi:
         cursor: str | None = ...,
         take: int = ...,
     ) -> models.EventPage: ...
-    async def get_all(self, *input: models.GetAllInput, **fields: Any) -> models.EventPage:
+    async def get_all(
+        self, *input: models.EventsSchemasGetAllInput, **fields: Any
+    ) -> models.EventPage:
         """Traffic events, newest first, `take` at a time; pass `nextCursor` back for the next
         page.
 
@@ -1551,7 +1886,9 @@ class _AsyncEventsApi:
 
         `events.getAll` (query, auth: user).
         """
-        return await self._c._call(_EVENTS_GET_ALL, build_input(models.GetAllInput, input, fields))
+        return await self._c._call(
+            _EVENTS_GET_ALL, build_input(models.EventsSchemasGetAllInput, input, fields)
+        )
 
     @overload
     async def get_by_id(self, input: models.ById, /) -> models.EventDetail: ...
@@ -2696,6 +3033,168 @@ class _BatchAuthApi:
         return self._c._call(_AUTH_REFRESH_TOKEN, None)
 
 
+class _BatchCommandsApi:
+    """`commands.*`"""
+
+    def __init__(self, c: BatchBase) -> None:
+        self._c = c
+
+    @overload
+    def get_all(
+        self, input: models.CommandsSchemasGetAllInput, /
+    ) -> Pending[models.CommandPage]: ...
+    @overload
+    def get_all(
+        self,
+        *,
+        sensor_id: str | None = ...,
+        state: Literal["DELIVERED", "EXPIRED", "FAILED", "QUEUED", "RUNNING", "SUCCEEDED"]
+        | None = ...,
+        type: Literal["PING", "REBOOT", "SET_CONFIG", "SNAPSHOT"] | None = ...,
+        skip: int = ...,
+        take: int = ...,
+    ) -> Pending[models.CommandPage]: ...
+    def get_all(
+        self, *input: models.CommandsSchemasGetAllInput, **fields: Any
+    ) -> Pending[models.CommandPage]:
+        """Commands, newest first, filtered by sensor, state and type.
+
+        `commands.getAll` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return self._c._call(
+            _COMMANDS_GET_ALL, build_input(models.CommandsSchemasGetAllInput, input, fields)
+        )
+
+    @overload
+    def get_by_id(self, input: models.CommandIdInput, /) -> Pending[models.CommandView]: ...
+    @overload
+    def get_by_id(self, *, id: str) -> Pending[models.CommandView]: ...
+    def get_by_id(
+        self, *input: models.CommandIdInput, **fields: Any
+    ) -> Pending[models.CommandView]:
+        """One command with its state, result and attempt; a SNAPSHOT's image as a signed URL.
+
+        `commands.getById` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return self._c._call(_COMMANDS_GET_BY_ID, build_input(models.CommandIdInput, input, fields))
+
+    @overload
+    def retry(self, input: models.CommandIdInput, /) -> Pending[models.CommandView]: ...
+    @overload
+    def retry(self, *, id: str) -> Pending[models.CommandView]: ...
+    def retry(self, *input: models.CommandIdInput, **fields: Any) -> Pending[models.CommandView]:
+        """Queue a FAILED or EXPIRED command again for one more attempt, with its first time to
+        live.
+
+        The attempt number keeps counting, so the retry is visible; the previous result is
+        cleared.
+
+        `commands.retry` (mutation, auth: roles:ADMIN,OPERATOR).
+        """
+        return self._c._call(_COMMANDS_RETRY, build_input(models.CommandIdInput, input, fields))
+
+    @overload
+    def send(self, input: models.SendInput, /) -> Pending[models.CommandView]: ...
+    @overload
+    def send(
+        self,
+        *,
+        sensor_id: str,
+        command: models.Ping | models.Reboot | models.Snapshot | models.SetConfig,
+        ttl_s: int = ...,
+        max_attempts: int = ...,
+    ) -> Pending[models.CommandView]: ...
+    def send(self, *input: models.SendInput, **fields: Any) -> Pending[models.CommandView]:
+        """Queue a command (PING, REBOOT, SNAPSHOT or SET_CONFIG) for a device.
+
+        The device (or its gateway) receives it through `devices.pollCommands`. It expires after
+        `ttlS` seconds unless finished; a delivery the device does not answer within a minute is
+        delivered again, up to `maxAttempts` deliveries. SNAPSHOT is for cameras, ANPR units and
+        NVRs.
+
+        `commands.send` (mutation, auth: roles:ADMIN,OPERATOR).
+        """
+        return self._c._call(_COMMANDS_SEND, build_input(models.SendInput, input, fields))
+
+
+class _BatchDevicesApi:
+    """`devices.*`"""
+
+    def __init__(self, c: BatchBase) -> None:
+        self._c = c
+
+    @overload
+    def create_snapshot_upload(
+        self, input: models.SnapshotUploadInput, /
+    ) -> Pending[models.SnapshotUpload]: ...
+    @overload
+    def create_snapshot_upload(
+        self,
+        *,
+        id: str,
+        attempt: int,
+        size: int,
+        sha256: str,
+        content_type: Literal["image/jpeg", "image/png"] = ...,
+    ) -> Pending[models.SnapshotUpload]: ...
+    def create_snapshot_upload(
+        self, *input: models.SnapshotUploadInput, **fields: Any
+    ) -> Pending[models.SnapshotUpload]:
+        """A signed URL to PUT the image a SNAPSHOT command took (then report it SUCCEEDED).
+
+        Announce the exact size and SHA-256; the report is checked against the stored bytes.
+
+        `devices.createSnapshotUpload` (mutation, auth: device).
+        """
+        return self._c._call(
+            _DEVICES_CREATE_SNAPSHOT_UPLOAD, build_input(models.SnapshotUploadInput, input, fields)
+        )
+
+    @overload
+    def poll_commands(self, input: models.PollInput, /) -> Pending[models.PollResult]: ...
+    @overload
+    def poll_commands(self, *, wait_s: int = ..., max: int = ...) -> Pending[models.PollResult]: ...
+    def poll_commands(self, *input: models.PollInput, **fields: Any) -> Pending[models.PollResult]:
+        """Wait up to `waitS` seconds (at most 25) for commands for this device or its children.
+
+        Answers as soon as there is at least one (each delivered once per attempt: answer it
+        with `devices.reportCommand` giving that attempt), or with an empty list when the wait
+        ends.
+
+        `devices.pollCommands` (mutation, auth: device).
+        """
+        return self._c._call(_DEVICES_POLL_COMMANDS, build_input(models.PollInput, input, fields))
+
+    @overload
+    def report_command(self, input: models.ReportInput, /) -> Pending[models.ReportAck]: ...
+    @overload
+    def report_command(
+        self,
+        *,
+        id: str,
+        attempt: int,
+        state: Literal["FAILED", "RUNNING", "SUCCEEDED"],
+        result: dict[str, str | int | float | bool | None] | None = ...,
+        error: str | None = ...,
+        artifact: models.ArtifactIn | None = ...,
+    ) -> Pending[models.ReportAck]: ...
+    def report_command(
+        self, *input: models.ReportInput, **fields: Any
+    ) -> Pending[models.ReportAck]:
+        """Report that a delivered command is RUNNING, or SUCCEEDED / FAILED with its result.
+
+        Give the attempt the poll delivered: a report for an older attempt is CONFLICT.
+        Repeating the final report of the current attempt is harmless (answered with the stored
+        state). A SNAPSHOT succeeds only with the `artifact` uploaded through
+        `devices.createSnapshotUpload`.
+
+        `devices.reportCommand` (mutation, auth: device).
+        """
+        return self._c._call(
+            _DEVICES_REPORT_COMMAND, build_input(models.ReportInput, input, fields)
+        )
+
+
 class _BatchEventsApi:
     """`events.*`"""
 
@@ -2754,7 +3253,7 @@ class _BatchEventsApi:
         )
 
     @overload
-    def get_all(self, input: models.GetAllInput, /) -> Pending[models.EventPage]: ...
+    def get_all(self, input: models.EventsSchemasGetAllInput, /) -> Pending[models.EventPage]: ...
     @overload
     def get_all(
         self,
@@ -2788,7 +3287,9 @@ class _BatchEventsApi:
         cursor: str | None = ...,
         take: int = ...,
     ) -> Pending[models.EventPage]: ...
-    def get_all(self, *input: models.GetAllInput, **fields: Any) -> Pending[models.EventPage]:
+    def get_all(
+        self, *input: models.EventsSchemasGetAllInput, **fields: Any
+    ) -> Pending[models.EventPage]:
         """Traffic events, newest first, `take` at a time; pass `nextCursor` back for the next
         page.
 
@@ -2798,7 +3299,9 @@ class _BatchEventsApi:
 
         `events.getAll` (query, auth: user).
         """
-        return self._c._call(_EVENTS_GET_ALL, build_input(models.GetAllInput, input, fields))
+        return self._c._call(
+            _EVENTS_GET_ALL, build_input(models.EventsSchemasGetAllInput, input, fields)
+        )
 
     @overload
     def get_by_id(self, input: models.ById, /) -> Pending[models.EventDetail]: ...
@@ -3836,6 +4339,8 @@ class Client(ClientBase):
     def _bind(self) -> None:
         self.audit = _AuditApi(self)
         self.auth = _AuthApi(self)
+        self.commands = _CommandsApi(self)
+        self.devices = _DevicesApi(self)
         self.events = _EventsApi(self)
         self.locations = _LocationsApi(self)
         self.reports = _ReportsApi(self)
@@ -3860,6 +4365,8 @@ class AsyncClient(AsyncClientBase):
     def _bind(self) -> None:
         self.audit = _AsyncAuditApi(self)
         self.auth = _AsyncAuthApi(self)
+        self.commands = _AsyncCommandsApi(self)
+        self.devices = _AsyncDevicesApi(self)
         self.events = _AsyncEventsApi(self)
         self.locations = _AsyncLocationsApi(self)
         self.reports = _AsyncReportsApi(self)
@@ -3885,6 +4392,8 @@ class Batch(SyncBatchBase):
     def _bind(self) -> None:
         self.audit = _BatchAuditApi(self)
         self.auth = _BatchAuthApi(self)
+        self.commands = _BatchCommandsApi(self)
+        self.devices = _BatchDevicesApi(self)
         self.events = _BatchEventsApi(self)
         self.locations = _BatchLocationsApi(self)
         self.reports = _BatchReportsApi(self)
@@ -3901,6 +4410,8 @@ class AsyncBatch(AsyncBatchBase):
     def _bind(self) -> None:
         self.audit = _BatchAuditApi(self)
         self.auth = _BatchAuthApi(self)
+        self.commands = _BatchCommandsApi(self)
+        self.devices = _BatchDevicesApi(self)
         self.events = _BatchEventsApi(self)
         self.locations = _BatchLocationsApi(self)
         self.reports = _BatchReportsApi(self)

@@ -11,6 +11,8 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 __all__ = [
+    "Artifact",
+    "ArtifactIn",
     "AuditEntry",
     "AuditGetAllInput",
     "AuditPage",
@@ -21,13 +23,19 @@ __all__ = [
     "Check",
     "Checks",
     "ClassCount",
+    "CommandIdInput",
+    "CommandPage",
+    "CommandView",
+    "CommandsSchemasGetAllInput",
     "CompleteUploadInput",
     "Coordinates",
     "CoordinatesInput",
     "DashboardStats",
+    "DeviceCommand",
     "Event",
     "EventDetail",
     "EventPage",
+    "EventsSchemasGetAllInput",
     "Evidence",
     "EvidenceUpload",
     "EvidenceUploadInput",
@@ -35,7 +43,6 @@ __all__ = [
     "FeatureFlagInput",
     "GenerateInput",
     "GenerateResult",
-    "GetAllInput",
     "Health",
     "HeartbeatAck",
     "HeartbeatChild",
@@ -72,9 +79,15 @@ __all__ = [
     "NotificationUpdate",
     "ObjectList",
     "OptionalPeriodInput",
+    "Ping",
+    "PollInput",
+    "PollResult",
+    "Reboot",
     "Receipt",
     "Report",
+    "ReportAck",
     "ReportFilters",
+    "ReportInput",
     "ReportPage",
     "ReportsInput",
     "ReportsSchemasDeleted",
@@ -84,6 +97,7 @@ __all__ = [
     "ReviewCounts",
     "ReviewEntry",
     "ReviewInput",
+    "SendInput",
     "Sensor",
     "SensorApiKey",
     "SensorCounts",
@@ -100,9 +114,13 @@ __all__ = [
     "SensorUptime",
     "SensorUptimeInput",
     "SensorWithKey",
+    "SetConfig",
     "Setting",
     "SettingCategory",
     "SettingType",
+    "Snapshot",
+    "SnapshotUpload",
+    "SnapshotUploadInput",
     "StorageSchemasDeleted",
     "StorageSchemasDownloadUrl",
     "StorageStats",
@@ -136,6 +154,24 @@ SettingCategory: TypeAlias = Literal[
     "GENERAL", "SECURITY", "NOTIFICATIONS", "APPEARANCE", "INTEGRATIONS", "ADVANCED"
 ]
 SettingType: TypeAlias = Literal["STRING", "NUMBER", "BOOLEAN", "JSON", "SELECT", "MULTI_SELECT"]
+
+
+class Artifact(msgspec.Struct, kw_only=True):
+    """The `Artifact` wire object."""
+
+    key: str
+    content_type: str = msgspec.field(name="contentType")
+    size: int
+    url: str
+    url_expires_at: str = msgspec.field(name="urlExpiresAt")
+
+
+class ArtifactIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `ArtifactIn` wire object."""
+
+    key: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+    size: Annotated[int, msgspec.Meta(ge=1, le=5242880)]
+    sha256: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$(?!\\n)")]
 
 
 class AuditEntry(msgspec.Struct, kw_only=True):
@@ -250,6 +286,66 @@ class ClassCount(msgspec.Struct, kw_only=True):
     count: int
 
 
+class CommandIdInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `CommandIdInput` wire object.
+
+    Input of `commands.getById`, `commands.retry`.
+    """
+
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class CommandPage(msgspec.Struct, kw_only=True):
+    """The `CommandPage` wire object.
+
+    Returned by `commands.getAll`.
+    """
+
+    commands: list[CommandView]
+    total: int
+    page_count: int = msgspec.field(name="pageCount")
+
+
+class CommandView(msgspec.Struct, kw_only=True):
+    """The `CommandView` wire object.
+
+    Returned by `commands.getById`, `commands.retry`, `commands.send`.
+    """
+
+    id: str
+    sensor_id: str = msgspec.field(name="sensorId")
+    type: Literal["PING", "REBOOT", "SET_CONFIG", "SNAPSHOT"]
+    command: Ping | Reboot | Snapshot | SetConfig
+    state: Literal["DELIVERED", "EXPIRED", "FAILED", "QUEUED", "RUNNING", "SUCCEEDED"]
+    attempt: int
+    max_attempts: int = msgspec.field(name="maxAttempts")
+    created_by: str = msgspec.field(name="createdBy")
+    created_at: str = msgspec.field(name="createdAt")
+    updated_at: str = msgspec.field(name="updatedAt")
+    expires_at: str = msgspec.field(name="expiresAt")
+    delivered_at: str | None = msgspec.field(name="deliveredAt")
+    started_at: str | None = msgspec.field(name="startedAt")
+    finished_at: str | None = msgspec.field(name="finishedAt")
+    result: dict[str, Any] | None
+    error: str | None
+    artifact: Artifact | None
+
+
+class CommandsSchemasGetAllInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `CommandsSchemasGetAllInput` wire object.
+
+    Input of `commands.getAll`.
+    """
+
+    sensor_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = msgspec.field(
+        default=None, name="sensorId"
+    )
+    state: Literal["DELIVERED", "EXPIRED", "FAILED", "QUEUED", "RUNNING", "SUCCEEDED"] | None = None
+    type: Literal["PING", "REBOOT", "SET_CONFIG", "SNAPSHOT"] | None = None
+    skip: Annotated[int, msgspec.Meta(ge=0, le=1000000)] = 0
+    take: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+
+
 class CompleteUploadInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The `CompleteUploadInput` wire object.
 
@@ -301,6 +397,17 @@ class DashboardStats(msgspec.Struct, kw_only=True):
         ]
         | None
     )
+
+
+class DeviceCommand(msgspec.Struct, kw_only=True):
+    """The `DeviceCommand` wire object."""
+
+    id: str
+    sensor_id: str = msgspec.field(name="sensorId")
+    device_id: str = msgspec.field(name="deviceId")
+    attempt: int
+    expires_at: str = msgspec.field(name="expiresAt")
+    command: Ping | Reboot | Snapshot | SetConfig
 
 
 class Event(msgspec.Struct, kw_only=True):
@@ -408,6 +515,55 @@ class EventPage(msgspec.Struct, kw_only=True):
     next_cursor: str | None = msgspec.field(name="nextCursor")
 
 
+class EventsSchemasGetAllInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Filters are combined with AND; `plate` matches the read or the corrected plate.
+
+    Input of `events.getAll`.
+    """
+
+    from_: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        default=None, name="from"
+    )
+    to: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = None
+    types: (
+        Annotated[
+            list[
+                Literal[
+                    "ACCIDENT",
+                    "ANPR_READ",
+                    "CAMERA_TAMPER",
+                    "CONGESTION",
+                    "ILLEGAL_PARKING",
+                    "LANE_VIOLATION",
+                    "MOBILE_PHONE",
+                    "NO_HELMET",
+                    "NO_SEATBELT",
+                    "RED_LIGHT",
+                    "SPEEDING",
+                    "STOPPED_VEHICLE",
+                    "TRAFFIC_COUNT",
+                    "VIDEO_LOSS",
+                    "WRONG_WAY",
+                ]
+            ],
+            msgspec.Meta(min_length=1, max_length=15),
+        ]
+        | None
+    ) = None
+    sensor_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = msgspec.field(
+        default=None, name="sensorId"
+    )
+    location_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = msgspec.field(
+        default=None, name="locationId"
+    )
+    plate: Annotated[str, msgspec.Meta(min_length=1, max_length=20)] | None = None
+    review_status: Literal["CONFIRMED", "PENDING", "REJECTED"] | None = msgspec.field(
+        default=None, name="reviewStatus"
+    )
+    cursor: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    take: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
+
+
 class Evidence(msgspec.Struct, kw_only=True):
     """The `Evidence` wire object.
 
@@ -502,55 +658,6 @@ class GenerateResult(msgspec.Struct, kw_only=True):
 
     id: str
     status: Literal["FAILED", "QUEUED", "READY", "RUNNING"]
-
-
-class GetAllInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Filters are combined with AND; `plate` matches the read or the corrected plate.
-
-    Input of `events.getAll`.
-    """
-
-    from_: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
-        default=None, name="from"
-    )
-    to: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = None
-    types: (
-        Annotated[
-            list[
-                Literal[
-                    "ACCIDENT",
-                    "ANPR_READ",
-                    "CAMERA_TAMPER",
-                    "CONGESTION",
-                    "ILLEGAL_PARKING",
-                    "LANE_VIOLATION",
-                    "MOBILE_PHONE",
-                    "NO_HELMET",
-                    "NO_SEATBELT",
-                    "RED_LIGHT",
-                    "SPEEDING",
-                    "STOPPED_VEHICLE",
-                    "TRAFFIC_COUNT",
-                    "VIDEO_LOSS",
-                    "WRONG_WAY",
-                ]
-            ],
-            msgspec.Meta(min_length=1, max_length=15),
-        ]
-        | None
-    ) = None
-    sensor_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = msgspec.field(
-        default=None, name="sensorId"
-    )
-    location_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = msgspec.field(
-        default=None, name="locationId"
-    )
-    plate: Annotated[str, msgspec.Meta(min_length=1, max_length=20)] | None = None
-    review_status: Literal["CONFIRMED", "PENDING", "REJECTED"] | None = msgspec.field(
-        default=None, name="reviewStatus"
-    )
-    cursor: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
-    take: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
 
 
 class Health(msgspec.Struct, kw_only=True):
@@ -1149,6 +1256,39 @@ class OptionalPeriodInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     to: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = None
 
 
+class Ping(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="PING"):
+    """Answer at once (proves the command path end to end)."""
+
+
+class PollInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `PollInput` wire object.
+
+    Input of `devices.pollCommands`.
+    """
+
+    wait_s: Annotated[
+        int, msgspec.Meta(ge=0, le=25, description="how long the server may wait")
+    ] = msgspec.field(default=25, name="waitS")
+    max: Annotated[int, msgspec.Meta(ge=1, le=20)] = 10
+
+
+class PollResult(msgspec.Struct, kw_only=True):
+    """The `PollResult` wire object.
+
+    Returned by `devices.pollCommands`.
+    """
+
+    commands: list[DeviceCommand]
+
+
+class Reboot(
+    msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="REBOOT"
+):
+    """Restart the device after `delayS` seconds."""
+
+    delay_s: Annotated[int, msgspec.Meta(ge=0, le=3600)] = msgspec.field(default=0, name="delayS")
+
+
 class Receipt(msgspec.Struct, kw_only=True):
     """The `Receipt` wire object."""
 
@@ -1181,6 +1321,17 @@ class Report(msgspec.Struct, kw_only=True):
     row_count: int | None = msgspec.field(name="rowCount")
     error: str | None
     file_key: str | None = msgspec.field(name="fileKey")
+
+
+class ReportAck(msgspec.Struct, kw_only=True):
+    """The `ReportAck` wire object.
+
+    Returned by `devices.reportCommand`.
+    """
+
+    id: str
+    state: Literal["DELIVERED", "EXPIRED", "FAILED", "QUEUED", "RUNNING", "SUCCEEDED"]
+    attempt: int
 
 
 class ReportFilters(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -1221,6 +1372,29 @@ class ReportFilters(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     review_status: Literal["CONFIRMED", "PENDING", "REJECTED"] | None = msgspec.field(
         default=None, name="reviewStatus"
     )
+
+
+class ReportInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `ReportInput` wire object.
+
+    Input of `devices.reportCommand`.
+    """
+
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    attempt: Annotated[int, msgspec.Meta(ge=1, le=10)]
+    state: Literal["FAILED", "RUNNING", "SUCCEEDED"]
+    result: (
+        Annotated[
+            dict[
+                Annotated[str, msgspec.Meta(min_length=1, max_length=64)],
+                Annotated[str, msgspec.Meta(max_length=1000)] | int | float | bool | None,
+            ],
+            msgspec.Meta(max_length=50),
+        ]
+        | None
+    ) = None
+    error: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None = None
+    artifact: ArtifactIn | None = None
 
 
 class ReportPage(msgspec.Struct, kw_only=True):
@@ -1327,6 +1501,24 @@ class ReviewInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         msgspec.field(default=None, name="correctedPlate")
     )
     comment: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class SendInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `SendInput` wire object.
+
+    Input of `commands.send`.
+    """
+
+    sensor_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = msgspec.field(
+        name="sensorId"
+    )
+    command: Ping | Reboot | Snapshot | SetConfig
+    ttl_s: Annotated[int, msgspec.Meta(ge=10, le=86400, description="seconds until it expires")] = (
+        msgspec.field(default=300, name="ttlS")
+    )
+    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = msgspec.field(
+        default=3, name="maxAttempts"
+    )
 
 
 class Sensor(msgspec.Struct, kw_only=True):
@@ -1639,6 +1831,20 @@ class SensorWithKey(msgspec.Struct, kw_only=True):
     api_key: str = msgspec.field(name="apiKey")
 
 
+class SetConfig(
+    msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="SET_CONFIG"
+):
+    """Apply configuration values (1 to 50 keys) on the device."""
+
+    settings: Annotated[
+        dict[
+            Annotated[str, msgspec.Meta(pattern="^[A-Za-z][A-Za-z0-9_.]{0,63}$(?!\\n)")],
+            Annotated[str, msgspec.Meta(max_length=200)] | int | float | bool,
+        ],
+        msgspec.Meta(min_length=1, max_length=50),
+    ]
+
+
 class Setting(msgspec.Struct, kw_only=True):
     """The `Setting` wire object.
 
@@ -1658,6 +1864,43 @@ class Setting(msgspec.Struct, kw_only=True):
     updated_at: str | None = msgspec.field(name="updatedAt")
     updated_by: str | None = msgspec.field(name="updatedBy")
     options: list[str] | None = None
+
+
+class Snapshot(
+    msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="SNAPSHOT"
+):
+    """Take a still image and upload it as the command's artifact."""
+
+    width: Annotated[int, msgspec.Meta(ge=64, le=3840)] = 640
+    height: Annotated[int, msgspec.Meta(ge=48, le=2160)] = 360
+
+
+class SnapshotUpload(msgspec.Struct, kw_only=True):
+    """The `SnapshotUpload` wire object.
+
+    Returned by `devices.createSnapshotUpload`.
+    """
+
+    key: str
+    upload_url: str = msgspec.field(name="uploadUrl")
+    method: str
+    headers: dict[str, str]
+    expires_at: str = msgspec.field(name="expiresAt")
+
+
+class SnapshotUploadInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `SnapshotUploadInput` wire object.
+
+    Input of `devices.createSnapshotUpload`.
+    """
+
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    attempt: Annotated[int, msgspec.Meta(ge=1, le=10)]
+    size: Annotated[int, msgspec.Meta(ge=1, le=5242880)]
+    sha256: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$(?!\\n)")]
+    content_type: Literal["image/jpeg", "image/png"] = msgspec.field(
+        default="image/jpeg", name="contentType"
+    )
 
 
 class StorageSchemasDeleted(msgspec.Struct, kw_only=True):
