@@ -7,6 +7,7 @@ from procedures.auth import auth, resolve_bearer
 from procedures.commands import command_sweeper, commands, devices
 from procedures.events import events
 from procedures.locations import locations
+from procedures.metrics import metrics, metrics_retention
 from procedures.reports import report_worker, reports
 from procedures.sensors import heartbeat_sweeper, resolve_api_key, sensors
 from procedures.settings import settings
@@ -46,10 +47,11 @@ def api() -> Api:
             reports,
             commands,
             devices,
+            metrics,
         ],
         resolver=resolve_caller,
         mutation_middleware=[audit_middleware],
-        hooks=[heartbeat_sweeper, report_worker, command_sweeper],
+        hooks=[heartbeat_sweeper, report_worker, command_sweeper, metrics_retention],
         routes=storage_routes(),
         checks=[check_license_file, check_secret],
     )

@@ -555,6 +555,21 @@ export interface IngestInput {
   events: unknown[];
 }
 
+/** Input of `metrics.ingest`. */
+export interface IngestMetricsInput {
+  /**
+   * @minItems 1
+   * @maxItems 1000
+   */
+  samples: Sample[];
+}
+
+/** Returned by `metrics.ingest`. */
+export interface IngestMetricsResult {
+  accepted: number;
+  duplicates: number;
+}
+
 /** Returned by `events.ingest`. */
 export interface IngestResult {
   accepted: number;
@@ -1095,6 +1110,57 @@ export interface ReviewInput {
   comment?: string | null;
 }
 
+/** One reading of a device; fields a device does not have are left out. */
+export interface Sample {
+  at: string;
+  /**
+   * @minLength 1
+   * @maxLength 100
+   */
+  deviceId?: string | null;
+  /**
+   * @minimum 0
+   * @maximum 100
+   */
+  cpuPct?: number | null;
+  /**
+   * @minimum 0
+   * @maximum 100
+   */
+  memoryPct?: number | null;
+  /**
+   * @minimum 0
+   * @maximum 100
+   */
+  diskPct?: number | null;
+  /**
+   * @minimum -60
+   * @maximum 150
+   */
+  temperatureC?: number | null;
+  /**
+   * @minimum 0
+   * @maximum 10000000000
+   */
+  uptimeS?: number | null;
+  /**
+   * @minimum 0
+   * @maximum 1000
+   */
+  fps?: number | null;
+  /**
+   * @minimum 0
+   * @maximum 10000000
+   */
+  bitrateKbps?: number | null;
+  recording?: boolean | null;
+  /**
+   * @minimum 0
+   * @maximum 100
+   */
+  storageUsedPct?: number | null;
+}
+
 /** Input of `commands.send`. */
 export interface SendInput {
   /**
@@ -1408,6 +1474,42 @@ export interface SensorWithKey {
   apiKey: string;
 }
 
+/** Returned by `metrics.getSeries`. */
+export interface Series {
+  sensorId: string;
+  timezone: string;
+  groupBy: "day" | "hour" | "month" | "week";
+  buckets: SeriesBucket[];
+}
+
+export interface SeriesBucket {
+  start: string;
+  end: string;
+  label: string;
+  samples: number;
+  cpuPct: Stat | null;
+  memoryPct: Stat | null;
+  diskPct: Stat | null;
+  temperatureC: Stat | null;
+  uptimeS: Stat | null;
+  fps: Stat | null;
+  bitrateKbps: Stat | null;
+  recording: Stat | null;
+  storageUsedPct: Stat | null;
+}
+
+/** Input of `metrics.getSeries`. */
+export interface SeriesInput {
+  /**
+   * @minLength 1
+   * @maxLength 100
+   */
+  sensorId: string;
+  from: string;
+  to: string;
+  groupBy?: "day" | "hour" | "month" | "week";
+}
+
 /** Apply configuration values (1 to 50 keys) on the device. */
 export interface SetConfig {
   settings: Record<string, string | number | number | boolean>;
@@ -1472,6 +1574,12 @@ export interface SnapshotUploadInput {
   /** @pattern ^[0-9a-f]{64}$(?!\n) */
   sha256: string;
   contentType?: "image/jpeg" | "image/png";
+}
+
+export interface Stat {
+  avg: number;
+  min: number;
+  max: number;
 }
 
 /** Returned by `storage.delete`. */
@@ -2070,6 +2178,24 @@ export interface Procedures {
     kind: "mutation";
     input: LocationSensorsInput;
     output: LocationDetail;
+  };
+  /**
+   * A sensor's samples in `[from, to)` as hourly, daily, weekly or monthly buckets.
+   * query, auth: roles:ADMIN,OPERATOR,VIEWER
+   */
+  "metrics.getSeries": {
+    kind: "query";
+    input: SeriesInput;
+    output: Series;
+  };
+  /**
+   * Store up to 1,000 health samples of this device or (a gateway) of its children.
+   * mutation, auth: device
+   */
+  "metrics.ingest": {
+    kind: "mutation";
+    input: IngestMetricsInput;
+    output: IngestMetricsResult;
   };
   /**
    * Delete a report and its file; a running one stops at its next step.

@@ -75,6 +75,10 @@ _LOCATIONS_UPDATE = Procedure[models.Location]("locations.update", False, models
 _LOCATIONS_UPDATE_SENSORS = Procedure[models.LocationDetail](
     "locations.updateSensors", False, models.LocationDetail
 )
+_METRICS_GET_SERIES = Procedure[models.Series]("metrics.getSeries", True, models.Series)
+_METRICS_INGEST = Procedure[models.IngestMetricsResult](
+    "metrics.ingest", False, models.IngestMetricsResult
+)
 _REPORTS_DELETE = Procedure[models.ReportsSchemasDeleted](
     "reports.delete", False, models.ReportsSchemasDeleted
 )
@@ -741,6 +745,52 @@ class _LocationsApi:
         return self._c._call(
             _LOCATIONS_UPDATE_SENSORS, build_input(models.LocationSensorsInput, input, fields)
         )
+
+
+class _MetricsApi:
+    """`metrics.*`"""
+
+    def __init__(self, c: ClientBase) -> None:
+        self._c = c
+
+    @overload
+    def get_series(self, input: models.SeriesInput, /) -> models.Series: ...
+    @overload
+    def get_series(
+        self,
+        *,
+        sensor_id: str,
+        from_: datetime.datetime,
+        to: datetime.datetime,
+        group_by: Literal["day", "hour", "month", "week"] = ...,
+    ) -> models.Series: ...
+    def get_series(self, *input: models.SeriesInput, **fields: Any) -> models.Series:
+        """A sensor's samples in `[from, to)` as hourly, daily, weekly or monthly buckets.
+
+        Buckets follow the local calendar of the system time zone (a daylight-saving day has 23
+        or 25 hourly buckets). Each metric gives avg/min/max, or null when the bucket has no
+        value; `recording` is the share of samples that were recording.
+
+        `metrics.getSeries` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return self._c._call(_METRICS_GET_SERIES, build_input(models.SeriesInput, input, fields))
+
+    @overload
+    def ingest(self, input: models.IngestMetricsInput, /) -> models.IngestMetricsResult: ...
+    @overload
+    def ingest(self, *, samples: list[models.Sample]) -> models.IngestMetricsResult: ...
+    def ingest(
+        self, *input: models.IngestMetricsInput, **fields: Any
+    ) -> models.IngestMetricsResult:
+        """Store up to 1,000 health samples of this device or (a gateway) of its children.
+
+        A sample without `deviceId` is the caller's own. Sending a sample again (same device,
+        same `at`) is harmless: it counts as a duplicate. Samples older than 30 days are
+        refused.
+
+        `metrics.ingest` (mutation, auth: device).
+        """
+        return self._c._call(_METRICS_INGEST, build_input(models.IngestMetricsInput, input, fields))
 
 
 class _ReportsApi:
@@ -2105,6 +2155,56 @@ class _AsyncLocationsApi:
         """
         return await self._c._call(
             _LOCATIONS_UPDATE_SENSORS, build_input(models.LocationSensorsInput, input, fields)
+        )
+
+
+class _AsyncMetricsApi:
+    """`metrics.*`"""
+
+    def __init__(self, c: AsyncClientBase) -> None:
+        self._c = c
+
+    @overload
+    async def get_series(self, input: models.SeriesInput, /) -> models.Series: ...
+    @overload
+    async def get_series(
+        self,
+        *,
+        sensor_id: str,
+        from_: datetime.datetime,
+        to: datetime.datetime,
+        group_by: Literal["day", "hour", "month", "week"] = ...,
+    ) -> models.Series: ...
+    async def get_series(self, *input: models.SeriesInput, **fields: Any) -> models.Series:
+        """A sensor's samples in `[from, to)` as hourly, daily, weekly or monthly buckets.
+
+        Buckets follow the local calendar of the system time zone (a daylight-saving day has 23
+        or 25 hourly buckets). Each metric gives avg/min/max, or null when the bucket has no
+        value; `recording` is the share of samples that were recording.
+
+        `metrics.getSeries` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return await self._c._call(
+            _METRICS_GET_SERIES, build_input(models.SeriesInput, input, fields)
+        )
+
+    @overload
+    async def ingest(self, input: models.IngestMetricsInput, /) -> models.IngestMetricsResult: ...
+    @overload
+    async def ingest(self, *, samples: list[models.Sample]) -> models.IngestMetricsResult: ...
+    async def ingest(
+        self, *input: models.IngestMetricsInput, **fields: Any
+    ) -> models.IngestMetricsResult:
+        """Store up to 1,000 health samples of this device or (a gateway) of its children.
+
+        A sample without `deviceId` is the caller's own. Sending a sample again (same device,
+        same `at`) is harmless: it counts as a duplicate. Samples older than 30 days are
+        refused.
+
+        `metrics.ingest` (mutation, auth: device).
+        """
+        return await self._c._call(
+            _METRICS_INGEST, build_input(models.IngestMetricsInput, input, fields)
         )
 
 
@@ -3527,6 +3627,54 @@ class _BatchLocationsApi:
         )
 
 
+class _BatchMetricsApi:
+    """`metrics.*`"""
+
+    def __init__(self, c: BatchBase) -> None:
+        self._c = c
+
+    @overload
+    def get_series(self, input: models.SeriesInput, /) -> Pending[models.Series]: ...
+    @overload
+    def get_series(
+        self,
+        *,
+        sensor_id: str,
+        from_: datetime.datetime,
+        to: datetime.datetime,
+        group_by: Literal["day", "hour", "month", "week"] = ...,
+    ) -> Pending[models.Series]: ...
+    def get_series(self, *input: models.SeriesInput, **fields: Any) -> Pending[models.Series]:
+        """A sensor's samples in `[from, to)` as hourly, daily, weekly or monthly buckets.
+
+        Buckets follow the local calendar of the system time zone (a daylight-saving day has 23
+        or 25 hourly buckets). Each metric gives avg/min/max, or null when the bucket has no
+        value; `recording` is the share of samples that were recording.
+
+        `metrics.getSeries` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return self._c._call(_METRICS_GET_SERIES, build_input(models.SeriesInput, input, fields))
+
+    @overload
+    def ingest(
+        self, input: models.IngestMetricsInput, /
+    ) -> Pending[models.IngestMetricsResult]: ...
+    @overload
+    def ingest(self, *, samples: list[models.Sample]) -> Pending[models.IngestMetricsResult]: ...
+    def ingest(
+        self, *input: models.IngestMetricsInput, **fields: Any
+    ) -> Pending[models.IngestMetricsResult]:
+        """Store up to 1,000 health samples of this device or (a gateway) of its children.
+
+        A sample without `deviceId` is the caller's own. Sending a sample again (same device,
+        same `at`) is harmless: it counts as a duplicate. Samples older than 30 days are
+        refused.
+
+        `metrics.ingest` (mutation, auth: device).
+        """
+        return self._c._call(_METRICS_INGEST, build_input(models.IngestMetricsInput, input, fields))
+
+
 class _BatchReportsApi:
     """`reports.*`"""
 
@@ -4343,6 +4491,7 @@ class Client(ClientBase):
         self.devices = _DevicesApi(self)
         self.events = _EventsApi(self)
         self.locations = _LocationsApi(self)
+        self.metrics = _MetricsApi(self)
         self.reports = _ReportsApi(self)
         self.sensors = _SensorsApi(self)
         self.settings = _SettingsApi(self)
@@ -4369,6 +4518,7 @@ class AsyncClient(AsyncClientBase):
         self.devices = _AsyncDevicesApi(self)
         self.events = _AsyncEventsApi(self)
         self.locations = _AsyncLocationsApi(self)
+        self.metrics = _AsyncMetricsApi(self)
         self.reports = _AsyncReportsApi(self)
         self.sensors = _AsyncSensorsApi(self)
         self.settings = _AsyncSettingsApi(self)
@@ -4396,6 +4546,7 @@ class Batch(SyncBatchBase):
         self.devices = _BatchDevicesApi(self)
         self.events = _BatchEventsApi(self)
         self.locations = _BatchLocationsApi(self)
+        self.metrics = _BatchMetricsApi(self)
         self.reports = _BatchReportsApi(self)
         self.sensors = _BatchSensorsApi(self)
         self.settings = _BatchSettingsApi(self)
@@ -4414,6 +4565,7 @@ class AsyncBatch(AsyncBatchBase):
         self.devices = _BatchDevicesApi(self)
         self.events = _BatchEventsApi(self)
         self.locations = _BatchLocationsApi(self)
+        self.metrics = _BatchMetricsApi(self)
         self.reports = _BatchReportsApi(self)
         self.sensors = _BatchSensorsApi(self)
         self.settings = _BatchSettingsApi(self)

@@ -52,6 +52,8 @@ __all__ = [
     "HotspotsInput",
     "IdInput",
     "IngestInput",
+    "IngestMetricsInput",
+    "IngestMetricsResult",
     "IngestResult",
     "KeyInput",
     "License",
@@ -97,6 +99,7 @@ __all__ = [
     "ReviewCounts",
     "ReviewEntry",
     "ReviewInput",
+    "Sample",
     "SendInput",
     "Sensor",
     "SensorApiKey",
@@ -114,6 +117,9 @@ __all__ = [
     "SensorUptime",
     "SensorUptimeInput",
     "SensorWithKey",
+    "Series",
+    "SeriesBucket",
+    "SeriesInput",
     "SetConfig",
     "Setting",
     "SettingCategory",
@@ -121,6 +127,7 @@ __all__ = [
     "Snapshot",
     "SnapshotUpload",
     "SnapshotUploadInput",
+    "Stat",
     "StorageSchemasDeleted",
     "StorageSchemasDownloadUrl",
     "StorageStats",
@@ -894,6 +901,25 @@ class IngestInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ]
 
 
+class IngestMetricsInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `IngestMetricsInput` wire object.
+
+    Input of `metrics.ingest`.
+    """
+
+    samples: Annotated[list[Sample], msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class IngestMetricsResult(msgspec.Struct, kw_only=True):
+    """The `IngestMetricsResult` wire object.
+
+    Returned by `metrics.ingest`.
+    """
+
+    accepted: int
+    duplicates: int
+
+
 class IngestResult(msgspec.Struct, kw_only=True):
     """The `IngestResult` wire object.
 
@@ -1503,6 +1529,38 @@ class ReviewInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     comment: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
 
 
+class Sample(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One reading of a device; fields a device does not have are left out."""
+
+    at: datetime.datetime
+    device_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = msgspec.field(
+        default=None, name="deviceId"
+    )
+    cpu_pct: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = msgspec.field(
+        default=None, name="cpuPct"
+    )
+    memory_pct: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = msgspec.field(
+        default=None, name="memoryPct"
+    )
+    disk_pct: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = msgspec.field(
+        default=None, name="diskPct"
+    )
+    temperature_c: Annotated[float, msgspec.Meta(ge=-60, le=150)] | None = msgspec.field(
+        default=None, name="temperatureC"
+    )
+    uptime_s: Annotated[int, msgspec.Meta(ge=0, le=10000000000)] | None = msgspec.field(
+        default=None, name="uptimeS"
+    )
+    fps: Annotated[float, msgspec.Meta(ge=0, le=1000)] | None = None
+    bitrate_kbps: Annotated[float, msgspec.Meta(ge=0, le=10000000)] | None = msgspec.field(
+        default=None, name="bitrateKbps"
+    )
+    recording: bool | None = None
+    storage_used_pct: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = msgspec.field(
+        default=None, name="storageUsedPct"
+    )
+
+
 class SendInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The `SendInput` wire object.
 
@@ -1831,6 +1889,52 @@ class SensorWithKey(msgspec.Struct, kw_only=True):
     api_key: str = msgspec.field(name="apiKey")
 
 
+class Series(msgspec.Struct, kw_only=True):
+    """The `Series` wire object.
+
+    Returned by `metrics.getSeries`.
+    """
+
+    sensor_id: str = msgspec.field(name="sensorId")
+    timezone: str
+    group_by: Literal["day", "hour", "month", "week"] = msgspec.field(name="groupBy")
+    buckets: list[SeriesBucket]
+
+
+class SeriesBucket(msgspec.Struct, kw_only=True):
+    """The `SeriesBucket` wire object."""
+
+    start: str
+    end: str
+    label: str
+    samples: int
+    cpu_pct: Stat | None = msgspec.field(name="cpuPct")
+    memory_pct: Stat | None = msgspec.field(name="memoryPct")
+    disk_pct: Stat | None = msgspec.field(name="diskPct")
+    temperature_c: Stat | None = msgspec.field(name="temperatureC")
+    uptime_s: Stat | None = msgspec.field(name="uptimeS")
+    fps: Stat | None
+    bitrate_kbps: Stat | None = msgspec.field(name="bitrateKbps")
+    recording: Stat | None
+    storage_used_pct: Stat | None = msgspec.field(name="storageUsedPct")
+
+
+class SeriesInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `SeriesInput` wire object.
+
+    Input of `metrics.getSeries`.
+    """
+
+    sensor_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = msgspec.field(
+        name="sensorId"
+    )
+    from_: datetime.datetime = msgspec.field(name="from")
+    to: datetime.datetime
+    group_by: Literal["day", "hour", "month", "week"] = msgspec.field(
+        default="hour", name="groupBy"
+    )
+
+
 class SetConfig(
     msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="SET_CONFIG"
 ):
@@ -1901,6 +2005,14 @@ class SnapshotUploadInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     content_type: Literal["image/jpeg", "image/png"] = msgspec.field(
         default="image/jpeg", name="contentType"
     )
+
+
+class Stat(msgspec.Struct, kw_only=True):
+    """The `Stat` wire object."""
+
+    avg: float
+    min: float
+    max: float
 
 
 class StorageSchemasDeleted(msgspec.Struct, kw_only=True):
