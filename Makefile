@@ -7,10 +7,11 @@ BIN    := $(VENV)/bin
 
 setup: $(BIN)/tvms
 
-$(BIN)/tvms: pyproject.toml
+$(BIN)/tvms: pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e clients/python
 	@touch $@
 
 run: setup

@@ -177,7 +177,7 @@ export interface CommandView {
 }
 
 /** Input of `commands.getAll`. */
-export interface CommandsSchemasGetAllInput {
+export interface CommandsGetAllInput {
   /**
    * @minLength 1
    * @maxLength 100
@@ -316,46 +316,6 @@ export interface EventPage {
   nextCursor: string | null;
 }
 
-/**
- * Filters are combined with AND; `plate` matches the read or the corrected plate.
- * Input of `events.getAll`.
- */
-export interface EventsSchemasGetAllInput {
-  from?: string | null;
-  to?: string | null;
-  /**
-   * @minItems 1
-   * @maxItems 15
-   */
-  types?: (("ACCIDENT" | "ANPR_READ" | "CAMERA_TAMPER" | "CONGESTION" | "ILLEGAL_PARKING" | "LANE_VIOLATION" | "MOBILE_PHONE" | "NO_HELMET" | "NO_SEATBELT" | "RED_LIGHT" | "SPEEDING" | "STOPPED_VEHICLE" | "TRAFFIC_COUNT" | "VIDEO_LOSS" | "WRONG_WAY")[]) | null;
-  /**
-   * @minLength 1
-   * @maxLength 128
-   */
-  sensorId?: string | null;
-  /**
-   * @minLength 1
-   * @maxLength 128
-   */
-  locationId?: string | null;
-  /**
-   * @minLength 1
-   * @maxLength 20
-   */
-  plate?: string | null;
-  reviewStatus?: ("CONFIRMED" | "PENDING" | "REJECTED") | null;
-  /**
-   * @minLength 1
-   * @maxLength 200
-   */
-  cursor?: string | null;
-  /**
-   * @minimum 1
-   * @maximum 500
-   */
-  take?: number;
-}
-
 /** Returned by `events.completeEvidenceUpload`. */
 export interface Evidence {
   id: string;
@@ -435,6 +395,46 @@ export interface GenerateInput {
 export interface GenerateResult {
   id: string;
   status: "FAILED" | "QUEUED" | "READY" | "RUNNING";
+}
+
+/**
+ * Filters are combined with AND; `plate` matches the read or the corrected plate.
+ * Input of `events.getAll`.
+ */
+export interface GetAllInput {
+  from?: string | null;
+  to?: string | null;
+  /**
+   * @minItems 1
+   * @maxItems 15
+   */
+  types?: (("ACCIDENT" | "ANPR_READ" | "CAMERA_TAMPER" | "CONGESTION" | "ILLEGAL_PARKING" | "LANE_VIOLATION" | "MOBILE_PHONE" | "NO_HELMET" | "NO_SEATBELT" | "RED_LIGHT" | "SPEEDING" | "STOPPED_VEHICLE" | "TRAFFIC_COUNT" | "VIDEO_LOSS" | "WRONG_WAY")[]) | null;
+  /**
+   * @minLength 1
+   * @maxLength 128
+   */
+  sensorId?: string | null;
+  /**
+   * @minLength 1
+   * @maxLength 128
+   */
+  locationId?: string | null;
+  /**
+   * @minLength 1
+   * @maxLength 20
+   */
+  plate?: string | null;
+  reviewStatus?: ("CONFIRMED" | "PENDING" | "REJECTED") | null;
+  /**
+   * @minLength 1
+   * @maxLength 200
+   */
+  cursor?: string | null;
+  /**
+   * @minimum 1
+   * @maximum 500
+   */
+  take?: number;
 }
 
 /** Returned by `system.health`. */
@@ -1987,7 +1987,7 @@ export interface Procedures {
    */
   "commands.getAll": {
     kind: "query";
-    input: CommandsSchemasGetAllInput;
+    input: CommandsGetAllInput;
     output: CommandPage;
   };
   /**
@@ -2068,7 +2068,7 @@ export interface Procedures {
    */
   "events.getAll": {
     kind: "query";
-    input: EventsSchemasGetAllInput;
+    input: GetAllInput;
     output: EventPage;
   };
   /**

@@ -9,7 +9,7 @@ from procedures.commands.schemas import (
     CommandIdInput,
     CommandPage,
     CommandView,
-    GetAllInput,
+    CommandsGetAllInput,
     SendInput,
 )
 from procedures.commands.store import COLUMNS, encode, load, settle, view_of, wakeups
@@ -68,7 +68,7 @@ async def send(ctx: Context, input: SendInput) -> CommandView:
 
 
 @commands.query("getAll", auth=READERS)
-async def get_all(ctx: Context, input: GetAllInput) -> CommandPage:
+async def get_all(ctx: Context, input: CommandsGetAllInput) -> CommandPage:
     """Commands, newest first, filtered by sensor, state and type."""
     await settle(ctx.db, ctx.clock.now_ms(), None if input.sensor_id is None else [input.sensor_id])
     where: list[str] = []

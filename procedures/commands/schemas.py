@@ -62,7 +62,7 @@ class CommandIdInput(Input):
     id: Id
 
 
-class GetAllInput(Input):
+class CommandsGetAllInput(Input):
     sensor_id: Id | None = None
     state: CommandState | None = None
     type: CommandType | None = None

@@ -284,7 +284,7 @@ class _CommandsApi:
         self._c = c
 
     @overload
-    def get_all(self, input: models.CommandsSchemasGetAllInput, /) -> models.CommandPage: ...
+    def get_all(self, input: models.CommandsGetAllInput, /) -> models.CommandPage: ...
     @overload
     def get_all(
         self,
@@ -296,15 +296,13 @@ class _CommandsApi:
         skip: int = ...,
         take: int = ...,
     ) -> models.CommandPage: ...
-    def get_all(
-        self, *input: models.CommandsSchemasGetAllInput, **fields: Any
-    ) -> models.CommandPage:
+    def get_all(self, *input: models.CommandsGetAllInput, **fields: Any) -> models.CommandPage:
         """Commands, newest first, filtered by sensor, state and type.
 
         `commands.getAll` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
         """
         return self._c._call(
-            _COMMANDS_GET_ALL, build_input(models.CommandsSchemasGetAllInput, input, fields)
+            _COMMANDS_GET_ALL, build_input(models.CommandsGetAllInput, input, fields)
         )
 
     @overload
@@ -489,7 +487,7 @@ class _EventsApi:
         )
 
     @overload
-    def get_all(self, input: models.EventsSchemasGetAllInput, /) -> models.EventPage: ...
+    def get_all(self, input: models.GetAllInput, /) -> models.EventPage: ...
     @overload
     def get_all(
         self,
@@ -523,7 +521,7 @@ class _EventsApi:
         cursor: str | None = ...,
         take: int = ...,
     ) -> models.EventPage: ...
-    def get_all(self, *input: models.EventsSchemasGetAllInput, **fields: Any) -> models.EventPage:
+    def get_all(self, *input: models.GetAllInput, **fields: Any) -> models.EventPage:
         """Traffic events, newest first, `take` at a time; pass `nextCursor` back for the next
         page.
 
@@ -533,9 +531,7 @@ class _EventsApi:
 
         `events.getAll` (query, auth: user).
         """
-        return self._c._call(
-            _EVENTS_GET_ALL, build_input(models.EventsSchemasGetAllInput, input, fields)
-        )
+        return self._c._call(_EVENTS_GET_ALL, build_input(models.GetAllInput, input, fields))
 
     @overload
     def get_by_id(self, input: models.ById, /) -> models.EventDetail: ...
@@ -1677,7 +1673,7 @@ class _AsyncCommandsApi:
         self._c = c
 
     @overload
-    async def get_all(self, input: models.CommandsSchemasGetAllInput, /) -> models.CommandPage: ...
+    async def get_all(self, input: models.CommandsGetAllInput, /) -> models.CommandPage: ...
     @overload
     async def get_all(
         self,
@@ -1690,14 +1686,14 @@ class _AsyncCommandsApi:
         take: int = ...,
     ) -> models.CommandPage: ...
     async def get_all(
-        self, *input: models.CommandsSchemasGetAllInput, **fields: Any
+        self, *input: models.CommandsGetAllInput, **fields: Any
     ) -> models.CommandPage:
         """Commands, newest first, filtered by sensor, state and type.
 
         `commands.getAll` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
         """
         return await self._c._call(
-            _COMMANDS_GET_ALL, build_input(models.CommandsSchemasGetAllInput, input, fields)
+            _COMMANDS_GET_ALL, build_input(models.CommandsGetAllInput, input, fields)
         )
 
     @overload
@@ -1890,7 +1886,7 @@ class _AsyncEventsApi:
         )
 
     @overload
-    async def get_all(self, input: models.EventsSchemasGetAllInput, /) -> models.EventPage: ...
+    async def get_all(self, input: models.GetAllInput, /) -> models.EventPage: ...
     @overload
     async def get_all(
         self,
@@ -1924,9 +1920,7 @@ class _AsyncEventsApi:
         cursor: str | None = ...,
         take: int = ...,
     ) -> models.EventPage: ...
-    async def get_all(
-        self, *input: models.EventsSchemasGetAllInput, **fields: Any
-    ) -> models.EventPage:
+    async def get_all(self, *input: models.GetAllInput, **fields: Any) -> models.EventPage:
         """Traffic events, newest first, `take` at a time; pass `nextCursor` back for the next
         page.
 
@@ -1936,9 +1930,7 @@ class _AsyncEventsApi:
 
         `events.getAll` (query, auth: user).
         """
-        return await self._c._call(
-            _EVENTS_GET_ALL, build_input(models.EventsSchemasGetAllInput, input, fields)
-        )
+        return await self._c._call(_EVENTS_GET_ALL, build_input(models.GetAllInput, input, fields))
 
     @overload
     async def get_by_id(self, input: models.ById, /) -> models.EventDetail: ...
@@ -3140,9 +3132,7 @@ class _BatchCommandsApi:
         self._c = c
 
     @overload
-    def get_all(
-        self, input: models.CommandsSchemasGetAllInput, /
-    ) -> Pending[models.CommandPage]: ...
+    def get_all(self, input: models.CommandsGetAllInput, /) -> Pending[models.CommandPage]: ...
     @overload
     def get_all(
         self,
@@ -3155,14 +3145,14 @@ class _BatchCommandsApi:
         take: int = ...,
     ) -> Pending[models.CommandPage]: ...
     def get_all(
-        self, *input: models.CommandsSchemasGetAllInput, **fields: Any
+        self, *input: models.CommandsGetAllInput, **fields: Any
     ) -> Pending[models.CommandPage]:
         """Commands, newest first, filtered by sensor, state and type.
 
         `commands.getAll` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
         """
         return self._c._call(
-            _COMMANDS_GET_ALL, build_input(models.CommandsSchemasGetAllInput, input, fields)
+            _COMMANDS_GET_ALL, build_input(models.CommandsGetAllInput, input, fields)
         )
 
     @overload
@@ -3353,7 +3343,7 @@ class _BatchEventsApi:
         )
 
     @overload
-    def get_all(self, input: models.EventsSchemasGetAllInput, /) -> Pending[models.EventPage]: ...
+    def get_all(self, input: models.GetAllInput, /) -> Pending[models.EventPage]: ...
     @overload
     def get_all(
         self,
@@ -3387,9 +3377,7 @@ class _BatchEventsApi:
         cursor: str | None = ...,
         take: int = ...,
     ) -> Pending[models.EventPage]: ...
-    def get_all(
-        self, *input: models.EventsSchemasGetAllInput, **fields: Any
-    ) -> Pending[models.EventPage]:
+    def get_all(self, *input: models.GetAllInput, **fields: Any) -> Pending[models.EventPage]:
         """Traffic events, newest first, `take` at a time; pass `nextCursor` back for the next
         page.
 
@@ -3399,9 +3387,7 @@ class _BatchEventsApi:
 
         `events.getAll` (query, auth: user).
         """
-        return self._c._call(
-            _EVENTS_GET_ALL, build_input(models.EventsSchemasGetAllInput, input, fields)
-        )
+        return self._c._call(_EVENTS_GET_ALL, build_input(models.GetAllInput, input, fields))
 
     @overload
     def get_by_id(self, input: models.ById, /) -> Pending[models.EventDetail]: ...

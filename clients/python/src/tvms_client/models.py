@@ -26,7 +26,7 @@ __all__ = [
     "CommandIdInput",
     "CommandPage",
     "CommandView",
-    "CommandsSchemasGetAllInput",
+    "CommandsGetAllInput",
     "CompleteUploadInput",
     "Coordinates",
     "CoordinatesInput",
@@ -35,7 +35,6 @@ __all__ = [
     "Event",
     "EventDetail",
     "EventPage",
-    "EventsSchemasGetAllInput",
     "Evidence",
     "EvidenceUpload",
     "EvidenceUploadInput",
@@ -43,6 +42,7 @@ __all__ = [
     "FeatureFlagInput",
     "GenerateInput",
     "GenerateResult",
+    "GetAllInput",
     "Health",
     "HeartbeatAck",
     "HeartbeatChild",
@@ -338,8 +338,8 @@ class CommandView(msgspec.Struct, kw_only=True):
     artifact: Artifact | None
 
 
-class CommandsSchemasGetAllInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """The `CommandsSchemasGetAllInput` wire object.
+class CommandsGetAllInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `CommandsGetAllInput` wire object.
 
     Input of `commands.getAll`.
     """
@@ -522,55 +522,6 @@ class EventPage(msgspec.Struct, kw_only=True):
     next_cursor: str | None = msgspec.field(name="nextCursor")
 
 
-class EventsSchemasGetAllInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Filters are combined with AND; `plate` matches the read or the corrected plate.
-
-    Input of `events.getAll`.
-    """
-
-    from_: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
-        default=None, name="from"
-    )
-    to: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = None
-    types: (
-        Annotated[
-            list[
-                Literal[
-                    "ACCIDENT",
-                    "ANPR_READ",
-                    "CAMERA_TAMPER",
-                    "CONGESTION",
-                    "ILLEGAL_PARKING",
-                    "LANE_VIOLATION",
-                    "MOBILE_PHONE",
-                    "NO_HELMET",
-                    "NO_SEATBELT",
-                    "RED_LIGHT",
-                    "SPEEDING",
-                    "STOPPED_VEHICLE",
-                    "TRAFFIC_COUNT",
-                    "VIDEO_LOSS",
-                    "WRONG_WAY",
-                ]
-            ],
-            msgspec.Meta(min_length=1, max_length=15),
-        ]
-        | None
-    ) = None
-    sensor_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = msgspec.field(
-        default=None, name="sensorId"
-    )
-    location_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = msgspec.field(
-        default=None, name="locationId"
-    )
-    plate: Annotated[str, msgspec.Meta(min_length=1, max_length=20)] | None = None
-    review_status: Literal["CONFIRMED", "PENDING", "REJECTED"] | None = msgspec.field(
-        default=None, name="reviewStatus"
-    )
-    cursor: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
-    take: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
-
-
 class Evidence(msgspec.Struct, kw_only=True):
     """The `Evidence` wire object.
 
@@ -665,6 +616,55 @@ class GenerateResult(msgspec.Struct, kw_only=True):
 
     id: str
     status: Literal["FAILED", "QUEUED", "READY", "RUNNING"]
+
+
+class GetAllInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Filters are combined with AND; `plate` matches the read or the corrected plate.
+
+    Input of `events.getAll`.
+    """
+
+    from_: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        default=None, name="from"
+    )
+    to: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = None
+    types: (
+        Annotated[
+            list[
+                Literal[
+                    "ACCIDENT",
+                    "ANPR_READ",
+                    "CAMERA_TAMPER",
+                    "CONGESTION",
+                    "ILLEGAL_PARKING",
+                    "LANE_VIOLATION",
+                    "MOBILE_PHONE",
+                    "NO_HELMET",
+                    "NO_SEATBELT",
+                    "RED_LIGHT",
+                    "SPEEDING",
+                    "STOPPED_VEHICLE",
+                    "TRAFFIC_COUNT",
+                    "VIDEO_LOSS",
+                    "WRONG_WAY",
+                ]
+            ],
+            msgspec.Meta(min_length=1, max_length=15),
+        ]
+        | None
+    ) = None
+    sensor_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = msgspec.field(
+        default=None, name="sensorId"
+    )
+    location_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = msgspec.field(
+        default=None, name="locationId"
+    )
+    plate: Annotated[str, msgspec.Meta(min_length=1, max_length=20)] | None = None
+    review_status: Literal["CONFIRMED", "PENDING", "REJECTED"] | None = msgspec.field(
+        default=None, name="reviewStatus"
+    )
+    cursor: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    take: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
 
 
 class Health(msgspec.Struct, kw_only=True):
