@@ -103,12 +103,16 @@ def _gateway_health(path: str) -> dict[str, float]:
 
 
 class Agent:
-    def __init__(self, config: AgentConfig, *, name: str = "agent") -> None:
+    def __init__(
+        self, config: AgentConfig, *, name: str = "agent", transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.config = config
         self.name = name
         self.outbox = Outbox(config.queue_path, int(config.disk_budget_mb * 1024 * 1024))
-        self.client = tvms_client.AsyncClient(config.server, api_key=config.key, timeout=40.0, retries=0)
-        self.http = httpx.AsyncClient(timeout=30.0)
+        self.client = tvms_client.AsyncClient(
+            config.server, api_key=config.key, timeout=40.0, retries=0, transport=transport
+        )
+        self.http = httpx.AsyncClient(timeout=30.0, transport=transport)
         self.started = time.monotonic()
         self.uplink = asyncio.Event()
         self.uplink.set()
