@@ -23,6 +23,7 @@ import random
 import shutil
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,12 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def _transport() -> httpx.AsyncHTTPTransport:
+    # Idle connections are dropped before the server's 5 s keep-alive ends, so a request is
+    # not sent on a connection the server is closing (which fails with an empty ReadError).
+    return httpx.AsyncHTTPTransport(limits=httpx.Limits(keepalive_expiry=2.0))
+
+
 def _event_body(fields: dict[str, Any], external_id: str) -> bytes:
     return _encode({"externalId": external_id, **fields})
 
@@ -110,9 +117,9 @@ class Agent:
         self.name = name
         self.outbox = Outbox(config.queue_path, int(config.disk_budget_mb * 1024 * 1024))
         self.client = tvms_client.AsyncClient(
-            config.server, api_key=config.key, timeout=40.0, retries=0, transport=transport
+            config.server, api_key=config.key, timeout=40.0, retries=0, transport=transport or _transport()
         )
-        self.http = httpx.AsyncClient(timeout=30.0, transport=transport)
+        self.http = httpx.AsyncClient(timeout=30.0, transport=transport or _transport())
         self.started = time.monotonic()
         self.uplink = asyncio.Event()
         self.uplink.set()
@@ -139,10 +146,10 @@ class Agent:
     # --- life cycle ---------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        loops = [self._heartbeats(), self._metrics(), self._forward(), self._commands()]
+        loops = [self._heartbeats, self._metrics, self._forward, self._commands]
         if self.traffic is not None:
-            loops.append(self._generate())
-        tasks = [asyncio.create_task(loop) for loop in loops]
+            loops.append(self._generate)
+        tasks = [asyncio.create_task(self._keep_running(loop)) for loop in loops]
         try:
             await stop.wait()
         finally:
@@ -152,6 +159,17 @@ class Agent:
             await self.client.aclose()
             await self.http.aclose()
             self.outbox.close()
+
+    async def _keep_running(self, loop: Callable[[], Awaitable[None]]) -> None:
+        """Run one loop; a bug in it is logged and the loop starts again (after a pause)."""
+        backoff = Backoff(base_s=1.0, cap_s=60.0)
+        while True:
+            try:
+                await loop()
+                return
+            except Exception:
+                log.exception("%s: %s failed; restarting it", self.name, loop.__name__)
+                await backoff.wait()
 
     def stop_traffic(self) -> None:
         """The cameras stop seeing traffic; the outbox still drains."""
@@ -177,7 +195,9 @@ class Agent:
     async def _retrying(self, backoff: Backoff, what: str, exc: BaseException) -> None:
         self.counts["failures"] += 1
         delay = backoff.next_delay()
-        log.debug("%s: %s failed (%s); retrying in %.1f s", self.name, what, type(exc).__name__, delay)
+        log.info(
+            "%s: %s failed (%s: %s); retrying in %.1f s", self.name, what, type(exc).__name__, exc, delay
+        )
         await asyncio.sleep(delay)
 
     # --- heartbeats and metrics ---------------------------------------------------------------

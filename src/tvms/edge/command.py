@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -26,6 +27,11 @@ def status_line(name: str, stats: dict[str, int], counts: dict[str, int]) -> str
     )
 
 
+def quiet_http_logs() -> None:
+    """One line per HTTP request would drown the status lines."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
 def stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -35,6 +41,7 @@ def stop_on_signals(stop: asyncio.Event) -> None:
 def _run_agent(args: argparse.Namespace, config: Config) -> int:
     from tvms.edge.agent import Agent
 
+    quiet_http_logs()
     try:
         agent_config = load_agent_config(Path(args.config))
     except AgentConfigError as exc:
@@ -60,6 +67,7 @@ def _run_agent(args: argparse.Namespace, config: Config) -> int:
 def _run_simulate(args: argparse.Namespace, config: Config) -> int:
     from tvms.edge.simulate import run_simulation
 
+    quiet_http_logs()
     return run_simulation(args)
 
 

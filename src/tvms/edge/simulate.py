@@ -184,8 +184,9 @@ def run_simulation(args: argparse.Namespace) -> int:
         print(f"tvms simulate: the server at {args.url} does not answer ({exc})", file=sys.stderr)
         return 2
     print(
-        "tvms simulate: summary: events generated {generated}, acknowledged {acknowledged}, queued {queued},"
-        " dropped {dropped}, rejected {rejected}; evidence uploaded {evidenceUploaded}, dropped"
-        " {evidenceDropped}; commands answered {commands}".format(**totals)
+        "tvms simulate: summary (queued events stay in the outboxes and go out on the next run):"
+        " events generated {generated}, acknowledged {acknowledged}, queued {queued},"
+        " dropped {dropped}, rejected {rejected}; evidence images {evidenceGenerated}, uploaded"
+        " {evidenceUploaded}, dropped {evidenceDropped}; commands answered {commands}".format(**totals)
     )
     return 0
