@@ -8,8 +8,8 @@ from procedures.commands.schemas import (
     SNAPSHOT_TYPES,
     CommandIdInput,
     CommandPage,
-    CommandView,
     CommandsGetAllInput,
+    CommandView,
     SendInput,
 )
 from procedures.commands.store import COLUMNS, encode, load, settle, view_of, wakeups

@@ -34,6 +34,7 @@ COUNTERS = (
     "queued",
     "dropped",
     "rejected",
+    "evidenceGenerated",
     "evidenceUploaded",
     "evidenceDropped",
 )
