@@ -3,7 +3,7 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
 
-.PHONY: setup run test test-postgres bench client lint
+.PHONY: setup run test test-postgres bench client lint demo
 
 setup: $(BIN)/tvms
 
@@ -16,6 +16,12 @@ $(BIN)/tvms: pyproject.toml clients/python/pyproject.toml
 
 run: setup
 	$(BIN)/tvms serve
+
+# A living city: the demo data, a server, and every device as an agent (Ctrl-C stops both).
+demo: setup
+	$(BIN)/tvms seed --demo
+	$(BIN)/tvms serve & server=$$!; trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/tvms simulate --wait 60 --url http://127.0.0.1:$${TVMS_PORT:-8000}
 
 test: setup
 	$(BIN)/python -m pytest --cov=tvms --cov=procedures --cov-report=term:skip-covered

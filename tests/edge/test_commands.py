@@ -12,6 +12,7 @@ import pytest
 from starlette.applications import Starlette
 
 from procedures.commands import device as device_module
+from tests.events.conftest import add_sensor
 from tests.support import as_device, as_role, error, result
 from tvms.clock import ManualClock
 from tvms.db import Database
@@ -344,3 +345,25 @@ async def test_bad_reports(client: httpx.AsyncClient, site: Database) -> None:
         headers=GW1,
     )
     assert not_snap["data"]["code"] == "PRECONDITION_FAILED"
+
+
+async def test_many_idle_polls_hold_nothing(
+    app: Starlette, client: httpx.AsyncClient, site: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """200 devices waiting at once: each waits without a database connection, so writes and
+    reads go on, a send wakes exactly its device's poll, and the others end empty."""
+    monkeypatch.setattr(device_module, "RECHECK_S", 3600.0)
+    for n in range(200):
+        await add_sensor(site, f"idle-{n}", type="EDGE_CONTROLLER")
+    waiting = [asyncio.create_task(poll(client, as_device(f"idle-{n}"), wait=3)) for n in range(200)]
+    board = device_module.wakeups(app.state.services)
+    while board.waiting() < 200:  # noqa: ASYNC110 - a counter of other tasks; no event to await
+        await asyncio.sleep(0.01)
+    beat = await result(client, "sensors.heartbeat", {"status": "ONLINE"}, headers=GW1)
+    assert "serverTime" in beat
+    sent = await send(client, "idle-7")
+    assert (await get(client, sent["id"]))["state"] in ("QUEUED", "DELIVERED")
+    answers = await asyncio.gather(*waiting)
+    assert [c["id"] for c in answers[7]] == [sent["id"]]
+    assert sum(len(a) for a in answers) == 1
+    assert board.waiting() == 0

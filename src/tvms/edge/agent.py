@@ -77,10 +77,12 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def _transport() -> httpx.AsyncHTTPTransport:
-    # Idle connections are dropped before the server's 5 s keep-alive ends, so a request is
-    # not sent on a connection the server is closing (which fails with an empty ReadError).
-    return httpx.AsyncHTTPTransport(limits=httpx.Limits(keepalive_expiry=2.0))
+def new_transport(max_connections: int = 20) -> httpx.AsyncHTTPTransport:
+    """A connection pool for agents. Idle connections are dropped before the server's 5 s
+    keep-alive ends, so a request is not sent on a connection the server is closing (which
+    fails with an empty ReadError). One pool per process is cheap: each costs an SSL context."""
+    limits = httpx.Limits(max_connections=max_connections, keepalive_expiry=2.0)
+    return httpx.AsyncHTTPTransport(limits=limits)
 
 
 def _event_body(fields: dict[str, Any], external_id: str) -> bytes:
@@ -116,10 +118,13 @@ class Agent:
         self.config = config
         self.name = name
         self.outbox = Outbox(config.queue_path, int(config.disk_budget_mb * 1024 * 1024))
+        # One transport (connection pool) for both clients; a shared one stays its owner's to close.
+        self._owns_transport = transport is None
+        pool = transport or new_transport()
         self.client = tvms_client.AsyncClient(
-            config.server, api_key=config.key, timeout=40.0, retries=0, transport=transport or _transport()
+            config.server, api_key=config.key, timeout=40.0, retries=0, transport=pool
         )
-        self.http = httpx.AsyncClient(timeout=30.0, transport=transport or _transport())
+        self.http = httpx.AsyncClient(timeout=30.0, transport=pool)
         self.started = time.monotonic()
         self.uplink = asyncio.Event()
         self.uplink.set()
@@ -156,8 +161,8 @@ class Agent:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await self.client.aclose()
-            await self.http.aclose()
+            if self._owns_transport:
+                await self.client.aclose()  # closes the pool the http client shares
             self.outbox.close()
 
     async def _keep_running(self, loop: Callable[[], Awaitable[None]]) -> None:

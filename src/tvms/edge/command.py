@@ -80,7 +80,7 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         help="environment variable holding the password (default %(default)s; the demo's if unset)",
     )
     parser.add_argument("--devices", type=int, default=0, help="at most this many agents (0: every device)")
-    parser.add_argument("--rate", type=float, default=20.0, help="events per minute per agent on average")
+    parser.add_argument("--rate", type=float, default=6.0, help="events per minute per agent on average")
     parser.add_argument("--violations", type=float, default=0.06, help="share of vehicles that violate")
     parser.add_argument("--duration", type=float, default=0.0, help="seconds to run (0: until Ctrl-C)")
     parser.add_argument(
@@ -89,6 +89,7 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dir", default="data/simulate", help="where the agents keep their outboxes")
     parser.add_argument("--heartbeat", type=float, default=30.0, help="heartbeat interval, seconds")
     parser.add_argument("--seed", type=int, default=None, help="random seed (repeatable traffic)")
+    parser.add_argument("--wait", type=float, default=0.0, help="wait this long for the server to answer")
 
 
 def register(commands: Any) -> None:

@@ -21,10 +21,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import tvms_client
 from tvms_client import models
 
-from tvms.edge.agent import Agent
+from tvms.edge.agent import Agent, new_transport
+from tvms.edge.command import stop_on_signals
 from tvms.edge.config import AgentConfig, Child, Traffic
 
 STANDALONE = ("ANPR", "RADAR", "SPEED_DETECTOR")
@@ -105,8 +107,23 @@ async def _outages(agents: list[Agent], chance_per_minute: float, rng: random.Ra
                 task.add_done_callback(running.discard)
 
 
+async def wait_for_server(url: str, seconds: float) -> None:
+    """Until GET /healthz answers (a server starting beside us), at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient(timeout=2.0) as http:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get(url.rstrip("/") + "/healthz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+
+
 async def simulate(args: argparse.Namespace, password: str) -> dict[str, int]:
     rng = random.Random(args.seed)
+    stop = asyncio.Event()
+    stop_on_signals(stop)  # Ctrl-C from here on ends the run with its summary
+    if args.wait:
+        await wait_for_server(args.url, args.wait)
     async with tvms_client.AsyncClient(args.url, retries=2) as admin:
         await admin.login(args.email, password)
         zone = (await admin.system.timezone.get_timezone_settings()).timezone
@@ -115,6 +132,8 @@ async def simulate(args: argparse.Namespace, password: str) -> dict[str, int]:
             raise SystemExit("tvms simulate: the server has no devices; run `tvms seed --demo` first")
         keys = await _keys(admin, sites)
     base = Path(args.dir)
+    # Each agent holds a long poll open plus a call or two: room for all of them in one pool.
+    pool = new_transport(max_connections=4 * len(sites) + 10)
     agents = []
     for number, (site, key) in enumerate(zip(sites, keys, strict=True)):
         config = AgentConfig(
@@ -136,11 +155,7 @@ async def simulate(args: argparse.Namespace, password: str) -> dict[str, int]:
             ),
             base_dir=base,
         )
-        agents.append(Agent(config, name=site.sensor.device_id))
-    stop = asyncio.Event()
-    from tvms.edge.command import stop_on_signals
-
-    stop_on_signals(stop)
+        agents.append(Agent(config, name=site.sensor.device_id, transport=pool))
     tasks = [asyncio.create_task(agent.run(stop)) for agent in agents]
     chaos = asyncio.create_task(_outages(agents, args.outages, rng))
     started = time.monotonic()
@@ -169,6 +184,7 @@ async def simulate(args: argparse.Namespace, password: str) -> dict[str, int]:
     totals = _totals(agents)
     stop.set()
     await asyncio.gather(*tasks, chaos, return_exceptions=True)
+    await pool.aclose()
     if terminal:
         print(file=sys.stderr)
     return totals
