@@ -21,6 +21,7 @@ import logging
 import os
 import random
 import shutil
+import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -77,12 +78,14 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def new_transport(max_connections: int = 20) -> httpx.AsyncHTTPTransport:
-    """A connection pool for agents. Idle connections are dropped before the server's 5 s
-    keep-alive ends, so a request is not sent on a connection the server is closing (which
-    fails with an empty ReadError). One pool per process is cheap: each costs an SSL context."""
-    limits = httpx.Limits(max_connections=max_connections, keepalive_expiry=2.0)
-    return httpx.AsyncHTTPTransport(limits=limits)
+def new_transport(tls: ssl.SSLContext | None = None) -> httpx.AsyncHTTPTransport:
+    """An agent's connection pool. Idle connections are dropped before the server's 5 s
+    keep-alive ends, so a request is rarely sent on a connection the server is closing (which
+    fails with an empty ReadError). Many agents in one process share one `tls` context: making
+    one costs tens of milliseconds. (Not one pool for all: httpcore's pool slows down with
+    hundreds of connections.)"""
+    limits = httpx.Limits(max_connections=10, keepalive_expiry=2.0)
+    return httpx.AsyncHTTPTransport(limits=limits, verify=tls or ssl.create_default_context())
 
 
 def _event_body(fields: dict[str, Any], external_id: str) -> bytes:
@@ -113,14 +116,19 @@ def _gateway_health(path: str) -> dict[str, float]:
 
 class Agent:
     def __init__(
-        self, config: AgentConfig, *, name: str = "agent", transport: httpx.AsyncBaseTransport | None = None
+        self,
+        config: AgentConfig,
+        *,
+        name: str = "agent",
+        transport: httpx.AsyncBaseTransport | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.config = config
         self.name = name
         self.outbox = Outbox(config.queue_path, int(config.disk_budget_mb * 1024 * 1024))
         # One transport (connection pool) for both clients; a shared one stays its owner's to close.
         self._owns_transport = transport is None
-        pool = transport or new_transport()
+        pool = transport or new_transport(tls)
         self.client = tvms_client.AsyncClient(
             config.server, api_key=config.key, timeout=40.0, retries=0, transport=pool
         )
@@ -372,11 +380,26 @@ class Agent:
         ) as exc:
             log.warning("%s: evidence of %s refused: %s", self.name, event_id, exc)
             return False
-        response = await self.http.put(self._absolute(slot.upload_url), content=image, headers=slot.headers)
-        if response.status_code >= 500:
-            response.raise_for_status()  # retryable: the outbox keeps the image
+        await self._put(slot.upload_url, image, slot.headers)
         evidence = await self.client.events.complete_evidence_upload(event_id=event_id, key=slot.key)
         return evidence.state == "VERIFIED"
+
+    async def _put(self, url: str, data: bytes, headers: dict[str, str]) -> None:
+        """Upload to a signed URL, trying again at once when a pooled connection was closed
+        under us. An object already there (an earlier try that lost its answer) is fine: the
+        server checks the stored bytes against their SHA-256 afterwards."""
+        backoff = Backoff(base_s=0.2, cap_s=2.0)
+        for attempt in range(3):
+            try:
+                response = await self.http.put(self._absolute(url), content=data, headers=headers)
+            except httpx.TransportError:
+                if attempt == 2:
+                    raise
+                await backoff.wait()
+                continue
+            if response.status_code != 409:
+                response.raise_for_status()
+            return
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -440,7 +463,6 @@ class Agent:
         slot = await self.client.devices.create_snapshot_upload(
             id=command.id, attempt=command.attempt, size=len(image), sha256=_sha256(image)
         )
-        response = await self.http.put(self._absolute(slot.upload_url), content=image, headers=slot.headers)
-        response.raise_for_status()
+        await self._put(slot.upload_url, image, slot.headers)
         artifact = models.ArtifactIn(key=slot.key, size=len(image), sha256=_sha256(image))
         await self._report(command, state="SUCCEEDED", result={"bytes": len(image)}, artifact=artifact)

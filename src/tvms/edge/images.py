@@ -15,8 +15,15 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default(size)
 
 
-def scene_jpeg(lines: list[str], *, width: int = 480, height: int = 270, seed: int | None = None) -> bytes:
-    """A road scene stand-in: sky, asphalt, lane marks, a car with a plate, and text lines."""
+def scene_jpeg(
+    lines: list[str],
+    *,
+    plate: str | None = None,
+    width: int = 480,
+    height: int = 270,
+    seed: int | None = None,
+) -> bytes:
+    """A road scene stand-in: sky, asphalt, lane marks, a car (with `plate` on it), text lines."""
     rng = random.Random(seed)
     image = Image.new("RGB", (width, height), (92, 128, 168))
     draw = ImageDraw.Draw(image)
@@ -29,7 +36,7 @@ def scene_jpeg(lines: list[str], *, width: int = 480, height: int = 270, seed: i
     colour = rng.choice([(200, 30, 30), (30, 30, 200), (220, 220, 220), (20, 20, 20), (200, 180, 40)])
     draw.rounded_rectangle((car_x, car_y, car_x + width // 3, car_y + height // 4), 12, fill=colour)
     big, small = _font(max(12, height // 12)), _font(max(10, height // 18))
-    if lines:
+    if plate is not None:
         plate_box = (
             car_x + width // 12,
             car_y + height // 8,
@@ -37,7 +44,7 @@ def scene_jpeg(lines: list[str], *, width: int = 480, height: int = 270, seed: i
             car_y + height // 8 + height // 12,
         )
         draw.rectangle(plate_box, fill=(250, 250, 250), outline=(0, 0, 0))
-        draw.text((plate_box[0] + 4, plate_box[1]), lines[0], fill=(0, 0, 0), font=small)
+        draw.text((plate_box[0] + 4, plate_box[1]), plate, fill=(0, 0, 0), font=small)
     y = 6
     for line in lines:
         draw.text(

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import os
 import random
+import ssl
 import sys
 import time
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ import httpx
 import tvms_client
 from tvms_client import models
 
-from tvms.edge.agent import Agent, new_transport
+from tvms.edge.agent import Agent
 from tvms.edge.command import stop_on_signals
 from tvms.edge.config import AgentConfig, Child, Traffic
 
@@ -132,8 +133,7 @@ async def simulate(args: argparse.Namespace, password: str) -> dict[str, int]:
             raise SystemExit("tvms simulate: the server has no devices; run `tvms seed --demo` first")
         keys = await _keys(admin, sites)
     base = Path(args.dir)
-    # Each agent holds a long poll open plus a call or two: room for all of them in one pool.
-    pool = new_transport(max_connections=4 * len(sites) + 10)
+    tls = ssl.create_default_context()  # one for all the agents' connection pools
     agents = []
     for number, (site, key) in enumerate(zip(sites, keys, strict=True)):
         config = AgentConfig(
@@ -155,7 +155,7 @@ async def simulate(args: argparse.Namespace, password: str) -> dict[str, int]:
             ),
             base_dir=base,
         )
-        agents.append(Agent(config, name=site.sensor.device_id, transport=pool))
+        agents.append(Agent(config, name=site.sensor.device_id, tls=tls))
     tasks = [asyncio.create_task(agent.run(stop)) for agent in agents]
     chaos = asyncio.create_task(_outages(agents, args.outages, rng))
     started = time.monotonic()
@@ -184,7 +184,6 @@ async def simulate(args: argparse.Namespace, password: str) -> dict[str, int]:
     totals = _totals(agents)
     stop.set()
     await asyncio.gather(*tasks, chaos, return_exceptions=True)
-    await pool.aclose()
     if terminal:
         print(file=sys.stderr)
     return totals

@@ -90,6 +90,7 @@ class TrafficModel:
                     f"{local:%Y-%m-%d %H:%M:%S %Z}",
                     f"{kind} {speed:.0f}/{self.limit} km/h {device_id}",
                 ],
+                plate=number,
                 seed=rng.randint(0, 1 << 30),
             )
         return Observation(fields, image)
