@@ -20,7 +20,7 @@ from procedures.paging import in_list, in_params
 from tvms.clock import iso_ms
 from tvms.db import Database, Row
 from tvms.rpc import ErrorCode, RpcError, Services
-from tvms.storage import Storage
+from tvms.storage import ObjectInfo, ObjectNotFound, Storage
 
 log = logging.getLogger("tvms.commands")
 
@@ -44,8 +44,13 @@ def _iso(value: int | None) -> str | None:
 async def view_of(row: Row, storage: Storage | None = None) -> CommandView:
     """The wire view; with `storage`, a SUCCEEDED artifact comes with a signed download URL."""
     artifact = None
+    info: ObjectInfo | None = None
     if storage is not None and row["artifact_key"] is not None:
-        info = await storage.stat(row["artifact_key"])
+        try:
+            info = await storage.stat(row["artifact_key"])
+        except ObjectNotFound:  # removed from storage since (retention, an operator): no link
+            info = None
+    if storage is not None and row["artifact_key"] is not None and info is not None:
         signed = await storage.presign_get(row["artifact_key"], ARTIFACT_URL_TTL_S)
         artifact = Artifact(
             key=row["artifact_key"],

@@ -367,3 +367,17 @@ async def test_many_idle_polls_hold_nothing(
     assert [c["id"] for c in answers[7]] == [sent["id"]]
     assert sum(len(a) for a in answers) == 1
     assert board.waiting() == 0
+
+
+async def test_a_removed_snapshot_reads_as_no_artifact(
+    app: Starlette, client: httpx.AsyncClient, site: Database
+) -> None:
+    sent = await send(client, command={"type": "SNAPSHOT"})
+    await poll(client)
+    artifact = await upload_snapshot(client, sent["id"], 1)
+    report = {"id": sent["id"], "attempt": 1, "state": "SUCCEEDED", "artifact": artifact}
+    await result(client, "devices.reportCommand", report, headers=GW1)
+    assert (await get(client, sent["id"]))["artifact"]["key"] == artifact["key"]
+    assert await app.state.services.storage.delete(artifact["key"])
+    gone = await get(client, sent["id"])
+    assert (gone["state"], gone["artifact"]) == ("SUCCEEDED", None)

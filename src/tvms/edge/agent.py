@@ -441,8 +441,8 @@ class Agent:
                 )
             elif isinstance(order, models.Reboot):
                 await asyncio.sleep(min(order.delay_s, 5))
-                if command.device_id == "" or command.sensor_id == command.device_id:
-                    self.started = time.monotonic()
+                if command.device_id not in {child.device_id for child in self.config.children}:
+                    self.started = time.monotonic()  # the gateway itself restarts: uptime from 0
                 await self._report(command, state="SUCCEEDED", result={"rebooted": True, "at": now_iso()})
             elif isinstance(order, models.Snapshot):
                 await self._snapshot(command, order)
