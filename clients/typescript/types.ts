@@ -2027,7 +2027,7 @@ export interface Procedures {
     output: SnapshotUpload;
   };
   /**
-   * Wait up to `waitS` seconds (at most 25) for commands for this device or its children.
+   * Wait up to `waitS` seconds (at most 25; 0, the default, does not wait) for commands for this device or its children.
    * mutation, auth: device
    */
   "devices.pollCommands": {

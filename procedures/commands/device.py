@@ -95,7 +95,8 @@ async def _deliver(ctx: Context, me: str, mine: dict[str, str], limit: int) -> l
 
 @devices.mutation("pollCommands", auth=DEVICE)
 async def poll_commands(ctx: Context, input: PollInput) -> PollResult:
-    """Wait up to `waitS` seconds (at most 25) for commands for this device or its children.
+    """Wait up to `waitS` seconds (at most 25; 0, the default, does not wait) for commands for
+    this device or its children.
 
     Answers as soon as there is at least one (each delivered once per attempt: answer it with
     `devices.reportCommand` giving that attempt), or with an empty list when the wait ends.

@@ -108,7 +108,7 @@ class CommandPage(Output):
 
 
 class PollInput(Input):
-    wait_s: Annotated[int, msgspec.Meta(ge=0, le=25, description="how long the server may wait")] = 25
+    wait_s: Annotated[int, msgspec.Meta(ge=0, le=25, description="how long the server may wait")] = 0
     max: Annotated[int, msgspec.Meta(ge=1, le=20)] = 10
 
 

@@ -393,7 +393,8 @@ class _DevicesApi:
     @overload
     def poll_commands(self, *, wait_s: int = ..., max: int = ...) -> models.PollResult: ...
     def poll_commands(self, *input: models.PollInput, **fields: Any) -> models.PollResult:
-        """Wait up to `waitS` seconds (at most 25) for commands for this device or its children.
+        """Wait up to `waitS` seconds (at most 25; 0, the default, does not wait) for commands for
+        this device or its children.
 
         Answers as soon as there is at least one (each delivered once per attempt: answer it
         with `devices.reportCommand` giving that attempt), or with an empty list when the wait
@@ -1788,7 +1789,8 @@ class _AsyncDevicesApi:
     @overload
     async def poll_commands(self, *, wait_s: int = ..., max: int = ...) -> models.PollResult: ...
     async def poll_commands(self, *input: models.PollInput, **fields: Any) -> models.PollResult:
-        """Wait up to `waitS` seconds (at most 25) for commands for this device or its children.
+        """Wait up to `waitS` seconds (at most 25; 0, the default, does not wait) for commands for
+        this device or its children.
 
         Answers as soon as there is at least one (each delivered once per attempt: answer it
         with `devices.reportCommand` giving that attempt), or with an empty list when the wait
@@ -3245,7 +3247,8 @@ class _BatchDevicesApi:
     @overload
     def poll_commands(self, *, wait_s: int = ..., max: int = ...) -> Pending[models.PollResult]: ...
     def poll_commands(self, *input: models.PollInput, **fields: Any) -> Pending[models.PollResult]:
-        """Wait up to `waitS` seconds (at most 25) for commands for this device or its children.
+        """Wait up to `waitS` seconds (at most 25; 0, the default, does not wait) for commands for
+        this device or its children.
 
         Answers as soon as there is at least one (each delivered once per attempt: answer it
         with `devices.reportCommand` giving that attempt), or with an empty list when the wait

@@ -1294,7 +1294,7 @@ class PollInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     wait_s: Annotated[
         int, msgspec.Meta(ge=0, le=25, description="how long the server may wait")
-    ] = msgspec.field(default=25, name="waitS")
+    ] = msgspec.field(default=0, name="waitS")
     max: Annotated[int, msgspec.Meta(ge=1, le=20)] = 10
 
 
