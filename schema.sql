@@ -576,3 +576,54 @@ CREATE TABLE IF NOT EXISTS upload_quota_lock (
     decided_at BIGINT NOT NULL
 );
 INSERT INTO upload_quota_lock (id, decided_at) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+
+-- migration: 18
+-- Device commands and device metrics (owner: edge engineer).
+-- A command goes QUEUED -> DELIVERED -> RUNNING -> SUCCEEDED | FAILED, or EXPIRED once expires_at
+-- passes unfinished. Each delivery is one attempt (attempt counts them): a delivery is a
+-- compare-and-set on (state QUEUED, attempt), so two polls never deliver the same attempt, and a
+-- device answers for the attempt it got. A delivery not answered before lease_until is queued
+-- again for the next attempt, or FAILED after max_attempts. created_by has no foreign key: commands
+-- outlive the users who sent them, like audit rows.
+CREATE TABLE IF NOT EXISTS device_commands (
+    id TEXT PRIMARY KEY,
+    sensor_id TEXT NOT NULL REFERENCES sensors (id) ON DELETE CASCADE,
+    type TEXT NOT NULL CHECK (type IN ('PING', 'REBOOT', 'SNAPSHOT', 'SET_CONFIG')),
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('QUEUED', 'DELIVERED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'EXPIRED')),
+    attempt INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL CHECK (max_attempts BETWEEN 1 AND 10),
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    delivered_at BIGINT,
+    lease_until BIGINT,
+    started_at BIGINT,
+    finished_at BIGINT,
+    result TEXT,
+    error TEXT,
+    artifact_key TEXT
+);
+CREATE INDEX IF NOT EXISTS device_commands_sensor_idx ON device_commands (sensor_id, state, created_at);
+CREATE INDEX IF NOT EXISTS device_commands_created_idx ON device_commands (created_at, id);
+CREATE INDEX IF NOT EXISTS device_commands_open_idx ON device_commands (state, expires_at)
+    WHERE state IN ('QUEUED', 'DELIVERED', 'RUNNING');
+-- One row per (sensor, sample time): the key is the time-series index (a sensor's period is one
+-- range scan) and makes a retried batch harmless. at alone serves the retention job, which
+-- deletes the oldest rows in bounded chunks.
+CREATE TABLE IF NOT EXISTS device_metrics (
+    sensor_id TEXT NOT NULL REFERENCES sensors (id) ON DELETE CASCADE,
+    at BIGINT NOT NULL,
+    cpu_pct DOUBLE PRECISION,
+    memory_pct DOUBLE PRECISION,
+    disk_pct DOUBLE PRECISION,
+    temperature_c DOUBLE PRECISION,
+    uptime_s BIGINT,
+    fps DOUBLE PRECISION,
+    bitrate_kbps DOUBLE PRECISION,
+    recording BOOLEAN,
+    storage_used_pct DOUBLE PRECISION,
+    PRIMARY KEY (sensor_id, at)
+);
+CREATE INDEX IF NOT EXISTS device_metrics_at_idx ON device_metrics (at);

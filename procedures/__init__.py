@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from procedures.audit import audit, audit_middleware, refusal_summaries
 from procedures.auth import auth, mfa, resolve_bearer, signin_steps
+from procedures.commands import command_sweeper, commands, devices
 from procedures.events import events
 from procedures.locations import locations
+from procedures.metrics import metrics, metrics_retention
 from procedures.reports import report_worker, reports
 from procedures.sensors import heartbeat_sweeper, resolve_api_key, sensors
 from procedures.settings import settings
@@ -46,11 +48,14 @@ def api() -> Api:
             events,
             storage_router,
             reports,
+            commands,
+            devices,
+            metrics,
         ],
         resolver=resolve_caller,
         middleware=[rate_limit],
         mutation_middleware=[audit_middleware],
-        hooks=[heartbeat_sweeper, report_worker, refusal_summaries],
+        hooks=[heartbeat_sweeper, report_worker, refusal_summaries, command_sweeper, metrics_retention],
         routes=storage_routes(),
         checks=[check_license_file, check_secret],
     )

@@ -8,8 +8,9 @@ from procedures.audit.log import OK, record
 from procedures.audit.refusals import record_refusal
 from tvms.rpc import Context, ErrorCode, Next, RpcError
 
-# Procedures that write their own, richer rows (auth.login records every attempt itself).
-SELF_AUDITED = frozenset({"auth.login"})
+# Procedures that write their own, richer rows (auth.login records every attempt itself;
+# devices.pollCommands records each delivery, not every idle poll).
+SELF_AUDITED = frozenset({"auth.login", "devices.pollCommands"})
 
 
 def _id_of(value: Any) -> str | None:

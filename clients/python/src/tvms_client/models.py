@@ -11,6 +11,8 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 __all__ = [
+    "Artifact",
+    "ArtifactIn",
     "AuditEntry",
     "AuditGetAllInput",
     "AuditPage",
@@ -22,11 +24,16 @@ __all__ = [
     "Check",
     "Checks",
     "ClassCount",
+    "CommandIdInput",
+    "CommandPage",
+    "CommandView",
+    "CommandsGetAllInput",
     "CompleteUploadInput",
     "ConfirmMfaEnrolmentInput",
     "Coordinates",
     "CoordinatesInput",
     "DashboardStats",
+    "DeviceCommand",
     "EnrolMfaInput",
     "Event",
     "EventDetail",
@@ -49,6 +56,8 @@ __all__ = [
     "HotspotsInput",
     "IdInput",
     "IngestInput",
+    "IngestMetricsInput",
+    "IngestMetricsResult",
     "IngestResult",
     "KeyInput",
     "License",
@@ -83,10 +92,16 @@ __all__ = [
     "NotificationUpdate",
     "ObjectList",
     "OptionalPeriodInput",
+    "Ping",
+    "PollInput",
+    "PollResult",
+    "Reboot",
     "Receipt",
     "RecoveryCodes",
     "Report",
+    "ReportAck",
     "ReportFilters",
+    "ReportInput",
     "ReportPage",
     "ReportsInput",
     "ReportsSchemasDeleted",
@@ -96,6 +111,8 @@ __all__ = [
     "ReviewCounts",
     "ReviewEntry",
     "ReviewInput",
+    "Sample",
+    "SendInput",
     "Sensor",
     "SensorApiKey",
     "SensorCounts",
@@ -112,9 +129,17 @@ __all__ = [
     "SensorUptime",
     "SensorUptimeInput",
     "SensorWithKey",
+    "Series",
+    "SeriesBucket",
+    "SeriesInput",
+    "SetConfig",
     "Setting",
     "SettingCategory",
     "SettingType",
+    "Snapshot",
+    "SnapshotUpload",
+    "SnapshotUploadInput",
+    "Stat",
     "StorageSchemasDeleted",
     "StorageSchemasDownloadUrl",
     "StorageStats",
@@ -150,6 +175,24 @@ SettingCategory: TypeAlias = Literal[
     "GENERAL", "SECURITY", "NOTIFICATIONS", "APPEARANCE", "INTEGRATIONS", "ADVANCED"
 ]
 SettingType: TypeAlias = Literal["STRING", "NUMBER", "BOOLEAN", "JSON", "SELECT", "MULTI_SELECT"]
+
+
+class Artifact(msgspec.Struct, kw_only=True):
+    """The `Artifact` wire object."""
+
+    key: str
+    content_type: str = msgspec.field(name="contentType")
+    size: int
+    url: str
+    url_expires_at: str = msgspec.field(name="urlExpiresAt")
+
+
+class ArtifactIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `ArtifactIn` wire object."""
+
+    key: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+    size: Annotated[int, msgspec.Meta(ge=1, le=5242880)]
+    sha256: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$(?!\\n)")]
 
 
 class AuditEntry(msgspec.Struct, kw_only=True):
@@ -283,6 +326,66 @@ class ClassCount(msgspec.Struct, kw_only=True):
     count: int
 
 
+class CommandIdInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `CommandIdInput` wire object.
+
+    Input of `commands.getById`, `commands.retry`.
+    """
+
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class CommandPage(msgspec.Struct, kw_only=True):
+    """The `CommandPage` wire object.
+
+    Returned by `commands.getAll`.
+    """
+
+    commands: list[CommandView]
+    total: int
+    page_count: int = msgspec.field(name="pageCount")
+
+
+class CommandView(msgspec.Struct, kw_only=True):
+    """The `CommandView` wire object.
+
+    Returned by `commands.getById`, `commands.retry`, `commands.send`.
+    """
+
+    id: str
+    sensor_id: str = msgspec.field(name="sensorId")
+    type: Literal["PING", "REBOOT", "SET_CONFIG", "SNAPSHOT"]
+    command: Ping | Reboot | Snapshot | SetConfig
+    state: Literal["DELIVERED", "EXPIRED", "FAILED", "QUEUED", "RUNNING", "SUCCEEDED"]
+    attempt: int
+    max_attempts: int = msgspec.field(name="maxAttempts")
+    created_by: str = msgspec.field(name="createdBy")
+    created_at: str = msgspec.field(name="createdAt")
+    updated_at: str = msgspec.field(name="updatedAt")
+    expires_at: str = msgspec.field(name="expiresAt")
+    delivered_at: str | None = msgspec.field(name="deliveredAt")
+    started_at: str | None = msgspec.field(name="startedAt")
+    finished_at: str | None = msgspec.field(name="finishedAt")
+    result: dict[str, Any] | None
+    error: str | None
+    artifact: Artifact | None
+
+
+class CommandsGetAllInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `CommandsGetAllInput` wire object.
+
+    Input of `commands.getAll`.
+    """
+
+    sensor_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = msgspec.field(
+        default=None, name="sensorId"
+    )
+    state: Literal["DELIVERED", "EXPIRED", "FAILED", "QUEUED", "RUNNING", "SUCCEEDED"] | None = None
+    type: Literal["PING", "REBOOT", "SET_CONFIG", "SNAPSHOT"] | None = None
+    skip: Annotated[int, msgspec.Meta(ge=0, le=1000000)] = 0
+    take: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+
+
 class CompleteUploadInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The `CompleteUploadInput` wire object.
 
@@ -357,6 +460,17 @@ class DashboardStats(msgspec.Struct, kw_only=True):
         ]
         | None
     )
+
+
+class DeviceCommand(msgspec.Struct, kw_only=True):
+    """The `DeviceCommand` wire object."""
+
+    id: str
+    sensor_id: str = msgspec.field(name="sensorId")
+    device_id: str = msgspec.field(name="deviceId")
+    attempt: int
+    expires_at: str = msgspec.field(name="expiresAt")
+    command: Ping | Reboot | Snapshot | SetConfig
 
 
 class EnrolMfaInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -890,6 +1004,25 @@ class IngestInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ]
 
 
+class IngestMetricsInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `IngestMetricsInput` wire object.
+
+    Input of `metrics.ingest`.
+    """
+
+    samples: Annotated[list[Sample], msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class IngestMetricsResult(msgspec.Struct, kw_only=True):
+    """The `IngestMetricsResult` wire object.
+
+    Returned by `metrics.ingest`.
+    """
+
+    accepted: int
+    duplicates: int
+
+
 class IngestResult(msgspec.Struct, kw_only=True):
     """The `IngestResult` wire object.
 
@@ -1360,6 +1493,39 @@ class OptionalPeriodInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     to: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = None
 
 
+class Ping(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="PING"):
+    """Answer at once (proves the command path end to end)."""
+
+
+class PollInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `PollInput` wire object.
+
+    Input of `devices.pollCommands`.
+    """
+
+    wait_s: Annotated[
+        int, msgspec.Meta(ge=0, le=25, description="how long the server may wait")
+    ] = msgspec.field(default=0, name="waitS")
+    max: Annotated[int, msgspec.Meta(ge=1, le=20)] = 10
+
+
+class PollResult(msgspec.Struct, kw_only=True):
+    """The `PollResult` wire object.
+
+    Returned by `devices.pollCommands`.
+    """
+
+    commands: list[DeviceCommand]
+
+
+class Reboot(
+    msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="REBOOT"
+):
+    """Restart the device after `delayS` seconds."""
+
+    delay_s: Annotated[int, msgspec.Meta(ge=0, le=3600)] = msgspec.field(default=0, name="delayS")
+
+
 class Receipt(msgspec.Struct, kw_only=True):
     """The `Receipt` wire object."""
 
@@ -1409,6 +1575,17 @@ class Report(msgspec.Struct, kw_only=True):
     file_key: str | None = msgspec.field(name="fileKey")
 
 
+class ReportAck(msgspec.Struct, kw_only=True):
+    """The `ReportAck` wire object.
+
+    Returned by `devices.reportCommand`.
+    """
+
+    id: str
+    state: Literal["DELIVERED", "EXPIRED", "FAILED", "QUEUED", "RUNNING", "SUCCEEDED"]
+    attempt: int
+
+
 class ReportFilters(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Optional narrowing; `groupBy` is for the summaries (default `day`)."""
 
@@ -1447,6 +1624,29 @@ class ReportFilters(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     review_status: Literal["CONFIRMED", "PENDING", "REJECTED"] | None = msgspec.field(
         default=None, name="reviewStatus"
     )
+
+
+class ReportInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `ReportInput` wire object.
+
+    Input of `devices.reportCommand`.
+    """
+
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    attempt: Annotated[int, msgspec.Meta(ge=1, le=10)]
+    state: Literal["FAILED", "RUNNING", "SUCCEEDED"]
+    result: (
+        Annotated[
+            dict[
+                Annotated[str, msgspec.Meta(min_length=1, max_length=64)],
+                Annotated[str, msgspec.Meta(max_length=1000)] | int | float | bool | None,
+            ],
+            msgspec.Meta(max_length=50),
+        ]
+        | None
+    ) = None
+    error: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None = None
+    artifact: ArtifactIn | None = None
 
 
 class ReportPage(msgspec.Struct, kw_only=True):
@@ -1557,6 +1757,56 @@ class ReviewInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         msgspec.field(default=None, name="correctedPlate")
     )
     comment: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class Sample(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One reading of a device; fields a device does not have are left out."""
+
+    at: datetime.datetime
+    device_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = msgspec.field(
+        default=None, name="deviceId"
+    )
+    cpu_pct: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = msgspec.field(
+        default=None, name="cpuPct"
+    )
+    memory_pct: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = msgspec.field(
+        default=None, name="memoryPct"
+    )
+    disk_pct: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = msgspec.field(
+        default=None, name="diskPct"
+    )
+    temperature_c: Annotated[float, msgspec.Meta(ge=-60, le=150)] | None = msgspec.field(
+        default=None, name="temperatureC"
+    )
+    uptime_s: Annotated[int, msgspec.Meta(ge=0, le=10000000000)] | None = msgspec.field(
+        default=None, name="uptimeS"
+    )
+    fps: Annotated[float, msgspec.Meta(ge=0, le=1000)] | None = None
+    bitrate_kbps: Annotated[float, msgspec.Meta(ge=0, le=10000000)] | None = msgspec.field(
+        default=None, name="bitrateKbps"
+    )
+    recording: bool | None = None
+    storage_used_pct: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = msgspec.field(
+        default=None, name="storageUsedPct"
+    )
+
+
+class SendInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `SendInput` wire object.
+
+    Input of `commands.send`.
+    """
+
+    sensor_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = msgspec.field(
+        name="sensorId"
+    )
+    command: Ping | Reboot | Snapshot | SetConfig
+    ttl_s: Annotated[int, msgspec.Meta(ge=10, le=86400, description="seconds until it expires")] = (
+        msgspec.field(default=300, name="ttlS")
+    )
+    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = msgspec.field(
+        default=3, name="maxAttempts"
+    )
 
 
 class Sensor(msgspec.Struct, kw_only=True):
@@ -1893,6 +2143,66 @@ class SensorWithKey(msgspec.Struct, kw_only=True):
     api_key: str = msgspec.field(name="apiKey")
 
 
+class Series(msgspec.Struct, kw_only=True):
+    """The `Series` wire object.
+
+    Returned by `metrics.getSeries`.
+    """
+
+    sensor_id: str = msgspec.field(name="sensorId")
+    timezone: str
+    group_by: Literal["day", "hour", "month", "week"] = msgspec.field(name="groupBy")
+    buckets: list[SeriesBucket]
+
+
+class SeriesBucket(msgspec.Struct, kw_only=True):
+    """The `SeriesBucket` wire object."""
+
+    start: str
+    end: str
+    label: str
+    samples: int
+    cpu_pct: Stat | None = msgspec.field(name="cpuPct")
+    memory_pct: Stat | None = msgspec.field(name="memoryPct")
+    disk_pct: Stat | None = msgspec.field(name="diskPct")
+    temperature_c: Stat | None = msgspec.field(name="temperatureC")
+    uptime_s: Stat | None = msgspec.field(name="uptimeS")
+    fps: Stat | None
+    bitrate_kbps: Stat | None = msgspec.field(name="bitrateKbps")
+    recording: Stat | None
+    storage_used_pct: Stat | None = msgspec.field(name="storageUsedPct")
+
+
+class SeriesInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `SeriesInput` wire object.
+
+    Input of `metrics.getSeries`.
+    """
+
+    sensor_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = msgspec.field(
+        name="sensorId"
+    )
+    from_: datetime.datetime = msgspec.field(name="from")
+    to: datetime.datetime
+    group_by: Literal["day", "hour", "month", "week"] = msgspec.field(
+        default="hour", name="groupBy"
+    )
+
+
+class SetConfig(
+    msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="SET_CONFIG"
+):
+    """Apply configuration values (1 to 50 keys) on the device."""
+
+    settings: Annotated[
+        dict[
+            Annotated[str, msgspec.Meta(pattern="^[A-Za-z][A-Za-z0-9_.]{0,63}$(?!\\n)")],
+            Annotated[str, msgspec.Meta(max_length=200)] | int | float | bool,
+        ],
+        msgspec.Meta(min_length=1, max_length=50),
+    ]
+
+
 class Setting(msgspec.Struct, kw_only=True):
     """The `Setting` wire object.
 
@@ -1915,6 +2225,51 @@ class Setting(msgspec.Struct, kw_only=True):
     updated_by: str | None = msgspec.field(name="updatedBy")
     options: list[str] | None = None
     masked: bool = False
+
+
+class Snapshot(
+    msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="SNAPSHOT"
+):
+    """Take a still image and upload it as the command's artifact."""
+
+    width: Annotated[int, msgspec.Meta(ge=64, le=3840)] = 640
+    height: Annotated[int, msgspec.Meta(ge=48, le=2160)] = 360
+
+
+class SnapshotUpload(msgspec.Struct, kw_only=True):
+    """The `SnapshotUpload` wire object.
+
+    Returned by `devices.createSnapshotUpload`.
+    """
+
+    key: str
+    upload_url: str = msgspec.field(name="uploadUrl")
+    method: str
+    headers: dict[str, str]
+    expires_at: str = msgspec.field(name="expiresAt")
+
+
+class SnapshotUploadInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `SnapshotUploadInput` wire object.
+
+    Input of `devices.createSnapshotUpload`.
+    """
+
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    attempt: Annotated[int, msgspec.Meta(ge=1, le=10)]
+    size: Annotated[int, msgspec.Meta(ge=1, le=5242880)]
+    sha256: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$(?!\\n)")]
+    content_type: Literal["image/jpeg", "image/png"] = msgspec.field(
+        default="image/jpeg", name="contentType"
+    )
+
+
+class Stat(msgspec.Struct, kw_only=True):
+    """The `Stat` wire object."""
+
+    avg: float
+    min: float
+    max: float
 
 
 class StorageSchemasDeleted(msgspec.Struct, kw_only=True):
