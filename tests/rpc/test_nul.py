@@ -24,7 +24,16 @@ from tvms.rpc.router import Procedure
 
 HOSTILE_STRING = "x\u0000' OR 1=1 --"
 HOSTILE_INT = 2**64 + 1
-Step = str | int
+
+
+class Tag(msgspec.Struct, frozen=True):
+    """A step into one member of a tagged union: its object must carry `field: value`."""
+
+    field: str
+    value: str | int
+
+
+Step = str | int | Tag
 
 
 def _leaves(
@@ -42,6 +51,8 @@ def _leaves(
     elif isinstance(info, mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType):
         yield from _leaves(info.item_type, [*path, 0], kinds, seen)
     elif isinstance(info, mi.StructType) and info.cls not in seen:
+        if info.tag_field is not None and info.tag is not None:
+            path = [*path, Tag(info.tag_field, info.tag)]
         for field in info.fields:
             yield from _leaves(field.type, [*path, field.encode_name], kinds, seen | {info.cls})
 
@@ -61,13 +72,17 @@ def _params(procedure: Procedure, path: list[Step], value: Any) -> dict[str, Any
     params: dict[str, Any] = copy.deepcopy(dict(procedure.examples[0].params)) if procedure.examples else {}
     holder: Any = params
     for step, following in itertools.pairwise(path):
-        if isinstance(step, int):
+        if isinstance(step, Tag):
+            if holder.get(step.field) != step.value:  # the example shows another member
+                holder.clear()
+                holder[step.field] = step.value
+        elif isinstance(step, int):
             if not holder:
                 holder.append({} if isinstance(following, str) else [])
             holder = holder[0]
         else:
             if not isinstance(holder.get(step), dict | list):
-                holder[step] = {} if isinstance(following, str) else []
+                holder[step] = [] if isinstance(following, int) else {}
             holder = holder[step]
     last = path[-1]
     if isinstance(last, int):
@@ -78,7 +93,9 @@ def _params(procedure: Procedure, path: list[Step], value: Any) -> dict[str, Any
 
 
 def _issue_path(path: list[Step]) -> str:
-    return "$" + "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path)
+    return "$" + "".join(
+        f"[{step}]" if isinstance(step, int) else f".{step}" for step in path if not isinstance(step, Tag)
+    )
 
 
 def _headers(procedure: Procedure) -> dict[str, str]:

@@ -27,7 +27,11 @@ _STRING_RULES = {
     r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$(?!\n)": "must not be blank nor hold control characters",
     r"^https?://": "must be an http:// or https:// URL",
     r"^[0-9a-fA-F]{64}$(?!\n)": "must be 64 hexadecimal digits (a SHA-256 digest)",
+    r"^[0-9a-f]{64}$(?!\n)": "must be 64 lower-case hexadecimal digits (a SHA-256 digest)",
     r"^[A-Z_]+$(?!\n)": "must be an upper-case code (A-Z and _)",
+    r"^[A-Za-z][A-Za-z0-9_.]{0,63}$(?!\n)": (
+        "must start with a letter and hold at most 64 letters, digits, _ and ."
+    ),
     r"^[A-Za-z0-9][A-Za-z0-9._:-]*$(?!\n)": (
         "must start with a letter or digit and hold only letters, digits and . _ : -"
     ),
