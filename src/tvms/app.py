@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from starlette.applications import Starlette
 from starlette.middleware import Middleware as AsgiMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
@@ -28,8 +29,9 @@ from tvms.config import Config
 from tvms.db import open_database
 from tvms.rpc import Dispatcher, Middleware, Resolver, Router, Services, flatten
 from tvms.rpc.auth import no_principal
+from tvms.rpc.guard import BodyBudget, HttpGuard
 from tvms.rpc.http import RpcEndpoint
-from tvms.rpc.metrics import Metrics
+from tvms.rpc.metrics import Metrics, forget_dead_processes
 from tvms.rpc.openrpc import build_document
 from tvms.rpc.request_id import RequestIdMiddleware
 from tvms.storage import open_storage
@@ -100,8 +102,15 @@ def create_app(
     for check in api.checks:
         check(config)
     registry = flatten(api.routers)
-    metrics = Metrics()
-    endpoint = RpcEndpoint(None, max_body=config.max_body_bytes, timeout=config.request_timeout)
+    metrics = Metrics(config.metrics_dir)
+    budget = BodyBudget(config.body_buffer_bytes)
+    endpoint = RpcEndpoint(
+        None,
+        max_body=config.max_body_bytes,
+        timeout=config.request_timeout,
+        budget=budget,
+        body_timeout=config.body_timeout,
+    )
     document: dict[str, Any] = build_document(
         registry, title="TVMS API", version=__version__, description=DESCRIPTION
     )
@@ -110,6 +119,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            if config.metrics_dir is not None:
+                forget_dead_processes(config.metrics_dir)
             db = await open_database(config.resolved_database_url)
             stack.push_async_callback(db.close)
             storage = open_storage(config.resolved_storage_url, config=config)
@@ -146,7 +157,7 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def prometheus(request: Request) -> Response:
-        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+        return Response(metrics.render(), media_type=CONTENT_TYPE_PLAIN_0_0_4)
 
     routes: list[BaseRoute] = [
         Route("/rpc", endpoint, methods=None),
@@ -155,11 +166,17 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
         *trpc_routes(
-            lambda: endpoint.dispatcher, max_body=config.max_body_bytes, timeout=config.request_timeout
+            lambda: endpoint.dispatcher,
+            max_body=config.max_body_bytes,
+            timeout=config.request_timeout,
+            budget=budget,
+            body_timeout=config.body_timeout,
         ),
         *api.routes,
     ]
-    app = _Application(routes=routes, middleware=[_cors(config.cors_origins)], lifespan=lifespan)
+    # CORS outermost, so that the guard's refusals carry its headers too.
+    middleware = [_cors(config.cors_origins), AsgiMiddleware(HttpGuard, body_timeout=config.body_timeout)]
+    app = _Application(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.registry = registry
     app.state.openrpc = document
     return app

@@ -14,7 +14,7 @@ import msgspec
 
 from procedures import seed
 from tvms.clientgen import register as register_gen_client
-from tvms.config import Config, ConfigError, load_config, log_level_number
+from tvms.config import SERVERS, Config, ConfigError, load_config, log_level_number
 from tvms.conformance import register as register_conformance
 from tvms.db import DatabaseError
 from tvms.logs import setup_logging
@@ -49,12 +49,13 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
         host=args.host or config.host,
         port=args.port or config.port,
         workers=args.workers or config.workers,
+        server=args.server or config.server,
     )
     load_secret(config)  # generated once here, before the workers read it
     version = asyncio.run(run_migrations(config))
     print(
         f"tvms: schema version {version}; serving on http://{config.host}:{config.port}"
-        f" with {config.workers} worker(s)",
+        f" with {config.workers} worker(s) on {config.server}",
         file=sys.stderr,
     )
     # Worker processes read their configuration from the environment.
@@ -83,6 +84,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (TVMS_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (TVMS_PORT, default 8000)")
     serve.add_argument("--workers", type=int, help="worker processes (TVMS_WORKERS, default 1)")
+    serve.add_argument(
+        "--server",
+        choices=SERVERS,
+        help="HTTP server (TVMS_SERVER, default uvicorn; hypercorn also speaks HTTP/2)",
+    )
     serve.set_defaults(run=_serve)
     commands.add_parser("migrate", help="apply schema.sql to the database").set_defaults(run=_migrate)
     commands.add_parser("openrpc", help="print the OpenRPC document").set_defaults(run=_openrpc)
