@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from starlette.types import ASGIApp
 from tvms import __version__
 from tvms.cache import Cache
 from tvms.clock import Clock
+from tvms.cluster import Hook, cluster_lock, once_per_cluster
 from tvms.config import Config
 from tvms.db import open_database
 from tvms.rpc import Dispatcher, Middleware, Resolver, Router, Services, flatten
@@ -36,9 +37,6 @@ from tvms.rpc.openrpc import build_document
 from tvms.rpc.request_id import RequestIdMiddleware
 from tvms.storage import open_storage
 from tvms.trpc import trpc_routes
-
-Hook = Callable[[Services], AbstractAsyncContextManager[None]]
-"""Runs for the application's lifetime (e.g. a background sweep), entered after start-up."""
 
 DESCRIPTION = (
     "Smart City TVMS: traffic sensors, cameras, ANPR units, radars, edge gateways and NVRs; "
@@ -56,6 +54,8 @@ class Api:
     mutation_middleware: Sequence[Middleware] = ()
     """Wrappers for mutations only (after `middleware`), such as the audit log."""
     hooks: Sequence[Hook] = ()
+    """Periodic work (e.g. a background sweep): runs in one process of the cluster at a time
+    (see `tvms.cluster`), entered after start-up."""
     routes: Sequence[BaseRoute] = field(default_factory=tuple)
     checks: Sequence[Callable[[Config], None]] = ()
     """Start-up checks of the configuration; each raises ConfigError with a one-line message."""
@@ -146,8 +146,8 @@ def create_app(
             )
             app.state.services = services
             app.state.dispatcher = endpoint.dispatcher
-            for hook in api.hooks:
-                await stack.enter_async_context(hook(services))
+            lock = cluster_lock(config.resolved_database_url)
+            await stack.enter_async_context(once_per_cluster(lock, api.hooks, services))
             yield
 
     async def openrpc(request: Request) -> Response:
