@@ -50,13 +50,13 @@ def _exit_quietly(signum: int, frame: FrameType | None) -> None:
     caught: ending normally (exit status 0) is what a stop asked for."""
 
 
-def _uvicorn(config: Config) -> int:
+def _uvicorn(config: Config, app: str) -> int:
     import uvicorn
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _exit_quietly)
     uvicorn.run(
-        APP,
+        app,
         host=config.host,
         port=config.port,
         workers=config.workers if config.workers > 1 else None,
@@ -74,12 +74,12 @@ def _uvicorn(config: Config) -> int:
     return 0
 
 
-def _hypercorn(config: Config) -> int:
+def _hypercorn(config: Config, app: str) -> int:
     from hypercorn.config import Config as HypercornConfig
     from hypercorn.run import run
 
     server = HypercornConfig()
-    server.application_path = APP
+    server.application_path = app
     server.bind = [_bind(config)]
     server.worker_class = "uvloop"
     server.workers = 0 if config.workers == 1 else config.workers
@@ -90,15 +90,19 @@ def _hypercorn(config: Config) -> int:
     return run(server)
 
 
-def serve(config: Config) -> int:
-    """Serve until SIGTERM/SIGINT. Workers share one metrics directory, made here and removed
-    at exit (each worker reads its configuration, and that directory, from the environment)."""
+def serve(config: Config, app: str = APP) -> int:
+    """Serve `app` (an import path, which every worker imports) until SIGTERM or SIGINT.
+
+    Workers share one metrics directory, made here and removed at exit, unless the operator
+    set `PROMETHEUS_MULTIPROC_DIR` (each worker reads its configuration from the environment).
+    """
+    run = _hypercorn if config.server == "hypercorn" else _uvicorn
     if config.metrics_dir is not None:  # the operator's own directory: used, and kept
-        return _hypercorn(config) if config.server == "hypercorn" else _uvicorn(config)
+        return run(config, app)
     directory = tempfile.mkdtemp(prefix="tvms-metrics-")
     os.environ[MULTIPROCESS_ENV] = directory
     try:
-        return _hypercorn(config) if config.server == "hypercorn" else _uvicorn(config)
+        return run(config, app)
     finally:
         os.environ.pop(MULTIPROCESS_ENV, None)
         shutil.rmtree(directory, ignore_errors=True)
