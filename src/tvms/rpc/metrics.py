@@ -74,6 +74,9 @@ class Metrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
+        # The labelled children, looked up once each (`labels()` costs more than the update).
+        self._counters: dict[tuple[str, str], Counter] = {}
+        self._histograms: dict[str, Histogram] = {}
 
     def observe(self, procedure: str, outcome: str, seconds: float) -> None:
         self.record(((procedure, outcome, seconds),))
@@ -90,10 +93,15 @@ class Metrics:
                 histogram = histograms[procedure] = [0.0] * (len(BUCKETS) + 2)
             histogram[bisect_left(BUCKETS, seconds)] += 1
             histogram[-1] += seconds
-        for (procedure, outcome), count in counts.items():
-            self.calls.labels(procedure, outcome).inc(count)
+        for key, count in counts.items():
+            counter = self._counters.get(key)
+            if counter is None:
+                counter = self._counters[key] = self.calls.labels(*key)
+            counter.inc(count)
         for procedure, histogram in histograms.items():
-            child = self.latency.labels(procedure)
+            child = self._histograms.get(procedure)
+            if child is None:
+                child = self._histograms[procedure] = self.latency.labels(procedure)
             # Histogram.observe adds one observation; these are the same two updates (its
             # non-cumulative bucket and its sum) for many observations at once.
             for index, hits in enumerate(histogram[:-1]):

@@ -85,6 +85,7 @@ class TrpcEndpoint:
         self.budget = budget
         self.body_timeout = body_timeout
         self.transformer: Transformer = TRANSFORMERS[transformer]
+        self._encoders: dict[str, Callable[[Any], bytes]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         dispatcher = self._dispatcher()
@@ -252,13 +253,23 @@ class TrpcEndpoint:
                 _params(value),
                 caller,
                 request_id,
-                convert=self.transformer.encode_output,
+                convert=self._encoders.get(procedure.name) or self._encoder(procedure),
             )
         except RpcError as exc:
             shape = error_shape(exc, path=echoed, request_id=request_id)
             body = b'{"error":' + self.transformer.wrap(_encode(shape)) + b"}"
             return _Outcome(http_status(exc), body, allow)
         return _Outcome(200, b'{"result":{"data":' + data + b"}}")
+
+    def _encoder(self, procedure: Procedure) -> Callable[[Any], bytes]:
+        """The output encoder of a procedure, chosen once from its output type."""
+        encoder = self.transformer.encode_output
+        if self.transformer.name == "superjson" and not _may_hold_dates(
+            msgspec.inspect.type_info(procedure.output_type), set()
+        ):
+            encoder = _superjson_without_dates
+        self._encoders[procedure.name] = encoder
+        return encoder
 
     # ----- sending --------------------------------------------------------------------------
 
@@ -274,6 +285,35 @@ class TrpcEndpoint:
         shape = error_shape(error, path=None, request_id=request_id)
         body = b'{"error":' + self.transformer.wrap(_encode(shape)) + b"}"
         await send_json(send, http_status(error), body, close=close, retry_after=retry_after)
+
+
+def _may_hold_dates(info: msgspec.inspect.Type, seen: set[int]) -> bool:
+    """Whether a value of this type can hold a datetime (which superjson sends with metadata)."""
+    inspect = msgspec.inspect
+    if isinstance(info, inspect.DateTimeType | inspect.AnyType | inspect.CustomType):
+        return True
+    if isinstance(info, inspect.StructType | inspect.DataclassType | inspect.TypedDictType):
+        if id(info.cls) in seen:
+            return False
+        seen.add(id(info.cls))
+        return any(_may_hold_dates(field.type, seen) for field in info.fields)
+    if isinstance(info, inspect.NamedTupleType):
+        return any(_may_hold_dates(field.type, seen) for field in info.fields)
+    if isinstance(info, inspect.ListType | inspect.SetType | inspect.FrozenSetType | inspect.VarTupleType):
+        return _may_hold_dates(info.item_type, seen)
+    if isinstance(info, inspect.TupleType):
+        return any(_may_hold_dates(item, seen) for item in info.item_types)
+    if isinstance(info, inspect.DictType):
+        return _may_hold_dates(info.key_type, seen) or _may_hold_dates(info.value_type, seen)
+    if isinstance(info, inspect.UnionType):
+        return any(_may_hold_dates(item, seen) for item in info.types)
+    return False
+
+
+def _superjson_without_dates(value: Any) -> bytes:
+    """superjson's envelope of a value that holds no datetime: `{"json": value}`, encoded in one
+    step (what `encode_output` gives for such a value, without walking it in Python)."""
+    return b'{"json":' + _encode(value) + b"}"
 
 
 def _params(value: Any) -> bytes:
