@@ -20,6 +20,8 @@ Needs wrk and Node 20 (npm ci runs here when bench/reference/node_modules is mis
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import os
 import re
 import shutil
@@ -102,7 +104,18 @@ def wrk(base: str, request: Request, scripts: Path, seconds: int = DURATION) -> 
     script = scripts / f"{abs(hash((request.method, request.path, request.body)))}.lua"
     script.write_text(request.lua())
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script), base],
+        [
+            "wrk",
+            "-t1",
+            f"-c{CONNECTIONS}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+            str(script),
+            base,
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -266,7 +279,8 @@ def main() -> None:
         base = Path(tmp)
         database = base / "data" / "tvms.db"
         database.parent.mkdir()
-        asyncio.run(populate(f"sqlite:///{database}"))
+        with contextlib.redirect_stdout(io.StringIO()):  # its query plans belong to sensors_bench
+            asyncio.run(populate(f"sqlite:///{database}"))
         scripts = base / "lua"
         scripts.mkdir()
         env = {
