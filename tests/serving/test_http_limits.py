@@ -22,6 +22,7 @@ MAX_BODY = 65_536
 BUFFER = 2 * MAX_BODY
 BODY_TIMEOUT = 1.5
 REQUEST_TIMEOUT = 1.0
+STARTUP = 90.0  # the machine may be busy: a slow start is not what these tests check
 WAIT = 20.0  # the most any socket read below waits before the test fails
 
 
@@ -39,9 +40,8 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         "TVMS_REQUEST_TIMEOUT": str(REQUEST_TIMEOUT),
     }
     port = free_port()
-    with live_server(
-        env, base / "serve.log", args=["-m", "tests.serving.run", "--port", str(port)], port=port
-    ) as live:
+    args = ["-m", "tests.serving.run", "--port", str(port)]
+    with live_server(env, base / "serve.log", args=args, port=port, timeout=STARTUP) as live:
         yield live
 
 
@@ -208,7 +208,7 @@ def test_graceful_shutdown_finishes_the_call_in_flight(name: str, tmp_path: Path
         "id": 9,
     }
     args = ["-m", "tests.serving.run", "--port", str(port)]
-    with live_server(env, tmp_path / "serve.log", args=args, port=port) as live:
+    with live_server(env, tmp_path / "serve.log", args=args, port=port, timeout=STARTUP) as live:
 
         def make_the_call() -> None:
             answers.append(httpx.post(f"{live.url}/rpc", json=call, timeout=WAIT))
