@@ -86,12 +86,15 @@ def trpc(procedure: str, input: str | None = None, n: int = 1) -> Request:
     return Request("GET", f"/trpc/{','.join([procedure] * n)}?batch=1&input=" + quote("{}"), calls=n)
 
 
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
 def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(number) * _UNITS[unit]
+    """wrk's latency (`812.00us`, `1.20ms`, `2.00s`, `1.00m`) in ms."""
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if found is None:
+        raise RuntimeError(f"unexpected latency from wrk: {text!r}")
+    return float(found.group(1)) * _UNITS[found.group(2)]
 
 
 @dataclass
