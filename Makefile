@@ -3,15 +3,36 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
 
-.PHONY: setup run test test-postgres bench client lint
+.PHONY: setup run test test-postgres bench client lint console
 
-setup: $(BIN)/tvms
+setup: $(BIN)/tvms console
 
 $(BIN)/tvms: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
+
+# The console (web/) is built when Node.js is present and a source is newer than the build;
+# without Node.js, setup still succeeds and `/` says how to build it.
+CONSOLE_INDEX := src/tvms/console_dist/index.html
+WEB_MODULES   := web/node_modules/.package-lock.json
+WEB_SOURCES   := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json clients/typescript/client.ts clients/typescript/types.ts -type f 2>/dev/null)
+HAVE_NODE     := $(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo yes)
+
+console:
+ifeq ($(HAVE_NODE),yes)
+	@$(MAKE) --no-print-directory $(CONSOLE_INDEX)
+else
+	@echo "make: Node.js/npm not found: the console is not built (the API works; see README)"
+endif
+
+$(WEB_MODULES): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(CONSOLE_INDEX): $(WEB_MODULES) $(WEB_SOURCES)
+	cd web && npm run build
 
 run: setup
 	$(BIN)/tvms serve
@@ -33,3 +54,7 @@ lint: setup
 	$(BIN)/ruff check src procedures tests bench
 	$(BIN)/ruff format --check src procedures tests bench
 	$(BIN)/mypy
+ifeq ($(HAVE_NODE),yes)
+	@$(MAKE) --no-print-directory $(WEB_MODULES)
+	cd web && npm run typecheck && npm run lint
+endif

@@ -468,3 +468,80 @@ BEGIN
 ; END $$;
 CREATE TRIGGER sensor_version_key AFTER INSERT OR DELETE OR UPDATE ON device_keys
     FOR EACH ROW EXECUTE FUNCTION sensor_version_key();
+
+-- migration: 12
+-- Multi-factor sign-in and sign-in steps (owner: auth engineer). user_mfa holds a user's TOTP
+-- secret, sealed (AES-GCM under a key derived from the service's secret key, never stored or
+-- shown in clear after enrolment); enabled turns TRUE once a first code confirmed it. last_step
+-- is the TOTP time step of the last code accepted: that step and older ones are refused, so a
+-- code works once. failures / locked_until count wrong codes per user across processes (limits:
+-- security.maxLoginAttempts, security.lockoutDuration). Recovery codes are stored as SHA-256
+-- of 80 random bits, each usable once. A sign-in challenge is the short-lived, single-use
+-- ticket between two steps of a sign-in (second factor, expired password, MFA enrolment): only
+-- its SHA-256 is stored, and it is only good while the user's token_version is unchanged.
+CREATE TABLE IF NOT EXISTS user_mfa (
+    user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    secret TEXT NOT NULL,
+    enabled BOOLEAN NOT NULL DEFAULT FALSE,
+    last_step BIGINT NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    locked_until BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mfa_recovery_codes (
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    code_hash TEXT NOT NULL,
+    used_at BIGINT,
+    PRIMARY KEY (user_id, code_hash)
+);
+CREATE TABLE IF NOT EXISTS signin_challenges (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    step TEXT NOT NULL CHECK (step IN ('MFA_REQUIRED', 'PASSWORD_EXPIRED', 'MFA_ENROLMENT_REQUIRED')),
+    token_version INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS signin_challenges_expires_at ON signin_challenges (expires_at);
+CREATE INDEX IF NOT EXISTS signin_challenges_user_id ON signin_challenges (user_id);
+
+-- migration: 13
+-- engine: sqlite
+-- sensors.getAll reads its page and total in one plain statement (owner: sensors engineer): the
+-- per-process search memo and sensor answer cache are gone, and so is what only they read, the
+-- search tag (block 8) and the row versions (block 10). The search index (block 6) stays.
+DROP TRIGGER IF EXISTS sensor_search_tag_ai;
+DROP TRIGGER IF EXISTS sensor_search_tag_ad;
+DROP TRIGGER IF EXISTS sensor_search_tag_au;
+DROP TABLE IF EXISTS sensor_search_tag;
+DROP TRIGGER IF EXISTS sensor_version_ai;
+DROP TRIGGER IF EXISTS sensor_version_au;
+DROP TRIGGER IF EXISTS sensor_version_key_ai;
+DROP TRIGGER IF EXISTS sensor_version_key_au;
+DROP TRIGGER IF EXISTS sensor_version_key_ad;
+ALTER TABLE sensors DROP COLUMN version;
+
+-- migration: 14
+-- engine: postgresql
+-- The same as block 13, for PostgreSQL: the search tag (block 9) and the row versions (block 11)
+-- go. The live count and the trigram indexes (block 7) stay.
+DROP TRIGGER IF EXISTS sensor_search_retag ON sensors;
+DROP FUNCTION IF EXISTS sensor_search_retag();
+DROP TABLE IF EXISTS sensor_search_tag;
+DROP TRIGGER IF EXISTS sensor_version_row ON sensors;
+DROP FUNCTION IF EXISTS sensor_version_row();
+DROP TRIGGER IF EXISTS sensor_version_key ON device_keys;
+DROP FUNCTION IF EXISTS sensor_version_key();
+ALTER TABLE sensors DROP COLUMN IF EXISTS version;
+
+-- migration: 15
+-- sensors.getAll with one filter, in its default order (newest first), walks one of these
+-- indexes in order and stops when the page is full, instead of sorting all the filter's matches
+-- with their whole rows; the total counts the same index (owner: sensors engineer).
+CREATE INDEX IF NOT EXISTS sensors_live_type_idx ON sensors (type, created_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS sensors_live_status_idx ON sensors (status, created_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS sensors_live_location_idx ON sensors (location_id, created_at, id)
+    WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS sensors_live_parent_idx ON sensors (parent_sensor_id, created_at, id)
+    WHERE deleted_at IS NULL;

@@ -24,6 +24,7 @@ import contextlib
 import io
 import os
 import re
+import secrets
 import shutil
 import socket
 import statistics
@@ -292,6 +293,7 @@ def main() -> None:
             "TVMS_DATA_DIR": str(base / "data"),
             "TVMS_DATABASE_URL": f"sqlite:///{database}",
             "TVMS_LOG_LEVEL": os.environ.get("TVMS_LOG_LEVEL", "INFO"),
+            "TVMS_SECRET_KEY": secrets.token_urlsafe(48),  # shared by the workers of --workers 2
             "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
         }
         with (

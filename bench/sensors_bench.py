@@ -37,7 +37,7 @@ from bench.run import CONNECTIONS, DURATION, free_port, lua, wait_up  # noqa: E4
 
 SENSORS = 10_000
 NEW_TERM = "<a new 5-digit number on every call>"
-# wrk script for NEW_TERM: numbers cycle through 9,500 values, far more than SearchMemo keeps.
+# wrk script for NEW_TERM: numbers cycle through 9,500 values.
 NEW_TERM_LUA = """
 counter = 0
 request = function()
@@ -108,15 +108,10 @@ async def populate(url: str) -> None:
 
 
 async def plans(db: Any) -> None:
-    """EXPLAIN (QUERY PLAN) of the statements `sensors.getAll` runs for every case (from
-    `list_queries` and `remembered_query`, the functions the procedure itself uses), plus page 2
-    and the count that runs alone only when a page past the end comes back empty. A search runs
-    a different statement on its first, second and later calls (see `SearchMemo`). Each reads ids
-    and versions only; the full rows of the sensors not yet built at their version are read by id
-    (`SensorCache`), shown once, for the default page."""
-    from procedures.paging import in_params
-    from procedures.sensors.reads import RARE_MATCHES, Searched, list_queries, remembered_query
-    from procedures.sensors.rows import full_rows_sql
+    """EXPLAIN (QUERY PLAN) of the statement `sensors.getAll` runs for every case (from
+    `list_query`, the function the procedure itself uses), plus page 2 and the count that runs
+    alone only when a page past the end comes back empty."""
+    from procedures.sensors.reads import list_query
     from procedures.sensors.schemas import SensorListInput
 
     explain = "EXPLAIN QUERY PLAN " if db.engine == "sqlite" else "EXPLAIN "
@@ -127,29 +122,13 @@ async def plans(db: Any) -> None:
     ]
     specs.append(("sensors.getAll skip=10 (page 2)", SensorListInput(skip=10)))
     for label, spec in specs:
-        page, count, bound = list_queries(spec, db.engine)
-        statements = [("page" if spec.search is None else "first call: page and count", page, bound)]
+        page, count, bound, _ = list_query(spec, db.engine)
+        statements = [("page and total", page)]
         if label.endswith("default page") or "search" in label:
-            statements.append(("count alone (empty page past the end only)", f"SELECT {count}", bound))
-        if spec.search is not None:
-            total = int(await db.fetchval(f"SELECT {count}", bound))
-            second, _, _ = list_queries(spec, db.engine, rare=total <= RARE_MATCHES, listed=True)
-            statements.append((f"second call ({total} matches): also lists their ids", second, bound))
-            known = Searched(0, total, tuple(f"id-{n}" for n in range(total)))
-            later, later_bound = remembered_query(spec, db.engine, known)
-            statements.append(("later calls: the page's ids, read by id", later, later_bound))
-        if label.endswith("default page"):
-            ids = [row["id"] for row in await db.fetch(page, bound)]
-            statements.append(
-                (
-                    "sensors not built at their version yet: their full rows",
-                    full_rows_sql(len(ids)),
-                    in_params("m", ids),
-                )
-            )
-        for what, sql, params in statements:
+            statements.append(("count alone (empty page past the end only)", count))
+        for what, sql in statements:
             print(f"\n-- {label}, {what}:\n-- {' '.join(sql.split())}")
-            for row in await db.fetch(explain + sql, params):
+            for row in await db.fetch(explain + sql, bound):
                 print("   ", row["detail"] if db.engine == "sqlite" else row[0])
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from procedures.audit import audit, audit_middleware
-from procedures.auth import auth, resolve_bearer
+from procedures.auth import auth, mfa, resolve_bearer, signin_steps
 from procedures.events import events
 from procedures.locations import locations
 from procedures.reports import report_worker, reports
@@ -36,6 +36,8 @@ def api() -> Api:
             timezone,
             settings,
             auth,
+            signin_steps,
+            mfa,
             users,
             audit,
             sensors,

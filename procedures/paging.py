@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Annotated, Literal
 
 import msgspec
@@ -41,23 +40,7 @@ def contains_sql(engine: str, columns: tuple[str, ...]) -> str:
     return "(" + " OR ".join(f"{column} {op} :search ESCAPE '\\'" for column in columns) + ")"
 
 
-@lru_cache(maxsize=256)
-def _names(prefix: str, count: int) -> tuple[str, ...]:
-    return tuple(f"{prefix}{index}" for index in range(count))
-
-
-@lru_cache(maxsize=256)
-def in_list(prefix: str, count: int) -> str:
-    """`:p0, :p1, …` (`count` of them) for an IN list; the same string object for the same shape,
-    so statements built from it can be cached per count (see `in_params`)."""
-    return ", ".join(f":{name}" for name in _names(prefix, count))
-
-
-def in_params(prefix: str, values: Sequence[str]) -> dict[str, str]:
-    """The parameters of `in_list(prefix, len(values))` (both engines bind them)."""
-    return dict(zip(_names(prefix, len(values)), values, strict=True))
-
-
 def placeholders(prefix: str, values: Sequence[str]) -> tuple[str, dict[str, str]]:
-    """`in_list` and `in_params` of `values` together."""
-    return in_list(prefix, len(values)), in_params(prefix, values)
+    """`:p0, :p1, …` for an IN list of `values`, and their parameters (both engines bind them)."""
+    names = [f"{prefix}{index}" for index in range(len(values))]
+    return ", ".join(f":{name}" for name in names), dict(zip(names, values, strict=True))

@@ -11,10 +11,3 @@ class Input(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=
 
 class Output(msgspec.Struct, rename="camel", kw_only=True):
     """Base of every procedure output: camelCase on the wire."""
-
-
-class FrozenOutput(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
-    """An `Output` whose instances may be shared between answers: its fields cannot be set.
-
-    (Subclasses say `frozen=True` again, for type checkers.)
-    """

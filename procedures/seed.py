@@ -209,10 +209,10 @@ def register(commands: Any) -> None:
     seed.add_argument("--events", type=int, default=0, metavar="N", help="also add N realistic demo events")
     seed.set_defaults(run=run_seed)
     create = commands.add_parser("create-user", help="create a user (the password is never echoed)")
-    create.add_argument("--email", required=True)
-    create.add_argument("--role", required=True, choices=ROLES)
-    create.add_argument("--first-name", required=True)
-    create.add_argument("--last-name", required=True)
+    create.add_argument("--email", required=True, help="the e-mail address the user signs in with")
+    create.add_argument("--role", required=True, choices=ROLES, help="what the user may do")
+    create.add_argument("--first-name", required=True, help="shown in the console and the audit log")
+    create.add_argument("--last-name", required=True, help="shown in the console and the audit log")
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from the first line of stdin"
     )

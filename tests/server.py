@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+TEST_SECRET_KEY = "tvms-test-secret-key-0123456789abcdef"  # test servers only (>= 32 bytes)
 
 
 def free_port() -> int:
@@ -31,7 +32,7 @@ class LiveServer:
 
     def __init__(
         self,
-        args: Sequence[str],
+        argv: Sequence[str],
         env: Mapping[str, str],
         log: Path,
         port: int,
@@ -41,10 +42,8 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{port}"
         self.log = log
         self._process: subprocess.Popen[bytes] | None = None
-        self._args = [sys.executable, *args]
-        # Absolute paths: the process may run in another directory than pytest.
-        path = [str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")]
-        self._env = {**os.environ, **env, "PYTHONPATH": os.pathsep.join(part for part in path if part)}
+        self._args = list(argv)
+        self._env = dict(env)
         self._cwd = cwd
         self._timeout = timeout
 
@@ -98,14 +97,28 @@ def live_server(
     port: int | None = None,
     cwd: Path | None = None,
     timeout: float = 30.0,
+    command: Sequence[str] | None = None,
 ) -> Iterator[LiveServer]:
     """`python -m tvms serve --port N` (or `python args…`, which must listen on `port`) with
     `env` over os.environ, running once GET /healthz answers; stopped on exit, after which
-    `server.process.returncode` and `server.stderr` tell how it ended."""
-    if args is not None and port is None:
-        raise TypeError("live_server(args=...) needs the port those args listen on")
+    `server.process.returncode` and `server.stderr` tell how it ended.
+
+    `command` instead runs that argv with exactly `env` (nothing of os.environ, no path to the
+    checkout): an installed `tvms` as an operator runs it. On PostgreSQL a server must be given
+    `TVMS_SECRET_KEY` (it refuses to start without); a fixed test secret is added when absent."""
+    if (args is not None or command is not None) and port is None:
+        raise TypeError("live_server(args=... or command=...) needs the port they listen on")
     port = port or free_port()
-    server = LiveServer(args or ["-m", "tvms", "serve", "--port", str(port)], env, log, port, cwd, timeout)
+    if command is not None:
+        argv, full_env = list(command), dict(env)
+    else:
+        argv = [sys.executable, *(args or ["-m", "tvms", "serve", "--port", str(port)])]
+        # Absolute paths: the process may run in another directory than pytest.
+        path = [str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")]
+        full_env = {**os.environ, **env, "PYTHONPATH": os.pathsep.join(part for part in path if part)}
+    if full_env.get("TVMS_DATABASE_URL", "").startswith("postgres"):
+        full_env.setdefault("TVMS_SECRET_KEY", TEST_SECRET_KEY)
+    server = LiveServer(argv, full_env, log, port, cwd, timeout)
     try:
         server.start()
         yield server

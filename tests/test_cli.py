@@ -91,3 +91,72 @@ def test_serve_answers_over_real_http_and_stops_cleanly(env: dict[str, str], tmp
         and c.get("outcome") == "OK"
         for c in calls
     ), stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "args", "message"),
+    [
+        (
+            {"TVMS_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"},
+            ["serve"],
+            "tvms: TVMS_SECRET_KEY must be set when serving from PostgreSQL",
+        ),
+        ({}, ["serve", "--workers", "2"], "tvms: TVMS_SECRET_KEY must be set to serve with 2 workers"),
+        ({"TVMS_WORKERS": "3"}, ["serve"], "tvms: TVMS_SECRET_KEY must be set to serve with 3 workers"),
+    ],
+)
+def test_serving_several_processes_without_a_shared_secret_is_refused(
+    env: dict[str, str], extra: dict[str, str], args: list[str], message: str
+) -> None:
+    environment = {key: value for key, value in os.environ.items() if key != "TVMS_SECRET_KEY"}
+    done = subprocess.run(
+        [sys.executable, "-m", "tvms", *args],
+        env={**environment, **env, **extra},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith(message)
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert not (Path(env["TVMS_DATA_DIR"]) / "secret.key").exists()  # refused before generating one
+
+
+def test_version() -> None:
+    from tvms import __version__
+
+    done = tvms("--version", env={})
+    assert done.returncode == 0 and done.stdout.strip() == f"tvms {__version__}"
+
+
+def test_every_subcommand_explains_itself_and_its_flags() -> None:
+    import argparse
+
+    from tvms.cli import parser
+
+    (commands,) = [a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    assert {"serve", "migrate", "openrpc", "gen-client", "seed", "create-user"} <= set(commands.choices)
+    for name, command in commands.choices.items():
+        assert command.description, f"`tvms {name} --help` has no description"
+        for action in command._actions:
+            assert action.help, f"`tvms {name}`: {action.option_strings or action.dest} has no help"
+    root_help = tvms("--help", env={}).stdout
+    assert "TVMS_SECRET_KEY" in root_help and "TVMS_BCRYPT_ROUNDS" in root_help
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TVMS_BCRYPT_ROUNDS", "abc", "tvms: TVMS_BCRYPT_ROUNDS must be a whole number, got 'abc'"),
+        ("TVMS_BCRYPT_ROUNDS", "99", "tvms: TVMS_BCRYPT_ROUNDS must be between 4 and 31, got 99"),
+        ("TVMS_MAX_BATCH", "-1", "tvms: TVMS_MAX_BATCH must be between 1 and 10000, got -1"),
+        ("TVMS_LOG_LEVEL", "loud", "tvms: TVMS_LOG_LEVEL must be debug, info, warning or error"),
+        ("TVMS_STORAGE_URL", "ftp://x", "tvms: TVMS_STORAGE_URL must start with file:// or s3://"),
+    ],
+)
+def test_every_environment_variable_is_checked_at_start(
+    env: dict[str, str], name: str, value: str, message: str
+) -> None:
+    done = tvms("migrate", env={**env, name: value})
+    assert done.returncode == 2
+    assert done.stderr.startswith(message) and done.stderr.count("\n") == 1

@@ -7,7 +7,7 @@ import logging
 import anyio
 import anyio.lowlevel
 
-from tvms.logs import AccessLog, JsonFormatter
+from tvms.logs import AccessLog, JsonFormatter, RepeatFilter
 
 
 class CountingStream(io.StringIO):
@@ -57,3 +57,37 @@ def test_formatter_writes_one_json_object_with_fields() -> None:
     record.fields = {"requestId": "r2"}
     line = json.loads(JsonFormatter().format(record))
     assert line["msg"] == "boom x" and line["level"] == "error" and line["requestId"] == "r2"
+
+
+def _error(message: str, exc: Exception | None = None) -> logging.LogRecord:
+    exc_info = (type(exc), exc, None) if exc is not None else None
+    return logging.LogRecord("tvms.reports", logging.ERROR, __file__, 1, message, (), exc_info)
+
+
+def test_identical_errors_are_written_once_per_window_with_a_count() -> None:
+    now = [0.0]
+    repeats = RepeatFilter(window_s=60.0, clock=lambda: now[0])
+    down = ConnectionRefusedError("connection refused")
+    passed = [repeats.filter(_error("polling failed", down)) for _ in range(30)]  # every 2 s for 1 min
+    assert passed == [True] + [False] * 29
+    assert repeats.filter(_error("polling failed", ConnectionResetError("reset")))  # another failure
+    assert repeats.filter(_error("another line", down))
+    now[0] = 61.0
+    later = _error("polling failed", down)
+    assert repeats.filter(later)
+    assert later.fields == {"repeated": 29}  # type: ignore[attr-defined]
+    assert not repeats.filter(_error("polling failed", down))
+
+
+def test_info_lines_are_never_held_back() -> None:
+    repeats = RepeatFilter(window_s=60.0, clock=lambda: 0.0)
+    record = logging.LogRecord("tvms.reports", logging.INFO, __file__, 1, "ready", (), None)
+    assert all(repeats.filter(record) for _ in range(5))
+
+
+def test_the_request_id_is_a_field_and_does_not_defeat_the_rate_limit() -> None:
+    repeats = RepeatFilter(window_s=60.0, clock=lambda: 0.0)
+    first, second = _error("internal error in x.y"), _error("internal error in x.y")
+    first.fields, second.fields = {"requestId": "r1"}, {"requestId": "r2"}  # type: ignore[attr-defined]
+    assert repeats.filter(first) and not repeats.filter(second)
+    assert json.loads(JsonFormatter().format(first))["requestId"] == "r1"

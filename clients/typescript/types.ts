@@ -85,6 +85,21 @@ export interface CategoryInput {
   category: SettingCategory;
 }
 
+/** Input of `auth.changeExpiredPassword`. */
+export interface ChangeExpiredPasswordInput {
+  /**
+   * A sign-in challenge from `auth.login`
+   * @minLength 1
+   * @maxLength 100
+   */
+  challenge: string;
+  /**
+   * @minLength 1
+   * @maxLength 256
+   */
+  newPassword: string;
+}
+
 /** Input of `auth.changePassword`. */
 export interface ChangePasswordInput {
   /**
@@ -130,6 +145,23 @@ export interface CompleteUploadInput {
   key: string;
 }
 
+/** Input of `auth.confirmMfaEnrolment`. */
+export interface ConfirmMfaEnrolmentInput {
+  /**
+   * A sign-in challenge from `auth.login`
+   * @minLength 1
+   * @maxLength 100
+   */
+  challenge: string;
+  /**
+   * A six-digit TOTP code, or a recovery code (`ABCD-EFGH-JKLM-NPQR`)
+   * @minLength 6
+   * @maxLength 32
+   * @pattern ^[0-9A-Za-z -]+$(?!\n)
+   */
+  code: string;
+}
+
 export interface Coordinates {
   latitude: number;
   longitude: number;
@@ -167,6 +199,16 @@ export interface DashboardStats {
    * @maximum 1
    */
   coverage: number | null;
+}
+
+/** Input of `auth.enrolMfa`. */
+export interface EnrolMfaInput {
+  /**
+   * A sign-in challenge from `auth.login`
+   * @minLength 1
+   * @maxLength 100
+   */
+  challenge: string;
 }
 
 /** Returned by `events.review`. */
@@ -705,7 +747,7 @@ export interface LoginInput {
   password: string;
 }
 
-/** Returned by `auth.login`. */
+/** Returned by `auth.changeExpiredPassword`, `auth.login`, `auth.verifyMfa`. */
 export interface LoginResult {
   token: string;
   user: LoginUser;
@@ -758,6 +800,68 @@ export interface Me {
   updatedAt: string;
 }
 
+/** Input of `auth.mfa.confirm`, `auth.mfa.regenerateRecoveryCodes`. */
+export interface MfaCodeInput {
+  /**
+   * A six-digit TOTP code, or a recovery code (`ABCD-EFGH-JKLM-NPQR`)
+   * @minLength 6
+   * @maxLength 32
+   * @pattern ^[0-9A-Za-z -]+$(?!\n)
+   */
+  code: string;
+}
+
+/** Returned by `auth.mfa.confirm`. */
+export interface MfaConfirmation {
+  recoveryCodes: string[];
+}
+
+/** Input of `auth.mfa.disable`. */
+export interface MfaDisableInput {
+  /**
+   * @minLength 1
+   * @maxLength 256
+   */
+  currentPassword: string;
+  /**
+   * A six-digit TOTP code, or a recovery code (`ABCD-EFGH-JKLM-NPQR`)
+   * @minLength 6
+   * @maxLength 32
+   * @pattern ^[0-9A-Za-z -]+$(?!\n)
+   */
+  code: string;
+}
+
+/** Returned by `auth.mfa.disable`. */
+export interface MfaDisableResult {
+  success: boolean;
+}
+
+/** Returned by `auth.enrolMfa`, `auth.mfa.enrol`. */
+export interface MfaEnrolment {
+  secret: string;
+  otpauthUri: string;
+  issuer: string;
+  account: string;
+  digits: number;
+  period: number;
+}
+
+/** Returned by `auth.confirmMfaEnrolment`. */
+export interface MfaSignIn {
+  recoveryCodes: string[];
+  token: string;
+  user: LoginUser;
+}
+
+/** Returned by `auth.mfa.getStatus`. */
+export interface MfaStatus {
+  enabled: boolean;
+  pending: boolean;
+  required: boolean;
+  recoveryCodesLeft: number;
+}
+
 /** Returned by `settings.getNotifications`, `settings.updateNotifications`. */
 export interface NotificationSettings {
   emailEnabled: boolean;
@@ -805,6 +909,11 @@ export interface Receipt {
   status: "CREATED" | "DUPLICATE" | "REJECTED";
   id: string | null;
   error: string | null;
+}
+
+/** Returned by `auth.mfa.regenerateRecoveryCodes`. */
+export interface RecoveryCodes {
+  recoveryCodes: string[];
 }
 
 /** Returned by `reports.getById`. */
@@ -1463,13 +1572,19 @@ export interface UserDeleteResult {
   deleted: boolean;
 }
 
-/** Input of `users.delete`, `users.getById`. */
+/** Input of `users.delete`, `users.getById`, `users.resetMfa`. */
 export interface UserIdInput {
   /**
    * @minLength 1
    * @maxLength 100
    */
   id: string;
+}
+
+/** Returned by `users.resetMfa`. */
+export interface UserMfaResetResult {
+  id: string;
+  reset: boolean;
 }
 
 /** Returned by `users.getAll`. */
@@ -1533,6 +1648,23 @@ export interface UsersGetAllInput {
   role?: ("ADMIN" | "OPERATOR" | "VIEWER") | null;
   sortBy?: "createdAt" | "email" | "firstName" | "lastName" | "role";
   sortOrder?: "asc" | "desc";
+}
+
+/** Input of `auth.verifyMfa`. */
+export interface VerifyMfaInput {
+  /**
+   * A sign-in challenge from `auth.login`
+   * @minLength 1
+   * @maxLength 100
+   */
+  challenge: string;
+  /**
+   * A six-digit TOTP code, or a recovery code (`ABCD-EFGH-JKLM-NPQR`)
+   * @minLength 6
+   * @maxLength 32
+   * @pattern ^[0-9A-Za-z -]+$(?!\n)
+   */
+  code: string;
 }
 
 export interface ViolationBucket {
@@ -1606,6 +1738,15 @@ export interface Procedures {
     output: AuditPage;
   };
   /**
+   * Set a new password with the challenge of a PASSWORD_EXPIRED answer; no session needed.
+   * mutation, auth: public
+   */
+  "auth.changeExpiredPassword": {
+    kind: "mutation";
+    input: ChangeExpiredPasswordInput;
+    output: LoginResult;
+  };
+  /**
    * Change your own password; every older token of yours stops working. Returns a new token.
    * mutation, auth: user
    */
@@ -1613,6 +1754,24 @@ export interface Procedures {
     kind: "mutation";
     input: ChangePasswordInput;
     output: TokenResult;
+  };
+  /**
+   * Finish a sign-in's enrolment step with a first code: turns the factor on and returns 10 one-time recovery codes with the session. A wrong code is FORBIDDEN.
+   * mutation, auth: public
+   */
+  "auth.confirmMfaEnrolment": {
+    kind: "mutation";
+    input: ConfirmMfaEnrolmentInput;
+    output: MfaSignIn;
+  };
+  /**
+   * The enrolment step of a sign-in (MFA_ENROLMENT_REQUIRED): a new TOTP secret and its `otpauth://` URI for a QR code. Calling it again replaces the unconfirmed secret; the factor is on once `auth.confirmMfaEnrolment` gets a first code.
+   * mutation, auth: public
+   */
+  "auth.enrolMfa": {
+    kind: "mutation";
+    input: EnrolMfaInput;
+    output: MfaEnrolment;
   };
   /**
    * Sign in with e-mail and password; returns a session token and the user.
@@ -1642,6 +1801,51 @@ export interface Procedures {
     output: Me;
   };
   /**
+   * Turn your second factor on with a first code; returns 10 one-time recovery codes.
+   * mutation, auth: user
+   */
+  "auth.mfa.confirm": {
+    kind: "mutation";
+    input: MfaCodeInput;
+    output: MfaConfirmation;
+  };
+  /**
+   * Turn your second factor off, with your password and a current code (or a recovery code).
+   * mutation, auth: user
+   */
+  "auth.mfa.disable": {
+    kind: "mutation";
+    input: MfaDisableInput;
+    output: MfaDisableResult;
+  };
+  /**
+   * Start TOTP enrolment: a new secret and its `otpauth://` URI (for a QR code).
+   * mutation, auth: user
+   */
+  "auth.mfa.enrol": {
+    kind: "mutation";
+    input: undefined;
+    output: MfaEnrolment;
+  };
+  /**
+   * Your second factor: enabled, pending confirmation, required by policy, recovery codes left.
+   * query, auth: user
+   */
+  "auth.mfa.getStatus": {
+    kind: "query";
+    input: undefined;
+    output: MfaStatus;
+  };
+  /**
+   * New recovery codes, for a current code (or a recovery code); the old ones stop working.
+   * mutation, auth: user
+   */
+  "auth.mfa.regenerateRecoveryCodes": {
+    kind: "mutation";
+    input: MfaCodeInput;
+    output: RecoveryCodes;
+  };
+  /**
    * A new token for the current, still valid one (which is revoked: tokens rotate).
    * mutation, auth: user
    */
@@ -1649,6 +1853,15 @@ export interface Procedures {
     kind: "mutation";
     input: undefined;
     output: TokenResult;
+  };
+  /**
+   * The second sign-in step: a code for the challenge of an MFA_REQUIRED answer.
+   * mutation, auth: public
+   */
+  "auth.verifyMfa": {
+    kind: "mutation";
+    input: VerifyMfaInput;
+    output: LoginResult;
   };
   /**
    * Check the uploaded file's size and SHA-256: VERIFIED when they match, else QUARANTINED.
@@ -2172,6 +2385,15 @@ export interface Procedures {
     kind: "query";
     input: UserIdInput;
     output: User;
+  };
+  /**
+   * Remove another user's second factor and recovery codes (a lost authenticator).
+   * mutation, auth: roles:ADMIN
+   */
+  "users.resetMfa": {
+    kind: "mutation";
+    input: UserIdInput;
+    output: UserMfaResetResult;
   };
   /**
    * Set another user's password (ends their sessions and lifts a login lockout).

@@ -94,4 +94,8 @@ async def record(
     try:
         await write_entry(ctx.db, entry)
     except Exception:
-        log.exception("could not write the audit row for %s (request %s)", entry.procedure, ctx.request_id)
+        log.exception(
+            "could not write the audit row for %s",
+            entry.procedure,
+            extra={"fields": {"requestId": ctx.request_id}},
+        )

@@ -24,3 +24,17 @@ UserId = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 def normalize_email(email: str) -> str:
     """E-mail addresses are compared and stored lower-case (unique case-insensitively)."""
     return email.strip().lower()
+
+
+Challenge = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=100, description="A sign-in challenge from `auth.login`")
+]
+Code = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=6,
+        max_length=32,
+        pattern=r"^[0-9A-Za-z -]+$(?!\n)",
+        description="A six-digit TOTP code, or a recovery code (`ABCD-EFGH-JKLM-NPQR`)",
+    ),
+]

@@ -9,6 +9,7 @@ from procedures.auth.fields import Email, Password, Role, normalize_email
 from procedures.auth.lockout import attempt_failed, attempt_succeeded, reserve_attempt
 from procedures.auth.policy import check_bcrypt_limits, check_new_password
 from procedures.auth.sessions import INVALID_TOKEN, bump_token_version, forget_user, issue_token, revoke_jti
+from procedures.auth.signin import LoginResult, check_session_allowed, finish_signin
 from procedures.schemas import Input, Output
 from tvms.clock import iso_ms
 from tvms.rpc import PUBLIC, USER, Context, ErrorCode, Principal, Router, RpcError, invalid_params
@@ -37,19 +38,6 @@ _TOKEN = (
 class LoginInput(Input):
     email: Email
     password: Password
-
-
-class LoginUser(Output):
-    id: str
-    email: str
-    first_name: str
-    last_name: str
-    role: Role
-
-
-class LoginResult(Output):
-    token: str
-    user: LoginUser
 
 
 class Me(Output):
@@ -103,6 +91,14 @@ def _principal(ctx: Context) -> Principal:
 async def login(ctx: Context, input: LoginInput) -> LoginResult:
     """Sign in with e-mail and password; returns a session token and the user.
 
+    A correct password may not be enough: the answer is then PRECONDITION_FAILED with
+    `error.data.reason` naming the next step and `error.data.challenge`, a single-use ticket
+    valid for 5 minutes, for the procedure that completes it: `MFA_REQUIRED` (the user has a
+    second factor: `auth.verifyMfa`), `PASSWORD_EXPIRED` (older than `security.passwordExpiry`
+    days: `auth.changeExpiredPassword`), `MFA_ENROLMENT_REQUIRED` (`security.mfaEnabled` is
+    on and the user has no factor: `auth.enrolMfa`, then `auth.confirmMfaEnrolment`). Steps
+    come in that order; the last one returns the session.
+
     A wrong e-mail or password gives the same UNAUTHORIZED error (in about the same time).
     After `security.maxLoginAttempts` failures the address is locked for
     `security.lockoutDuration` minutes: TOO_MANY_REQUESTS with `retryAfter` (seconds) and
@@ -148,30 +144,20 @@ async def login(ctx: Context, input: LoginInput) -> LoginResult:
         raise RpcError(ErrorCode.UNAUTHORIZED, BAD_CREDENTIALS)
     user_id = str(row["id"])
     await attempt_succeeded(ctx, attempt)
-    now = ctx.clock.now_ms()
-    changes = {"id": user_id, "now": now}
     if needs_rehash(row["password_hash"]):
-        changes["hash"] = await hash_password(input.password)
         await ctx.db.execute(
-            "UPDATE users SET last_login_at = :now, password_hash = :hash WHERE id = :id", changes
+            "UPDATE users SET password_hash = :hash WHERE id = :id",
+            {"id": user_id, "hash": await hash_password(input.password)},
         )
-    else:
-        await ctx.db.execute("UPDATE users SET last_login_at = :now WHERE id = :id", changes)
-    issued = await issue_token(ctx, user_id)
-    await record(
-        ctx, outcome=OK, target_id=user_id, actor=Principal("user", user_id, row["role"]), detail=detail
-    )
-    claims = issued.claims
-    return LoginResult(
-        token=issued.token,
-        user=LoginUser(
-            id=claims.id,
-            email=claims.email,
-            first_name=claims.first_name,
-            last_name=claims.last_name,
-            role=claims.role,
-        ),
-    )
+    actor = Principal("user", user_id, row["role"])
+    try:
+        session = await finish_signin(ctx, user_id, after=None)
+    except RpcError as exc:
+        step = {"reason": exc.data.get("reason")}
+        await record(ctx, outcome=exc.code.name, target_id=user_id, actor=actor, detail={**detail, **step})
+        raise
+    await record(ctx, outcome=OK, target_id=user_id, actor=actor, detail=detail)
+    return session
 
 
 @auth.query(
@@ -225,9 +211,13 @@ async def refresh_token(ctx: Context) -> TokenResult:
 
     Each token is rotated once: of concurrent refreshes with the same token, one gets a new
     token and the others UNAUTHORIZED. Later calls in the same batch no longer use the old token.
+    A session cannot be extended past what a sign-in would allow: PRECONDITION_FAILED with
+    `error.data.reason` PASSWORD_EXPIRED or MFA_ENROLMENT_REQUIRED (no challenge: sign in again,
+    or enrol with `auth.mfa.enrol`).
     """
     principal = _principal(ctx)
     claims = principal.claims
+    await check_session_allowed(ctx, principal.id)
     # Revoke first and issue only when this call did the revoking: otherwise concurrent calls
     # that all passed verification would each fork a new, independent session.
     won = await revoke_jti(ctx, str(claims["jti"]), principal.id, int(claims["exp"]))

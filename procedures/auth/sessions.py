@@ -6,6 +6,9 @@ token says, and the token's `jti` was not logged out. That state is shared by ev
 each process caches it for at most the cache TTL (`services.cache`, 5 s), which is the longest
 a revocation made by ANOTHER process can take to be seen. Revocations made in this process
 drop the cached entries at once.
+
+`security.sessionTimeout` (hours) bounds the age of every token at every use, not only when it
+is issued: lowering it ends the older sessions too, within the settings cache's TTL (5 s).
 """
 
 from __future__ import annotations
@@ -64,6 +67,9 @@ async def verify_token(services: Services, token: str) -> TokenClaims:
         claims = decode_token(secret_for(services), token, services.clock.now_ms())
     except TokenError:
         raise RpcError(ErrorCode.UNAUTHORIZED, INVALID_TOKEN) from None
+    timeout_s = int(await get_value(services, "security.sessionTimeout")) * 3600
+    if claims.iat + timeout_s <= services.clock.now_ms() // 1000:
+        raise RpcError(ErrorCode.UNAUTHORIZED, INVALID_TOKEN)
     state = await _user_state(services, claims.id)
     if (
         state is None

@@ -45,12 +45,25 @@ class Job:
 
     @property
     def key(self) -> str:
-        return file_key(self.id, self.format)
+        return file_key(self.id, self.format, self.attempts)
 
 
-def file_key(report_id: str, format: str) -> str:
-    """Where the file lives in storage (documented layout: `reports/{id}.{pdf|csv|json}`)."""
-    return f"reports/{report_id}.{EXTENSIONS[format]}"
+def file_key(report_id: str, format: str, attempt: int = 1) -> str:
+    """Where an attempt's file lives in storage: the documented `reports/{id}.{pdf|csv|json}` for
+    the first attempt, `reports/{id}.attempt-{n}.{ext}` for a retry.
+
+    The attempt in the key fences workers: one that lost its lease (stalled, then taken over)
+    only ever writes or deletes its own attempt's object, never the one the new owner writes.
+    """
+    extension = EXTENSIONS[format]
+    if attempt <= 1:
+        return f"reports/{report_id}.{extension}"
+    return f"reports/{report_id}.attempt-{attempt}.{extension}"
+
+
+def attempt_keys(report_id: str, format: str, attempts: int) -> list[str]:
+    """The keys attempts 1 to `attempts` write."""
+    return [file_key(report_id, format, attempt) for attempt in range(1, attempts + 1)]
 
 
 def decode_filters(text: str) -> ReportFilters:

@@ -298,5 +298,6 @@ async def delete(ctx: Context, input: IdInput) -> Deleted:
     row = _visible(ctx, await jobs.fetch(ctx.db, input.id), input.id)
     await ctx.db.execute("DELETE FROM reports WHERE id = :id", {"id": input.id})
     # After the row: a failure here leaves an orphan file, never a row pointing at nothing.
-    await ctx.storage.delete(jobs.file_key(input.id, row["format"]))
+    for key in jobs.attempt_keys(input.id, row["format"], max(row["attempts"], 1)):
+        await ctx.storage.delete(key)
     return Deleted(id=input.id, deleted=True)

@@ -5,7 +5,11 @@
 - Jobs are claimed with a conditional UPDATE, so several processes can share one database.
 - A running job renews its lease; a job deleted while running stops at its next write and
   its file is removed. On a graceful shutdown running jobs go back to the queue.
-- The file is written to a temporary file page by page, then stored at `reports/{id}.{ext}`.
+- The file is written to a temporary file page by page, then stored under its attempt's key
+  (`jobs.file_key`): a worker that lost its lease can only write or delete its own attempt's
+  object, never the one the new owner writes. It checks the lease again before storing.
+- Temporary files are named `tvms-report-p{pid}-….part`; at start-up the files of processes that
+  no longer run (killed, so their cleanup never ran) are removed.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ from tvms.storage.base import ObjectTooLarge
 
 log = logging.getLogger("tvms.reports")
 
+TEMP_PREFIX = "tvms-report-p"
+
 WORKER_KEY = "reports.worker"
-LEASE_MS = 60_000
 PROGRESS_EVERY_S = 0.5
 STOP_GRACE_S = 10.0
 
@@ -50,6 +55,7 @@ class ReportWorker:
         self.concurrency = concurrency
         self.poll_interval = poll_interval
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id()}"
+        self.lease_ms = int(services.config.report_lease_s * 1000)  # TVMS_REPORT_LEASE_S
         self.running: set[str] = set()
         self._wake = anyio.Event()
         self._stopping = anyio.Event()
@@ -93,7 +99,7 @@ class ReportWorker:
             if free > 0:
                 for report_id in await jobs.queued_ids(self.services.db, free):
                     now = self.services.clock.now_ms()
-                    if await jobs.claim(self.services.db, report_id, self.owner, now, LEASE_MS):
+                    if await jobs.claim(self.services.db, report_id, self.owner, now, self.lease_ms):
                         self.running.add(report_id)
                         group.start_soon(self._execute, report_id)
         except Exception:  # a failing poll (database briefly away) must not stop the worker
@@ -101,7 +107,7 @@ class ReportWorker:
 
     async def _execute(self, report_id: str) -> None:
         db, clock = self.services.db, self.services.clock
-        path = Path(tempfile.gettempdir()) / f"tvms-report-{report_id}-{new_id()}.part"
+        path = Path(tempfile.gettempdir()) / f"{TEMP_PREFIX}{os.getpid()}-{report_id}-{new_id()}.part"
         try:
             row = await jobs.fetch(db, report_id)
             if row is None:
@@ -112,6 +118,9 @@ class ReportWorker:
                 raise Stopping(report_id)
             size = (await anyio.to_thread.run_sync(path.stat)).st_size
             data = await anyio.to_thread.run_sync(path.read_bytes)
+            renewed = {"lease_until": clock.now_ms() + self.lease_ms}
+            if not await jobs.update_running(db, report_id, self.owner, renewed):
+                raise JobLost(report_id)  # taken over (or deleted) while we wrote: store nothing
             await self.services.storage.put(job.key, data, jobs.CONTENT_TYPES[job.format])
             del data
             now = clock.now_ms()
@@ -133,20 +142,27 @@ class ReportWorker:
             )
             if not done:
                 raise JobLost(report_id)
-            log.info("reports: %s ready (%d rows, %d bytes)", report_id, rows, size)
+            log.info("reports: %s ready (%d rows, %d bytes)", report_id, rows, size, extra=_fields(report_id))
+            for stale in jobs.attempt_keys(job.id, job.format, job.attempts - 1):
+                with contextlib.suppress(Exception):  # earlier attempts killed after storing
+                    await self.services.storage.delete(stale)
         except JobLost:
-            log.info("reports: %s was deleted while it ran; its file is removed", report_id)
+            log.info(
+                "reports: %s was deleted or taken over while it ran; this attempt's file is removed",
+                report_id,
+                extra=_fields(report_id),
+            )
             with contextlib.suppress(Exception):
                 await self.services.storage.delete(job.key)
         except (Stopping, anyio.get_cancelled_exc_class()) as exc:
             with anyio.CancelScope(shield=True):
                 await jobs.release(db, report_id, self.owner, clock.now_ms())
-            log.info("reports: %s goes back to the queue (shutdown)", report_id)
+            log.info("reports: %s goes back to the queue (shutdown)", report_id, extra=_fields(report_id))
             if not isinstance(exc, Stopping):
                 raise
         except Exception as exc:
             message = _failure_message(exc)
-            log.exception("reports: %s failed", report_id)
+            log.exception("reports: %s failed", report_id, extra=_fields(report_id))
             now = clock.now_ms()
             with contextlib.suppress(Exception):
                 await jobs.update_running(
@@ -185,7 +201,11 @@ class ReportWorker:
                 db,
                 job.id,
                 self.owner,
-                {"progress": percent, "lease_until": clock.now_ms() + LEASE_MS, "updated_at": clock.now_ms()},
+                {
+                    "progress": percent,
+                    "lease_until": clock.now_ms() + self.lease_ms,
+                    "updated_at": clock.now_ms(),
+                },
             )
             if not still:
                 raise JobLost(job.id)
@@ -195,14 +215,14 @@ class ReportWorker:
         async def keep_lease(scope: anyio.CancelScope) -> None:
             nonlocal lost
             while True:
-                await anyio.sleep(LEASE_MS / 3000)
+                await anyio.sleep(self.lease_ms / 3000)
                 try:
                     with anyio.CancelScope(shield=True):
                         still = await jobs.update_running(
-                            db, job.id, self.owner, {"lease_until": clock.now_ms() + LEASE_MS}
+                            db, job.id, self.owner, {"lease_until": clock.now_ms() + self.lease_ms}
                         )
                 except Exception:  # try again next round; the lease outlives a few misses
-                    log.exception("reports: renewing the lease of %s failed", job.id)
+                    log.exception("reports: renewing the lease of %s failed", job.id, extra=_fields(job.id))
                     continue
                 if not still:
                     lost = True
@@ -225,6 +245,37 @@ class ReportWorker:
         return rows
 
 
+def _fields(report_id: str) -> dict[str, object]:
+    """`extra=` for a log line about one job: its id as a field of the JSON line."""
+    return {"fields": {"jobId": report_id}}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def sweep_temporary_files(directory: Path | None = None) -> int:
+    """Remove the temporary files of worker processes that no longer run; returns how many.
+
+    A killed process never reaches its `finally`; its partial file would stay forever.
+    """
+    removed = 0
+    for path in Path(directory or tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*.part"):
+        pid = path.name[len(TEMP_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed += 1
+    return removed
+
+
 def _failure_message(exc: Exception) -> str:
     """What the report's owner reads: never the exception text (it may hold internals)."""
     if isinstance(exc, ObjectTooLarge):
@@ -236,6 +287,9 @@ def _failure_message(exc: Exception) -> str:
 async def report_worker(services: Services) -> AsyncIterator[None]:
     """The `Api` hook: recover interrupted jobs, then produce reports until shutdown."""
     worker = ReportWorker(services)
+    swept = await anyio.to_thread.run_sync(sweep_temporary_files)
+    if swept:
+        log.info("reports: removed %d temporary file(s) left by stopped processes", swept)
     try:
         await worker.recover()  # before serving, so no interrupted report is seen RUNNING
     except Exception:  # the database may be away at start; every poll recovers again

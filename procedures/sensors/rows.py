@@ -9,41 +9,18 @@ from typing import Any, cast
 
 import msgspec
 
-from procedures.paging import in_list, in_params
 from procedures.sensors.schemas import Coordinates, Sensor, SensorLocation
 from tvms.clock import iso_ms
-from tvms.db import Database, Row, Transaction
+from tvms.db import Row, Transaction
 from tvms.rpc import ErrorCode, RpcError
 
-# `k` is the sensor's live key (at most one, by a partial unique index): only its prefix is read.
-# The column order is relied on by `sensor_from_row` (rows are unpacked by position). `version`
-# (schema blocks 10 and 11) changes with every write that changes what the other columns show.
-_SENSOR_COLUMNS = """
-SELECT s.id, s.name, s.device_id, s.type, s.status, s.ip_address, s.latitude, s.longitude, s.address,
-       s.location_id, s.parent_sensor_id, s.firmware_version, s.heartbeat_timeout_s,
-       s.last_heartbeat_at, s.last_event_at, s.created_at, s.updated_at, k.prefix AS api_key_prefix,
-       s.version"""
-_KEY_JOIN = "LEFT JOIN device_keys k ON k.sensor_id = s.id AND k.revoked_at IS NULL\n"
-_SENSOR_FROM = "\nFROM sensors s\n" + _KEY_JOIN
-SENSOR_SELECT = _SENSOR_COLUMNS + _SENSOR_FROM
-# What a list statement reads of each sensor: `SensorCache.sensors` builds the rest.
-_VERSION_COLUMNS = "SELECT s.id, s.version"
-# The live sensors the trigram index finds for `:fts` (SQLite, schema block 6): FROM and WHERE.
-FTS_MATCHES = "sensors_fts f CROSS JOIN sensors s ON s.id = f.id"
-FTS_MATCH = "f.sensors_fts MATCH :fts"
-
-
-def sensor_select(*extra: str, matches: bool = False, full: bool = True) -> str:
-    """SENSOR_SELECT with `extra` columns (`<expression> AS <name>`) after the sensor's.
-
-    `matches`: from the trigram index's matches for `:fts` instead of the whole table.
-    `full=False`: of each sensor, only `id` and `version` (for `SensorCache.sensors`).
-    """
-    columns = "".join(f", {column}" for column in extra)
-    source = f"\nFROM {FTS_MATCHES if matches else 'sensors s'}\n"
-    if full:
-        return _SENSOR_COLUMNS + columns + source + _KEY_JOIN
-    return _VERSION_COLUMNS + columns + source
+# A sensor's columns, in the order `sensor_from_row` unpacks them, and where they come from: `k` is
+# the sensor's live key (at most one, by a partial unique index), of which only the prefix is read.
+SENSOR_COLUMNS = """s.id, s.name, s.device_id, s.type, s.status, s.ip_address, s.latitude, s.longitude,
+       s.address, s.location_id, s.parent_sensor_id, s.firmware_version, s.heartbeat_timeout_s,
+       s.last_heartbeat_at, s.last_event_at, s.created_at, s.updated_at, k.prefix AS api_key_prefix"""
+SENSORS_WITH_KEYS = "sensors s LEFT JOIN device_keys k ON k.sensor_id = s.id AND k.revoked_at IS NULL"
+SENSOR_SELECT = f"SELECT {SENSOR_COLUMNS}\nFROM {SENSORS_WITH_KEYS}\n"
 
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -91,7 +68,7 @@ built_by_position(
 
 
 def sensor_from_row(row: Row) -> Sensor:
-    """A `Sensor` from a SENSOR_SELECT(_TOTAL) row, unpacked by position (the hot path of lists)."""
+    """A `Sensor` from a row of SENSOR_COLUMNS (and any after them), unpacked by position."""
     (id_, name, device_id, type_, status, ip, lat, lon, address, location_id, parent_id, firmware,
      timeout, heard, event, created, updated, prefix, *_) = cast(Sequence[Any], row)  # fmt: skip
     return Sensor(
@@ -112,72 +89,6 @@ def sensor_from_row(row: Row) -> Sensor:
         fast_iso(created),
         fast_iso(updated),
     )
-
-
-@lru_cache(maxsize=128)
-def full_rows_sql(count: int) -> str:
-    """The full rows of `count` sensors, by id: what `SensorCache.sensors` reads for those it lacks."""
-    return f"{SENSOR_SELECT}WHERE s.id IN ({in_list('m', count)})"
-
-
-class SensorCache:
-    """`Sensor` answers as last built, by id, with the row version they were built from.
-
-    A sensor's `version` gets a new random value in every write that changes what its answer shows
-    (schema blocks 10 and 11: triggers, whichever process writes), so an answer built from version
-    V is exact for any read that finds V. List statements read only ids and versions (SQLite: 10 µs
-    for a page of 10, against 27 µs for the 19 columns) and `sensors` builds what it lacks. Per
-    process, at most `kept` answers (about 1 kB each); the oldest go first. Answers are shared
-    between calls, so `Sensor` is frozen.
-    """
-
-    def __init__(self, kept: int = 10_000) -> None:
-        self._kept = kept
-        self._entries: dict[str, tuple[int, Sensor]] = {}
-        self.built = 0  # answers built from full rows (tests and diagnostics)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def keep(self, row: Row) -> Sensor:
-        """The sensor of a full SENSOR_SELECT row, kept for later reads of the same version."""
-        sensor = sensor_from_row(row)
-        entries = self._entries
-        entries.pop(sensor.id, None)  # re-inserted last: the oldest stay first
-        entries[sensor.id] = (row["version"], sensor)
-        if len(entries) > self._kept:
-            del entries[next(iter(entries))]
-        self.built += 1
-        return sensor
-
-    async def sensors(self, db: Database, rows: Sequence[Row]) -> list[Sensor] | None:
-        """The sensors of `rows` (id and version first, in page order), or None if one changed.
-
-        Those not kept at their row's version are read by id, and must still have that version:
-        otherwise a write came between the two statements, and the caller reads its page again
-        (so that the page, its total and every sensor on it come from one snapshot).
-        """
-        sensors: list[Sensor | None] = []
-        missing: dict[str, int] = {}  # id → version
-        entries = self._entries
-        listed = cast(Sequence[Sequence[Any]], rows)  # by position: id, version
-        for row in listed:
-            id_, version = row[0], row[1]
-            entry = entries.get(id_)
-            if entry is not None and entry[0] == version:
-                sensors.append(entry[1])
-            else:
-                missing[id_] = version
-                sensors.append(None)
-        if not missing:
-            return cast(list[Sensor], sensors)
-        fetched = await db.fetch(full_rows_sql(len(missing)), in_params("m", list(missing)))
-        if len(fetched) != len(missing) or any(row["version"] != missing[row["id"]] for row in fetched):
-            return None
-        built = {row["id"]: self.keep(row) for row in fetched}
-        return [
-            built[row[0]] if sensor is None else sensor for row, sensor in zip(listed, sensors, strict=True)
-        ]
 
 
 def sensor_fields(row: Row) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from procedures.paging import Search, Skip, SortOrder
-from procedures.schemas import FrozenOutput, Input, Output
+from procedures.schemas import Input, Output
 
 SensorType = Literal["CAMERA", "RADAR", "ANPR", "SPEED_DETECTOR", "EDGE_CONTROLLER", "NVR"]
 SensorStatus = Literal["ONLINE", "OFFLINE", "MAINTENANCE", "ERROR"]
@@ -37,7 +37,7 @@ TimeoutS = Annotated[int, msgspec.Meta(ge=10, le=86_400, description="seconds wi
 SensorSortBy = Literal["name", "type", "status", "createdAt", "lastHeartbeat"]
 
 
-class Coordinates(FrozenOutput, frozen=True):
+class Coordinates(Output):
     latitude: float
     longitude: float
     address: str | None = None
@@ -49,8 +49,7 @@ class CoordinatesInput(Input):
     address: Annotated[str, msgspec.Meta(max_length=255)] | None = None
 
 
-# Frozen: lists share one answer per sensor version between calls (`SensorCache`).
-class Sensor(FrozenOutput, frozen=True):
+class Sensor(Output):
     """A sensor as every read shows it. Never carries key material, only `apiKeyPrefix`."""
 
     id: str
@@ -71,7 +70,7 @@ class Sensor(FrozenOutput, frozen=True):
     updated_at: str
 
 
-class SensorWithKey(Sensor, frozen=True):
+class SensorWithKey(Sensor):
     """`sensors.create`'s answer: the sensor and its API key, shown this once only."""
 
     api_key: str
@@ -100,7 +99,7 @@ class SensorRef(Output):
     status: SensorStatus
 
 
-class SensorDetail(Sensor, frozen=True):
+class SensorDetail(Sensor):
     """`sensors.getById`: the sensor, its location and the devices attached to it (gateways)."""
 
     location: SensorLocation | None

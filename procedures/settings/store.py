@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from procedures.settings.catalog import BY_KEY, DEFINITIONS, Definition
-from tvms.rpc import Context, ErrorCode, RpcError, invalid_params
+from tvms.rpc import Context, ErrorCode, RpcError, Services, invalid_params
 
 _CACHE_KEY = "settings:stored"
 
@@ -22,7 +22,7 @@ class Stored(msgspec.Struct, frozen=True):
     updated_by: str | None
 
 
-async def _load(ctx: Context) -> dict[str, Stored]:
+async def _load(ctx: Context | Services) -> dict[str, Stored]:
     rows = await ctx.db.fetch("SELECT key, value, updated_at, updated_by FROM settings")
     stored = {}
     for row in rows:
@@ -33,12 +33,15 @@ async def _load(ctx: Context) -> dict[str, Stored]:
     return stored
 
 
-async def stored_values(ctx: Context) -> dict[str, Stored]:
+async def stored_values(ctx: Context | Services) -> dict[str, Stored]:
     return await ctx.cache.get_or_load(_CACHE_KEY, lambda: _load(ctx))
 
 
-async def get_value(ctx: Context, key: str) -> Any:
-    """The current value of one setting (its default unless an administrator changed it)."""
+async def get_value(ctx: Context | Services, key: str) -> Any:
+    """The current value of one setting (its default unless an administrator changed it).
+
+    Also usable with the process's `Services` outside a call (the bearer-token resolver).
+    """
     stored = (await stored_values(ctx)).get(key)
     return BY_KEY[key].default if stored is None else stored.value
 

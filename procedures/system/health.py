@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from procedures.schemas import Output
 from procedures.settings import Setting, current_settings
 from tvms import __version__
+from tvms.readiness import Probe, readiness
 from tvms.rpc import PUBLIC, Context, Router
 from tvms.rpc.router import Example
 
@@ -37,20 +37,22 @@ class Health(Output):
     checks: Checks
 
 
-async def _check(probe: Callable[[], Awaitable[object]], failure: str) -> Check:
-    started = time.perf_counter()
-    try:
-        await probe()
-        status: Literal["ok", "error"] = "ok"
-        error = None
-    except Exception:  # a health check reports failure; it never raises or leaks the reason
-        status, error = "error", failure
-    return Check(status=status, latency_ms=round((time.perf_counter() - started) * 1000, 3), error=error)
+def _check(probe: Probe, failure: str) -> Check:
+    # The reason stays in the server log (readiness logs it once); clients get a fixed text.
+    if probe.ok:
+        return Check(status="ok", latency_ms=probe.latency_ms)
+    return Check(status="error", latency_ms=probe.latency_ms, error=failure)
+
+
+def http_status(health: Health) -> int:
+    """GET answers 503 while the database or storage cannot serve (as `/readyz` does)."""
+    return 503 if "error" in (health.checks.database.status, health.checks.storage.status) else 200
 
 
 @system.query(
     "health",
     auth=PUBLIC,
+    get_status=http_status,
     examples=[
         Example(
             "everything answers (latency and uptime vary)",
@@ -72,16 +74,22 @@ async def health(ctx: Context) -> Health:
     """Whether the database, storage and cache answer, with their latency, the version and uptime.
 
     `status` is `ok` when every check passes, `down` when the database fails, else `degraded`.
+    The database and storage checks are the process's readiness verdict (probed at most once a
+    second); served by GET, the answer is HTTP 503 while the database or storage fails.
     """
 
-    async def cache_probe() -> None:
-        if not ctx.cache.probe():
-            raise RuntimeError("cache probe failed")
-
+    verdict = await readiness(ctx.services).verdict()
+    started = time.perf_counter()
+    cache_ok = ctx.cache.probe()
+    cache = Check(
+        status="ok" if cache_ok else "error",
+        latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        error=None if cache_ok else "cache unavailable",
+    )
     checks = Checks(
-        database=await _check(ctx.db.ping, "database unreachable"),
-        storage=await _check(ctx.storage.check, "storage unavailable"),
-        cache=await _check(cache_probe, "cache unavailable"),
+        database=_check(verdict.database, "database unreachable"),
+        storage=_check(verdict.storage, "storage unavailable"),
+        cache=cache,
     )
     if checks.database.status == "error":
         status: Status = "down"

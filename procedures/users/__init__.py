@@ -9,6 +9,7 @@ from msgspec import UNSET, UnsetType
 
 from procedures.auth.fields import Email, Name, Password, Role, UserId, normalize_email
 from procedures.auth.lockout import clear_attempts
+from procedures.auth.mfa import remove_factor
 from procedures.auth.policy import check_new_password
 from procedures.auth.sessions import bump_token_version, forget_user
 from procedures.paging import like_contains, page_count
@@ -85,6 +86,12 @@ class UserResetPasswordInput(Input):
 class UserDeleteResult(Output):
     id: str
     deleted: bool
+
+
+class UserMfaResetResult(Output):
+    id: str
+    reset: bool
+    """False when the user had no second factor (nothing changed)."""
 
 
 def _caller_id(ctx: Context) -> str:
@@ -252,3 +259,23 @@ async def reset_password(ctx: Context, input: UserResetPasswordInput) -> User:
     forget_user(ctx.services, input.id)
     await clear_attempts(ctx, row["email"])
     return to_user(await fetch_user(ctx.db, input.id))
+
+
+@users.mutation("resetMfa", auth=ADMIN)
+async def reset_mfa(ctx: Context, input: UserIdInput) -> UserMfaResetResult:
+    """Remove another user's second factor and recovery codes (a lost authenticator).
+
+    Their sessions and sign-ins in progress end; they sign in with their password and, when
+    `security.mfaEnabled` is on, enrol again. For your own factor use `auth.mfa.disable`.
+    """
+    if input.id == _caller_id(ctx):
+        raise RpcError(ErrorCode.FORBIDDEN, "Use auth.mfa.disable for your own second factor")
+    now = ctx.clock.now_ms()
+    async with ctx.db.transaction() as tx:
+        await fetch_user(tx, input.id)
+        removed = await remove_factor(tx, input.id)
+        if removed:
+            await bump_token_version(tx, input.id, now)
+    if removed:
+        forget_user(ctx.services, input.id)
+    return UserMfaResetResult(id=input.id, reset=removed)

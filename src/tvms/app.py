@@ -28,7 +28,9 @@ from tvms.cache import Cache
 from tvms.clock import Clock
 from tvms.cluster import Hook, cluster_lock, once_per_cluster
 from tvms.config import Config
+from tvms.console import console_fallback
 from tvms.db import open_database
+from tvms.readiness import readiness
 from tvms.rpc import Dispatcher, Middleware, Resolver, Router, Services, flatten
 from tvms.rpc.auth import no_principal
 from tvms.rpc.guard import BodyBudget, HttpGuard
@@ -213,7 +215,16 @@ def create_app(
         return Response(document_bytes, media_type="application/json")
 
     async def healthz(request: Request) -> Response:
+        """Liveness: the process answers HTTP (whatever its database and storage do)."""
         return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        """Readiness: 503 while the database or the object store cannot serve (load balancers)."""
+        verdict = await readiness(request.app.state.services).verdict()
+        checks = {name: "ok" if probe.ok else "error" for name, probe in verdict.checks()}
+        if verdict.ready:
+            return JSONResponse({"status": "ready", "checks": checks})
+        return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
 
     async def prometheus(request: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_PLAIN_0_0_4)
@@ -223,6 +234,7 @@ def create_app(
         Route("/rpc/{procedure}", endpoint, methods=None),
         Route("/openrpc.json", openrpc, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
         *trpc_routes(
             lambda: endpoint.dispatcher,
@@ -238,6 +250,7 @@ def create_app(
     app = _Application(routes=routes, middleware=middleware, lifespan=lifespan)
     app.fast_rpc = HttpGuard(endpoint, body_timeout=config.body_timeout)
     app.vary = "*" not in config.cors_origins  # as the CORS middleware answers a request without Origin
+    app.router.default = console_fallback(app.router.not_found)  # when no route matched
     app.state.registry = registry
     app.state.openrpc = document
     return app

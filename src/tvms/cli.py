@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from pathlib import Path
 import msgspec
 
 from procedures import seed
+from tvms import __version__
 from tvms.clientgen import register as register_gen_client
 from tvms.config import SERVERS, Config, ConfigError, load_config, log_level_number
 from tvms.conformance import register as register_conformance
@@ -20,14 +22,20 @@ from tvms.db import DatabaseError
 from tvms.logs import setup_logging
 from tvms.security.tokens import load_secret
 
+log = logging.getLogger("tvms.serve")
+
+# In a checkout the top-level schema.sql is the one source; a built wheel carries a copy of it
+# inside the package (setup.py's build step).
 SCHEMA = Path(__file__).resolve().parents[2] / "schema.sql"
+PACKAGED_SCHEMA = Path(__file__).resolve().with_name("schema.sql")
 
 
 def schema_text() -> str:
-    """schema.sql from the source tree (the service runs from its checkout)."""
-    if not SCHEMA.is_file():
-        raise ConfigError(f"schema.sql not found next to the source tree ({SCHEMA.parent.name})")
-    return SCHEMA.read_text()
+    """schema.sql from the source tree, or the copy installed with the package."""
+    for path in (SCHEMA, PACKAGED_SCHEMA):
+        if path.is_file():
+            return path.read_text()
+    raise ConfigError("schema.sql is missing: neither in the source tree nor in the installed package")
 
 
 async def run_migrations(config: Config) -> int:
@@ -41,6 +49,17 @@ async def run_migrations(config: Config) -> int:
         await db.close()
 
 
+def require_shared_secret(config: Config) -> None:
+    """Several processes (workers, or replicas on one PostgreSQL) must sign tokens with one key:
+    a key generated per process would make each reject the others' tokens."""
+    if config.secret_key is not None:
+        return
+    if config.workers > 1:
+        raise ConfigError(f"TVMS_SECRET_KEY must be set to serve with {config.workers} workers")
+    if config.resolved_database_url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("TVMS_SECRET_KEY must be set when serving from PostgreSQL (replicas share it)")
+
+
 def _serve(args: argparse.Namespace, config: Config) -> int:
     from tvms.server import serve
 
@@ -51,12 +70,26 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
         workers=args.workers or config.workers,
         server=args.server or config.server,
     )
+    require_shared_secret(config)
     load_secret(config)  # generated once here, before the workers read it
     version = asyncio.run(run_migrations(config))
-    print(
-        f"tvms: schema version {version}; serving on http://{config.host}:{config.port}"
-        f" with {config.workers} worker(s) on {config.server}",
-        file=sys.stderr,
+    url = f"http://{config.host}:{config.port}"
+    log.info(
+        "tvms %s serving on %s with %d worker(s) on %s, schema version %d",
+        __version__,
+        url,
+        config.workers,
+        config.server,
+        version,
+        extra={
+            "fields": {
+                "version": __version__,
+                "url": url,
+                "workers": config.workers,
+                "server": config.server,
+                "schema": version,
+            }
+        },
     )
     # Worker processes read their configuration from the environment.
     os.environ.update({"TVMS_HOST": config.host, "TVMS_PORT": str(config.port)})
@@ -77,10 +110,34 @@ def _openrpc(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+ENVIRONMENT = """environment (read and checked once at start):
+  TVMS_DATABASE_URL     sqlite:///path or postgresql://… (default sqlite:///<data dir>/tvms.db)
+  TVMS_STORAGE_URL      file://dir or s3://bucket?endpoint=…&region=… (default <data dir>/storage)
+  TVMS_DATA_DIR         local data directory (default ./data)
+  TVMS_SECRET_KEY       token signing key, >= 32 bytes; required with several workers or PostgreSQL
+  TVMS_HOST, TVMS_PORT, TVMS_WORKERS   where and how `serve` listens
+  TVMS_LOG_LEVEL        debug, info, warning or error (JSON lines on stderr)
+  TVMS_BCRYPT_ROUNDS    password hashing cost, 4 to 31 (default 12)
+  TVMS_REPORT_LEASE_S   seconds before a stopped replica's running report is retried (default 60)
+  TVMS_CORS_ORIGINS, TVMS_MAX_BODY_BYTES, TVMS_MAX_BATCH, TVMS_REQUEST_TIMEOUT, TVMS_LICENSE_FILE"""
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="tvms", description="Smart City TVMS backend")
-    commands = root.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the HTTP server (applies migrations first)")
+    root = argparse.ArgumentParser(
+        prog="tvms",
+        description="Smart City TVMS backend: a typed JSON-RPC 2.0 service and its tools.",
+        epilog=ENVIRONMENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    root.add_argument("--version", action="version", version=f"tvms {__version__}")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP server (applies migrations first)",
+        description="Apply pending migrations, then serve /rpc, /trpc, /healthz, /readyz and /metrics"
+        " with hypercorn. Every replica behind a load balancer runs this with the same TVMS_SECRET_KEY,"
+        " TVMS_DATABASE_URL and TVMS_STORAGE_URL.",
+    )
     serve.add_argument("--host", help="address to bind (TVMS_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (TVMS_PORT, default 8000)")
     serve.add_argument("--workers", type=int, help="worker processes (TVMS_WORKERS, default 1)")
@@ -90,11 +147,24 @@ def parser() -> argparse.ArgumentParser:
         help="HTTP server (TVMS_SERVER, default uvicorn; hypercorn also speaks HTTP/2)",
     )
     serve.set_defaults(run=_serve)
-    commands.add_parser("migrate", help="apply schema.sql to the database").set_defaults(run=_migrate)
-    commands.add_parser("openrpc", help="print the OpenRPC document").set_defaults(run=_openrpc)
+    commands.add_parser(
+        "migrate",
+        help="apply schema.sql to the database",
+        description="Apply every schema block the database does not have yet (safe to run again,"
+        " and from several hosts at once).",
+    ).set_defaults(run=_migrate)
+    commands.add_parser(
+        "openrpc",
+        help="print the OpenRPC document",
+        description="Print the OpenRPC document of every procedure (the same as GET /openrpc.json).",
+    ).set_defaults(run=_openrpc)
     register_gen_client(commands)
     register_conformance(commands)
     seed.register(commands)
+    for name, command in commands.choices.items():  # a subcommand's help is at least its summary
+        if command.description is None:
+            summary = next((a.help for a in commands._choices_actions if a.dest == name), None)
+            command.description = f"{summary[0].upper()}{summary[1:]}." if summary else None
     return root
 
 

@@ -48,6 +48,9 @@ class Config:
     license_file: Path | None = None
     metrics_dir: Path | None = None
     """Where every worker writes its metrics (`PROMETHEUS_MULTIPROC_DIR`; `tvms serve` makes one)."""
+    bcrypt_rounds: int = 12
+    report_lease_s: float = 60.0
+    """How long a report job stays with a worker that stopped renewing it (a crashed replica)."""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -139,6 +142,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         log_level=level,
         license_file=Path(license_file) if license_file else None,
         metrics_dir=Path(metrics_dir) if metrics_dir else None,
+        bcrypt_rounds=_int(env, "TVMS_BCRYPT_ROUNDS", 12, 4, 31),
+        report_lease_s=_float(env, "TVMS_REPORT_LEASE_S", 60.0, 3.0, 3600.0),
     )
     if config.body_buffer_bytes < config.max_body_bytes:
         raise ConfigError(

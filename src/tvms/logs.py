@@ -1,4 +1,10 @@
-"""One JSON object per log line, on stderr."""
+"""One JSON object per log line, on stderr.
+
+Context travels as fields of the line, never inside the message: pass
+`extra={"fields": {"requestId": …}}` (or `jobId`, `sensorId`). Repeated identical warnings and
+errors (the database is down: every poll fails the same way) are written once per
+`REPEAT_WINDOW_S`; the next one written carries `repeated`, how many were held back.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ import asyncio
 import logging
 import sys
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -30,9 +38,50 @@ class JsonFormatter(logging.Formatter):
         return _encode(line).decode()
 
 
+REPEAT_WINDOW_S = 60.0
+_MAX_TRACKED = 1024
+
+
+class RepeatFilter(logging.Filter):
+    """Lets the first of identical WARNING+ lines through per `window_s` seconds; counts the rest.
+
+    Lines are identical when logger, level, message and exception (type and text) are: the
+    request id and other fields stay out of the comparison, so they must stay out of the message.
+    """
+
+    def __init__(
+        self, window_s: float = REPEAT_WINDOW_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.window_s = window_s
+        self._clock = clock
+        self._seen: OrderedDict[tuple[object, ...], list[float]] = OrderedDict()  # key: [since, held]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        exc = record.exc_info[1] if record.exc_info else None
+        key = (record.name, record.levelno, record.getMessage(), type(exc).__name__, str(exc))
+        now = self._clock()
+        entry = self._seen.get(key)
+        if entry is not None and now - entry[0] < self.window_s:
+            entry[1] += 1
+            return False
+        held = int(entry[1]) if entry is not None else 0
+        self._seen[key] = [now, 0]
+        self._seen.move_to_end(key)
+        while len(self._seen) > _MAX_TRACKED:
+            self._seen.popitem(last=False)
+        if held:
+            fields = getattr(record, "fields", None)
+            record.fields = {**(fields if isinstance(fields, dict) else {}), "repeated": held}
+        return True
+
+
 def setup_logging(level: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -12,7 +12,7 @@ import pytest
 from starlette.applications import Starlette
 
 from procedures.users.store import insert_user
-from tests.support import asgi_client, call, running_app
+from tests.support import asgi_client, call, error, result, running_app
 from tvms.app import Api
 from tvms.clock import ManualClock
 from tvms.config import Config
@@ -20,6 +20,7 @@ from tvms.ids import new_id
 from tvms.rpc import Services
 from tvms.security.passwords import hash_password
 from tvms.security.tokens import encode_token
+from tvms.security.totp import code_at
 
 SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
 PASSWORD = "Secret#123"
@@ -120,3 +121,56 @@ async def admin(app: Starlette, client: httpx.AsyncClient) -> tuple[str, str]:
     """A real ADMIN user: (id, token)."""
     user_id = await make_user(app, "root@example.com", "ADMIN", first_name="Root", last_name="Admin")
     return user_id, await login(client, "root@example.com")
+
+
+# ----- a second factor (TOTP) ----------------------------------------------------------------
+
+STEP = 30
+
+
+class Mfa:
+    """A user with a confirmed second factor: id, session token, secret and recovery codes."""
+
+    def __init__(self, user_id: str, email: str, token: str, secret: str, codes: list[str]) -> None:
+        self.user_id = user_id
+        self.email = email
+        self.token = token
+        self.secret = secret
+        self.codes = codes
+
+
+def now_code(clock: ManualClock, secret: str, steps: int = 0) -> str:
+    return code_at(secret, clock.now_ms() + steps * STEP * 1000)
+
+
+async def enable(client: httpx.AsyncClient, clock: ManualClock, token: str) -> tuple[str, list[str]]:
+    secret: str = (await result(client, "auth.mfa.enrol", headers=bearer(token)))["secret"]
+    out = await result(client, "auth.mfa.confirm", {"code": now_code(clock, secret)}, headers=bearer(token))
+    clock.advance(STEP)  # the confirming code's step is used up
+    return secret, out["recoveryCodes"]
+
+
+async def challenge_of(client: httpx.AsyncClient, email: str, reason: str = "MFA_REQUIRED") -> str:
+    err = await error(client, "auth.login", {"email": email, "password": PASSWORD})
+    assert err["code"] == -32012 and err["data"]["reason"] == reason, err
+    assert "token" not in err["data"]
+    challenge: str = err["data"]["challenge"]
+    return challenge
+
+
+async def verify(client: httpx.AsyncClient, challenge: str, code: str) -> dict[str, Any]:
+    return await call(client, "auth.verifyMfa", {"challenge": challenge, "code": code})
+
+
+def code_of(body: dict[str, Any]) -> int | None:
+    found = body.get("error", {}).get("code")
+    return found if isinstance(found, int) else None
+
+
+async def make_mfa_user(
+    app: Starlette, client: httpx.AsyncClient, clock: ManualClock, email: str, role: str = "VIEWER"
+) -> Mfa:
+    user_id = await make_user(app, email, role)
+    token = await login(client, email)
+    secret, codes = await enable(client, clock, token)
+    return Mfa(user_id, email, token, secret, codes)

@@ -27,9 +27,21 @@ async def test_login_returns_token_and_user(app: Starlette, client: httpx.AsyncC
         "lastName": "Lee",
         "role": "OPERATOR",
     }
-    claims = jwt.decode(out["token"], SECRET, algorithms=["HS256"], options={"verify_exp": False})
-    assert set(claims) == {"id", "email", "role", "firstName", "lastName", "exp", "sub", "iat", "jti", "ver"}
+    claims = jwt.decode(
+        out["token"],
+        SECRET,
+        algorithms=["HS256"],
+        audience="tvms-api",
+        issuer="tvms",
+        options={"verify_exp": False, "verify_nbf": False},
+    )
+    assert set(claims) == {
+        *("id", "email", "role", "firstName", "lastName", "exp"),
+        *("sub", "iss", "aud", "iat", "nbf", "jti", "ver"),
+    }
     assert claims["sub"] == claims["id"] == user_id
+    assert claims["iss"] == "tvms" and claims["aud"] == "tvms-api"
+    assert claims["nbf"] == claims["iat"]
     assert claims["role"] == "OPERATOR"
     assert claims["exp"] - claims["iat"] == 24 * 3600  # security.sessionTimeout default
     assert jwt.get_unverified_header(out["token"])["alg"] == "HS256"

@@ -124,10 +124,12 @@ async def test_internal_errors_leak_nothing_and_are_logged_with_the_request_id(
     assert batch.json()[1]["result"] == ["hello", 5]
     records = [r for r in caplog.records if r.name == "tvms.rpc" and r.levelno == logging.ERROR]
     assert len(records) == 2
-    assert RID in records[0].getMessage()
+    # The request id is a field of the JSON line, not part of the message text.
+    assert records[0].fields == {"requestId": RID}  # type: ignore[attr-defined]
+    assert RID not in records[0].getMessage()
     assert "test.explode" in records[0].getMessage()
     assert records[0].exc_info is not None  # the traceback goes to the log, not the wire
-    assert batch.headers["x-request-id"] in records[1].getMessage()
+    assert records[1].fields == {"requestId": batch.headers["x-request-id"]}  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

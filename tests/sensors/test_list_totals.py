@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from procedures.sensors.reads import list_queries
+from procedures.sensors.reads import list_query
 from procedures.sensors.rows import fast_iso
 from procedures.sensors.schemas import SensorListInput
 from tests.sensors.helpers import OPERATOR, make_sensor
@@ -85,13 +85,11 @@ async def test_the_unfiltered_total_follows_every_kind_of_write(database_url: st
     # The unfiltered total is not a COUNT of live rows: SQLite subtracts the deleted rows from its
     # btree count, PostgreSQL reads a trigger-kept number (block 7). Both must equal the COUNT
     # after any write, including ones made outside the API and a rolled-back transaction.
-    _, count, _ = list_queries(
-        SensorListInput(), "sqlite" if database_url.startswith("sqlite") else "postgresql"
-    )
     db = await open_database(database_url)
+    count = list_query(SensorListInput(), db.engine).total
 
     async def check() -> int:
-        total = int(await db.fetchval(f"SELECT {count}"))
+        total = int(await db.fetchval(count))
         assert total == int(await db.fetchval(LIVE))
         return total
 
@@ -176,62 +174,3 @@ async def test_block_7_runs_on_postgresql_without_pg_trgm_rights(database_url: s
             await cleanup.execute(f"DROP ROLE IF EXISTS {role}")
         finally:
             await cleanup.close()
-
-
-async def test_the_search_tag_changes_with_every_write_that_changes_matches(database_url: str) -> None:
-    # Remembered search totals and matches (`SearchMemo`) are exact only if every write that can
-    # change what a search matches, or the order of its matches by createdAt, name or type, gives
-    # the tag a new value in the same transaction (blocks 8 and 9), and no other write does.
-    db = await open_database(database_url)
-    tags: list[int] = []
-
-    async def changed(sql: str, params: dict[str, Any] | None = None) -> bool:
-        before = int(await db.fetchval("SELECT tag FROM sensor_search_tag"))
-        await db.execute(sql, params)
-        after = int(await db.fetchval("SELECT tag FROM sensor_search_tag"))
-        tags.append(after)
-        return after != before
-
-    try:
-        await _insert(db, "a")
-        await _insert(db, "b")
-        for column, value in [
-            ("status", "'ERROR'"),
-            ("last_heartbeat_at", "5"),
-            ("ip_address", "'10.0.0.1'"),
-        ]:
-            assert not await changed(f"UPDATE sensors SET {column} = {value}"), column
-            assert not await changed(f"UPDATE sensors SET updated_at = 9, {column} = {value} WHERE id = 'a'")
-        for column, value in [
-            ("name", "'renamed'"),
-            ("device_id", "'DEV-9'"),
-            ("type", "'RADAR'"),
-            ("created_at", "2"),
-            ("deleted_at", "7"),  # soft delete
-            ("deleted_at", "NULL"),  # restore
-            ("id", "'a2'"),
-        ]:
-            assert await changed(f"UPDATE sensors SET {column} = {value} WHERE id = 'a'"), column
-            await db.execute("UPDATE sensors SET id = 'a' WHERE id = 'a2'")
-        assert await changed(
-            "INSERT INTO sensors (id, name, device_id, type, created_at, updated_at) "
-            "VALUES ('c', 'c', 'c', 'CAMERA', 1, 1)"
-        )
-        assert await changed("DELETE FROM sensors WHERE id = 'c'")
-        before = await db.fetchval("SELECT tag FROM sensor_search_tag")
-        with pytest.raises(RuntimeError):
-            async with db.transaction() as tx:
-                await tx.execute("UPDATE sensors SET name = 'rolled back'")
-                assert await tx.fetchval("SELECT tag FROM sensor_search_tag") != before
-                raise RuntimeError("roll back")
-        assert await db.fetchval("SELECT tag FROM sensor_search_tag") == before
-        await db.executemany(
-            "INSERT INTO sensors (id, name, device_id, type, created_at, updated_at) "
-            "VALUES (:id, :id, :id, 'RADAR', 1, 1)",
-            [{"id": f"bulk-{n}"} for n in range(5)],
-        )
-        assert await db.fetchval("SELECT tag FROM sensor_search_tag") != before
-        assert await changed("DELETE FROM sensors" if db.engine == "sqlite" else "TRUNCATE sensors CASCADE")
-        assert len(set(tags)) > 8  # new values, not a toggle between two
-    finally:
-        await db.close()

@@ -13,13 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import msgspec
 import pytest
-from starlette.applications import Starlette
 
 from procedures.paging import contains_sql, like_contains
 from procedures.sensors import reads
-from procedures.sensors.reads import Searched, fts_phrase, list_queries, read_remembered, search_memo
+from procedures.sensors.reads import FTS_COUNT, fts_phrase, list_query
 from procedures.sensors.schemas import SensorListInput
 from tests.sensors.helpers import OPERATOR, make_sensor
 from tests.support import result
@@ -86,7 +84,7 @@ async def _check_all(client: httpx.AsyncClient, db: Database, patterns: list[str
                 or _ascii_fold(search) in _ascii_fold(r["device_id"])
             }
             assert set(expected) == model, search
-            phrase = fts_phrase(search, "sqlite")
+            phrase = fts_phrase(search)
             assert (phrase is None) == (len(search) < 3), search
             if phrase is not None:  # the index alone finds exactly the LIKE's rows
                 rows = await db.fetch("SELECT id FROM sensors_fts WHERE sensors_fts MATCH :q", {"q": phrase})
@@ -113,9 +111,13 @@ async def _seed(client: httpx.AsyncClient, clock: ManualClock) -> list[str]:
     return ids
 
 
+@pytest.mark.parametrize("few", [100, 0])
 async def test_search_equals_the_scan_for_every_pattern(
-    client: httpx.AsyncClient, clock: ManualClock, db: Database
+    client: httpx.AsyncClient, clock: ManualClock, db: Database, monkeypatch: pytest.MonkeyPatch, few: int
 ) -> None:
+    # SQLite reads the page of a search matching few sensors from the index's matches, and walks
+    # the sort index otherwise: with FEW_MATCHES 0, every search here walks.
+    monkeypatch.setattr(reads, "FEW_MATCHES", few)
     await _seed(client, clock)
     # the data really exercises the patterns
     assert (len(await _scan(db, "cam")), len(await _scan(db, "%_")), len(await _scan(db, "a\\"))) == (2, 1, 0)
@@ -179,13 +181,13 @@ async def test_block_6_indexes_the_sensors_already_there(tmp_path: Path) -> None
         live = [r["id"] for r in rows if r["deleted"] is None]
         assert await db.fetchval("SELECT COUNT(*) FROM sensors_fts") == len(live)
         for search in ("cam", "aaaa", "Камера", "%_o", "100%", 'd" a'):
-            phrase = fts_phrase(search, "sqlite")
+            phrase = fts_phrase(search)
             found = await db.fetch("SELECT id FROM sensors_fts WHERE sensors_fts MATCH :q", {"q": phrase})
             assert sorted(r["id"] for r in found) == sorted(await _scan(db, search)), search
         # and the triggers work on the migrated database
         await db.execute("UPDATE sensors SET deleted_at = 9 WHERE id = 's0'")
         assert await _scan(db, "Camera Abay 01") == []
-        phrase = fts_phrase("Camera Abay 01", "sqlite")
+        phrase = fts_phrase("Camera Abay 01")
         assert (
             await db.fetchval("SELECT COUNT(*) FROM sensors_fts WHERE sensors_fts MATCH :q", {"q": phrase})
             == 0
@@ -206,123 +208,50 @@ async def test_sqlite_lower_folds_ascii_only(tmp_path: Path) -> None:
 
 
 def test_which_searches_use_the_index() -> None:
-    assert fts_phrase("ab", "sqlite") is None
-    assert fts_phrase("abc", "postgresql") is None
-    assert fts_phrase(None, "sqlite") is None
-    assert fts_phrase("a\0b", "sqlite") is None
-    assert fts_phrase('AB"c', "sqlite") == '"ab""c"'
-    assert fts_phrase("ÄБC", "sqlite") == '"ÄБc"'
-    page, count, params = list_queries(SensorListInput(search="cam-01"), "sqlite")
-    assert count == "(SELECT COUNT(*) FROM sensors_fts WHERE sensors_fts MATCH :fts)"
-    assert "sensors_fts" not in page.replace(count, "")  # the page walks the sort index
-    assert params["fts"] == '"cam-01"'
-    _, count, params = list_queries(SensorListInput(search="ca"), "sqlite")
-    assert "sensors_fts" not in count and "fts" not in params
-    _, count, params = list_queries(SensorListInput(search="camera"), "postgresql")
-    assert "sensors_fts" not in count and "fts" not in params
+    assert fts_phrase("ab") is None
+    assert fts_phrase("a\0b") is None
+    assert fts_phrase('AB"c') == '"ab""c"'
+    assert fts_phrase("ÄБC") == '"ÄБc"'
+    # SQLite counts a search alone of 3+ characters in its index; the page walks the sort index.
+    page, count, params, indexed = list_query(SensorListInput(search="cam-01"), "sqlite")
+    assert indexed and count == FTS_COUNT and params["fts"] == '"cam-01"'
+    assert f"({FTS_COUNT}) AS total" in page and "sensors_fts" not in page.replace(FTS_COUNT, "")
+    assert "sensors_fts f CROSS JOIN" in list_query(SensorListInput(search="cam-01"), "sqlite", few=True).page
+    assert list_query(SensorListInput(search="camera"), "postgresql").indexed
+    for spec, engine in [
+        (SensorListInput(search="ca"), "sqlite"),
+        (SensorListInput(search="cam-01", type="RADAR"), "sqlite"),
+        (SensorListInput(search="ca"), "postgresql"),
+        (SensorListInput(search="camera", status="ERROR"), "postgresql"),
+    ]:
+        page, count, params, indexed = list_query(spec, engine)
+        assert not indexed and "sensors_fts" not in page and "fts" not in params, (spec, engine)
+        assert list_query(spec, engine, few=True).page == page  # nothing to read first
 
 
-async def test_every_page_plan_gives_the_same_pages(
-    client: httpx.AsyncClient, clock: ManualClock, db: Database
-) -> None:
-    # A search that matched few sensors last time gets its page from its matches; one that
-    # matched many walks the sort index; a remembered search (`SearchMemo`) reads no count, and
-    # its page comes from the remembered matches or the walk. All must give exactly the same
-    # pages and totals.
-    await _seed(client, clock)
-    await db.execute("UPDATE sensors SET last_heartbeat_at = created_at % 7")  # ties to break by id
-    compared = remembered = 0
+async def test_both_pages_of_a_search_are_the_same(db: Database) -> None:
+    # The page read from the index's matches equals the page of the walk, for every pattern,
+    # order and slice.
+    await db.executemany(
+        "INSERT INTO sensors (id, name, device_id, type, last_heartbeat_at, created_at, updated_at, "
+        "deleted_at) VALUES (:id, :name, :device_id, :type, :heard, :at, :at, :deleted)",
+        [
+            {
+                "id": f"s{n:02d}", "name": name, "device_id": device_id, "type": "CAMERA",
+                "heard": None if n % 3 == 0 else n % 4, "at": n % 5, "deleted": 9 if n == 4 else None,
+            }
+            for n, (name, device_id) in enumerate(SENSORS)
+        ],
+    )  # fmt: skip
+    compared = 0
     for search in PATTERNS:
         for sort_by, order in [("createdAt", "desc"), ("name", "asc"), ("lastHeartbeat", "desc")]:
-            for skip, take, kind in [(0, 100, None), (1, 2, None), (0, 100, "RADAR"), (50, 10, None)]:
-                spec = SensorListInput(
-                    search=search, sort_by=sort_by, sort_order=order, skip=skip, take=take, type=kind
-                )
+            for skip, take in [(0, 100), (1, 2), (50, 10)]:
+                spec = SensorListInput(search=search, sort_by=sort_by, sort_order=order, skip=skip, take=take)
                 pages = []
-                for rare, listed in [(False, False), (False, True), (True, True)]:
-                    page, _, params = list_queries(spec, db.engine, rare=rare, listed=listed)
-                    rows = await db.fetch(page, params)
-                    pages.append(([r["id"] for r in rows], [r["total"] for r in rows[:1]]))
-                    if listed and kind is None and rows:  # a search alone: what the memo keeps
-                        ids = tuple(msgspec.json.decode(rows[0]["matched"], type=list[str]))
-                        assert sorted(ids) == sorted(await _scan(db, search)), search
-                        assert list(ids[skip : skip + take]) == pages[-1][0], (search, sort_by, skip)
-                        for known in (Searched(rows[0]["tag"], len(ids), None), Searched(0, len(ids), ids)):
-                            again = await read_remembered(db, spec, known)
-                            assert [r["id"] for r in again] == pages[-1][0], (search, known.ids)
-                            assert {r["tag"] for r in again} == {rows[0]["tag"]}
-                            remembered += 1
-                assert pages[0] == pages[1] == pages[2], (search, sort_by, skip, kind)
-                compared += bool(pages[0][0])
-    assert compared > 100  # most combinations have rows to compare
-    assert remembered > 100
-
-
-async def test_a_search_is_remembered_until_what_it_matches_changes(
-    app: Starlette,
-    client: httpx.AsyncClient,
-    clock: ManualClock,
-    db: Database,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    ids = await _seed(client, clock)
-    memo = search_memo(app.state.services)
-    key = ("ABAY 0", "createdAt", "desc")
-    page = await result(client, "sensors.getAll", {"search": "ABAY 0"})
-    assert (page["total"], [s["id"] for s in page["sensors"]]) == (2, [ids[1], ids[0]])
-    first = memo.get(key)
-    assert first is not None and (first.total, first.ids) == (2, None)  # walked: no ids yet
-    # Now known to match few: read from the matches, whose ids are remembered in page order.
-    assert await result(client, "sensors.getAll", {"search": "ABAY 0"}) == page
-    second = memo.get(key)
-    assert second is not None and second.ids == (ids[1], ids[0]) and memo.hits == 0
-    assert await result(client, "sensors.getAll", {"search": "ABAY 0"}) == page
-    assert memo.hits == 1  # read by id, no count
-    one = await result(client, "sensors.getAll", {"search": "ABAY 0", "take": 1, "skip": 1})
-    assert (one["total"], [s["id"] for s in one["sensors"]], memo.hits) == (2, [ids[0]], 2)  # a slice
-    past = await result(client, "sensors.getAll", {"search": "ABAY 0", "take": 1, "skip": 7})
-    assert (past["total"], past["sensors"], past["pageCount"], memo.hits) == (2, [], 2, 3)  # the tag only
-    # Status and heartbeat changes do not change what a search matches: still remembered.
-    await db.execute("UPDATE sensors SET status = 'ERROR', last_heartbeat_at = 5")
-    changed = await result(client, "sensors.getAll", {"search": "ABAY 0"})
-    assert {s["status"] for s in changed["sensors"]} == {"ERROR"} and memo.hits == 4
-    # A rename does (made outside this process's API: the tag sees it, not the code).
-    await db.execute("UPDATE sensors SET name = 'Other' WHERE id = :id", {"id": ids[0]})
-    renamed = await result(client, "sensors.getAll", {"search": "ABAY 0"})
-    assert (renamed["total"], [s["id"] for s in renamed["sensors"]]) == (1, [ids[1]]) and memo.hits == 4
-    gone = await result(client, "sensors.getAll", {"search": "ABAY 0", "take": 1, "skip": 7})
-    assert (gone["total"], gone["sensors"], memo.hits) == (1, [], 5)  # remembered again after the rename
-    # Too many matches to remember their ids: the remembered page walks the sort index instead.
-    monkeypatch.setattr(reads, "ORDERED_MATCHES", 0)
-    await result(client, "sensors.getAll", {"search": "abay"})
-    assert await result(client, "sensors.getAll", {"search": "abay"}) == renamed and memo.hits == 6
-    entry = memo.get(("abay", "createdAt", "desc"))
-    assert entry is not None and (entry.total, entry.ids) == (1, None)
-    # An order that heartbeats change (lastHeartbeat, status) is never taken from memory.
-    await result(client, "sensors.getAll", {"search": "abay", "sortBy": "status"})
-    await result(client, "sensors.getAll", {"search": "abay", "sortBy": "status"})
-    await db.execute("UPDATE sensors SET status = 'ONLINE' WHERE id = :id", {"id": ids[1]})
-    status = await result(client, "sensors.getAll", {"search": "abay", "sortBy": "status"})
-    assert [s["status"] for s in status["sensors"]] == ["ONLINE"] and memo.hits == 7
-    entry = memo.get(("abay", "status", "desc"))
-    assert entry is not None and entry.ids == (ids[1],)  # read by id, sorted by the statement
-
-
-def test_the_memo_keeps_its_bounds() -> None:
-    memo = reads.SearchMemo(kept=3, kept_ids=10)
-    for n in range(5):
-        memo.put((f"s{n}", "name", "asc"), Searched(1, 2, None))
-    assert [memo.get((f"s{n}", "name", "asc")) is not None for n in range(5)] == [False] * 2 + [True] * 3
-    memo.put(("big", "name", "asc"), Searched(1, 8, tuple("abcdefgh")))
-    memo.put(("more", "name", "asc"), Searched(1, 3, tuple("xyz")))  # 11 ids: the oldest go
-    assert memo.get(("big", "name", "asc")) is None and memo.get(("more", "name", "asc")) is not None
-    memo.put(("more", "name", "asc"), Searched(2, 1, ("x",)))  # replaced, not added
-    memo.put(("other", "name", "asc"), Searched(1, 9, tuple("abcdefghi")))
-    assert memo.get(("more", "name", "asc")) == Searched(2, 1, ("x",))
-    # least recently used first: a search read again stays
-    memo = reads.SearchMemo(kept=2)
-    memo.put(("a", "name", "asc"), Searched(1, 1, None))
-    memo.put(("b", "name", "asc"), Searched(1, 1, None))
-    assert memo.get(("a", "name", "asc")) is not None
-    memo.put(("c", "name", "asc"), Searched(1, 1, None))
-    assert [memo.get((k, "name", "asc")) is not None for k in "abc"] == [True, False, True]
+                for few in (False, True):
+                    query = list_query(spec, db.engine, few=few)
+                    pages.append([(r["id"], r["total"]) for r in await db.fetch(query.page, query.params)])
+                assert pages[0] == pages[1], (search, sort_by, skip)
+                compared += bool(pages[0]) and query.indexed
+    assert compared > 50

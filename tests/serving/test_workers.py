@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
 import time
 from pathlib import Path
@@ -60,7 +61,12 @@ def _until(condition: object, what: str, server: LiveServer) -> None:
 def test_two_workers_share_metrics_and_one_runs_the_periodic_work(
     name: str, tmp_path: Path, database_url: str
 ) -> None:
-    env = {"TVMS_SERVER": name, "TVMS_DATA_DIR": str(tmp_path / "data"), "TVMS_DATABASE_URL": database_url}
+    env = {
+        "TVMS_SERVER": name,
+        "TVMS_DATA_DIR": str(tmp_path / "data"),
+        "TVMS_DATABASE_URL": database_url,
+        "TVMS_SECRET_KEY": secrets.token_urlsafe(48),  # every worker must share it
+    }
     port = free_port()
     args = ["-m", "tvms", "serve", "--port", str(port), "--workers", "2"]
     with live_server(env, tmp_path / "serve.log", args=args, port=port, timeout=STARTUP) as server:

@@ -247,19 +247,33 @@ def _bind(root: Namespace, flavour: str) -> str:
 
 def _login(model: Model, flavour: str) -> str:
     method = next((m for m in model.methods if m.name == "auth.login"), None)
+    verify = next((m for m in model.methods if m.name == "auth.verifyMfa"), None)
     define, awaits = ("async def", "await ") if flavour == "async" else ("def", "")
-    doc = '        """Sign in with `auth.login`; the token is sent with every later call."""\n'
+    doc = (
+        '        """Sign in with `auth.login`; the token is sent with every later call.\n\n'
+        "        For an account with a second factor pass `code` (the authenticator's six digits or a\n"
+        "        recovery code): the MFA step (`auth.verifyMfa`) then follows at once. Without it, or\n"
+        "        for another sign-in step, the PRECONDITION_FAILED error's `reason` names the step and\n"
+        '        its `challenge` goes to the procedure that completes it (see `auth.login`).\n        """\n'
+    )
     fields = {f.name for f in method.input.fields} if method and method.input else set()
     if method is None or method.input is None or not {"email", "password"} <= fields:
         return (
-            f"    {define} login(self, email: str, password: str) -> dict[str, Any]:\n{doc}"
-            f'        return {awaits}self._login(LOGIN, {{"email": email, "password": password}})\n'
+            f"    {define} login(self, email: str, password: str, code: str | None = None)"
+            f" -> dict[str, Any]:\n{doc}"
+            f"        return {awaits}self._login(\n"
+            f'            LOGIN, {{"email": email, "password": password}}, VERIFY_MFA, code\n'
+            f"        )\n"
         )
     result = PyTypes(model.names, "models.").annotation(method.output, constraints=False)
+    verify_constant = _constant(verify) if verify is not None else "VERIFY_MFA"
     return (
-        f"    {define} login(self, email: str, password: str) -> {result}:\n{doc}"
+        f"    {define} login(self, email: str, password: str, code: str | None = None) -> {result}:\n{doc}"
         f"        return {awaits}self._login(\n"
-        f"            {_constant(method)}, models.{method.input.name}(email=email, password=password)\n"
+        f"            {_constant(method)},\n"
+        f"            models.{method.input.name}(email=email, password=password),\n"
+        f"            {verify_constant},\n"
+        f"            code,\n"
         f"        )\n"
     )
 
@@ -323,6 +337,7 @@ def _client(model: Model) -> str:
         body,
         [
             "LOGIN",
+            "VERIFY_MFA",
             "AsyncBatchBase",
             "AsyncClientBase",
             "BatchBase",

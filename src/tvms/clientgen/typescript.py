@@ -181,6 +181,17 @@ export type ArgsOf<P extends ProcedureName> = InputOf<P> extends undefined
   : object extends InputOf<P>
     ? [input?: InputOf<P>]
     : [input: InputOf<P>];
+/** The input as `ArgsOf`, then per-call options (e.g. an AbortSignal). */
+export type CallArgsOf<P extends ProcedureName> = InputOf<P> extends undefined
+  ? [input?: undefined, options?: CallOptions]
+  : object extends InputOf<P>
+    ? [input?: InputOf<P>, options?: CallOptions]
+    : [input: InputOf<P>, options?: CallOptions];
+
+export interface CallOptions {
+  /** Aborting rejects this call; the HTTP request is cancelled once every call in it is aborted. */
+  signal?: AbortSignal;
+}
 
 %(error_codes)s
 export type ErrorName = keyof typeof ErrorCodes;
@@ -191,22 +202,67 @@ export interface RpcErrorObject {
   data?: unknown;
 }
 
-/** An error answered by the service; `errorName` is `data.code` (e.g. "NOT_FOUND"). */
+/** One validation problem: `path` is like `$.take`. */
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+/** An error answered by the service. Subclasses per code name: `err instanceof ForbiddenError`. */
 export class RpcError extends Error {
   readonly code: number;
   readonly data: unknown;
+  /** `data.code`, e.g. "NOT_FOUND". */
+  readonly errorName: string | undefined;
+  readonly httpStatus: number | undefined;
+  /** The procedure that failed (`data.path`). */
+  readonly path: string | undefined;
+  readonly issues: Issue[];
+  readonly requestId: string | undefined;
 
-  constructor(error: RpcErrorObject) {
+  constructor(error: RpcErrorObject, requestId?: string) {
     super(error.message);
     this.name = "RpcError";
     this.code = error.code;
     this.data = error.data;
+    const data = (typeof error.data === "object" && error.data !== null ? error.data : {}) as Record<
+      string,
+      unknown
+    >;
+    this.errorName = typeof data.code === "string" ? data.code : codeName(error.code);
+    this.httpStatus = typeof data.httpStatus === "number" ? data.httpStatus : undefined;
+    this.path = typeof data.path === "string" ? data.path : undefined;
+    this.issues = Array.isArray(data.issues) ? (data.issues as Issue[]) : [];
+    this.requestId = typeof data.requestId === "string" ? data.requestId : requestId;
   }
+}
+%(error_classes)s
+/** The service could not be reached, or answered something that is not JSON-RPC. */
+export class NetworkError extends Error {
+  /** The HTTP status when there was an answer. */
+  readonly httpStatus: number | undefined;
 
-  get errorName(): string | undefined {
-    const data = this.data as { code?: unknown } | null | undefined;
-    return typeof data?.code === "string" ? data.code : undefined;
+  constructor(message: string, httpStatus?: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "NetworkError";
+    this.httpStatus = httpStatus;
   }
+}
+
+function codeName(code: number): string | undefined {
+  for (const [name, value] of Object.entries(ErrorCodes)) if (value === code) return name;
+  return undefined;
+}
+
+/** The typed error for an error object: the subclass of its code name, else `RpcError`. */
+export function toRpcError(error: RpcErrorObject, requestId?: string): RpcError {
+  const base = new RpcError(error, requestId);
+  const Class = base.errorName ? ERROR_CLASSES[base.errorName] : undefined;
+  return Class ? new Class(error, requestId) : base;
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException("The call was aborted", "AbortError");
 }
 
 interface Envelope {
@@ -216,6 +272,12 @@ interface Envelope {
   error?: RpcErrorObject;
 }
 
+/** A decoded answer and the request id the service gave it. */
+export interface Answer {
+  body: Envelope | Envelope[];
+  requestId: string | undefined;
+}
+
 export interface ClientOptions {
   /** Bearer token of a signed-in user (see `login`). */
   token?: string;
@@ -223,6 +285,18 @@ export interface ClientOptions {
   apiKey?: string;
   headers?: Record<string, string>;
   fetch?: typeof fetch;
+  /** Most calls in one coalesced POST (the service's limit is 100 by default). */
+  maxBatchSize?: number;
+}
+
+interface Item {
+  id: number;
+  method: string;
+  params: unknown;
+  signal: AbortSignal | undefined;
+  settled: boolean;
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
 }
 
 export class TvmsClient {
@@ -231,7 +305,10 @@ export class TvmsClient {
   private readonly url: string;
   private readonly headers: Record<string, string>;
   private readonly fetcher: typeof fetch;
+  private readonly maxBatchSize: number;
   private nextId = 0;
+  private queue: Item[] = [];
+  private flushScheduled = false;
 
   constructor(baseUrl: string, options: ClientOptions = {}) {
     const base = baseUrl.replace(/\\/+$/, "");
@@ -240,16 +317,52 @@ export class TvmsClient {
     this.apiKey = options.apiKey;
     this.headers = options.headers ?? {};
     this.fetcher = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.maxBatchSize = Math.max(1, options.maxBatchSize ?? 100);
   }
 
-  /** Call one procedure: `await client.call("system.getLicense")`. */
-  async call<P extends ProcedureName>(method: P, ...args: ArgsOf<P>): Promise<OutputOf<P>> {
-    const id = ++this.nextId;
-    const answer = await this.post(request(id, method, args[0]));
-    if (Array.isArray(answer)) {
-      throw new Error(`${method}: a single call was answered with a batch`);
-    }
-    return outcome(answer) as OutputOf<P>;
+  /**
+   * Call one procedure: `await client.call("system.getLicense")`. Calls made in the same tick
+   * are coalesced into one JSON-RPC batch POST; each settles on its own answer.
+   */
+  call<P extends ProcedureName>(method: P, ...args: CallArgsOf<P>): Promise<OutputOf<P>> {
+    const [params, options] = args as [unknown, CallOptions | undefined];
+    const signal = options?.signal;
+    return new Promise<OutputOf<P>>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(abortReason(signal));
+        return;
+      }
+      const item: Item = {
+        id: ++this.nextId,
+        method,
+        params,
+        signal,
+        settled: false,
+        resolve: (value) => {
+          if (item.settled) return;
+          item.settled = true;
+          resolve(value as OutputOf<P>);
+        },
+        reject: (reason) => {
+          if (item.settled) return;
+          item.settled = true;
+          reject(reason);
+        },
+      };
+      this.queue.push(item);
+      signal?.addEventListener(
+        "abort",
+        () => {
+          this.queue = this.queue.filter((queued) => queued !== item);
+          item.reject(abortReason(signal));
+        },
+        { once: true },
+      );
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setTimeout(() => this.flush(), 0);
+      }
+    });
   }
 
   /** Collect calls with `add`, then `send()` them as one JSON-RPC batch. */
@@ -258,7 +371,12 @@ export class TvmsClient {
   }
 %(login)s
   /** POST a JSON-RPC request or batch and return the decoded answer. */
-  async post(body: unknown): Promise<Envelope | Envelope[]> {
+  async post(body: unknown, signal?: AbortSignal): Promise<Envelope | Envelope[]> {
+    return (await this.send(body, signal)).body;
+  }
+
+  /** POST a JSON-RPC request or batch; the answer with its X-Request-Id. */
+  async send(body: unknown, signal?: AbortSignal): Promise<Answer> {
     const headers: Record<string, string> = {
       "content-type": "application/json",
       accept: "application/json",
@@ -266,26 +384,61 @@ export class TvmsClient {
     };
     if (this.token) headers["authorization"] = `Bearer ${this.token}`;
     if (this.apiKey) headers["x-api-key"] = this.apiKey;
-    const response = await this.fetcher(this.url, {
-      method: "POST",
-      headers,
-      body: JSON.stringify(body),
-    });
+    let response: Response;
+    try {
+      response = await this.fetcher(this.url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(body),
+        signal,
+      });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new NetworkError(`cannot reach ${this.url}`, undefined, { cause: error });
+    }
+    const requestId = response.headers.get("x-request-id") ?? undefined;
     const text = await response.text();
     try {
-      return JSON.parse(text) as Envelope | Envelope[];
+      return { body: JSON.parse(text) as Envelope | Envelope[], requestId };
     } catch {
-      throw new Error(`HTTP ${response.status} from ${this.url}: not a JSON-RPC response`);
+      const message = `HTTP ${response.status} from ${this.url}: not a JSON-RPC response`;
+      throw new NetworkError(message, response.status);
     }
   }
-}
 
-interface Item {
-  id: number;
-  method: string;
-  params: unknown;
-  resolve: (value: unknown) => void;
-  reject: (reason: unknown) => void;
+  private flush(): void {
+    this.flushScheduled = false;
+    const items = this.queue;
+    this.queue = [];
+    for (let start = 0; start < items.length; start += this.maxBatchSize) {
+      void this.dispatch(items.slice(start, start + this.maxBatchSize));
+    }
+  }
+
+  private async dispatch(items: Item[]): Promise<void> {
+    const controller = new AbortController();
+    for (const item of items) {
+      item.signal?.addEventListener(
+        "abort",
+        () => {
+          if (items.every((each) => each.settled)) controller.abort();
+        },
+        { once: true },
+      );
+    }
+    const single = items.length === 1;
+    const body = single
+      ? request(items[0].id, items[0].method, items[0].params)
+      : items.map((item) => request(item.id, item.method, item.params));
+    let answer: Answer;
+    try {
+      answer = await this.send(body, controller.signal);
+    } catch (error) {
+      for (const item of items) item.reject(error);
+      return;
+    }
+    settle(items, answer);
+  }
 }
 
 /** An explicit batch: every `add` returns a promise that settles when `send()` is done. */
@@ -302,6 +455,8 @@ export class Batch {
         id: this.items.length + 1,
         method,
         params: args[0],
+        signal: undefined,
+        settled: false,
         resolve: resolve as (value: unknown) => void,
         reject,
       });
@@ -314,32 +469,46 @@ export class Batch {
   async send(): Promise<void> {
     if (this.sent || this.items.length === 0) return;
     this.sent = true;
-    let answer: Envelope | Envelope[];
+    let answer: Answer;
     try {
-      answer = await this.client.post(this.items.map((item) => request(item.id, item.method, item.params)));
+      answer = await this.client.send(this.items.map((item) => request(item.id, item.method, item.params)));
     } catch (error) {
       for (const item of this.items) item.reject(error);
       throw error;
     }
-    if (!Array.isArray(answer)) {
-      const error = answer.error
-        ? new RpcError(answer.error)
-        : new Error("a batch was answered with one result");
-      for (const item of this.items) item.reject(error);
+    settle(this.items, answer);
+  }
+}
+
+function settle(items: Item[], answer: Answer): void {
+  const body = answer.body;
+  if (!Array.isArray(body)) {
+    if (items.length === 1 && body.id === items[0].id) {
+      try {
+        items[0].resolve(outcome(body, answer.requestId));
+      } catch (error) {
+        items[0].reject(error);
+      }
       return;
     }
-    const byId = new Map(answer.map((envelope) => [envelope.id, envelope] as const));
-    for (const item of this.items) {
-      const envelope = byId.get(item.id);
-      if (envelope === undefined) {
-        item.reject(new Error(`${item.method}: the batch response has no answer for it`));
-        continue;
-      }
-      try {
-        item.resolve(outcome(envelope));
-      } catch (error) {
-        item.reject(error);
-      }
+    // One error for the whole request (e.g. over a limit): every call fails with it.
+    const error = body.error
+      ? toRpcError(body.error, answer.requestId)
+      : new NetworkError("a batch was answered with one result");
+    for (const item of items) item.reject(error);
+    return;
+  }
+  const byId = new Map(body.map((envelope) => [envelope.id, envelope] as const));
+  for (const item of items) {
+    const envelope = byId.get(item.id);
+    if (envelope === undefined) {
+      item.reject(new NetworkError(`${item.method}: the batch response has no answer for it`));
+      continue;
+    }
+    try {
+      item.resolve(outcome(envelope, answer.requestId));
+    } catch (error) {
+      item.reject(error);
     }
   }
 }
@@ -350,26 +519,84 @@ function request(id: number, method: string, params: unknown): Record<string, un
   return body;
 }
 
-function outcome(envelope: Envelope): unknown {
-  if (envelope.error) throw new RpcError(envelope.error);
-  if (!("result" in envelope)) throw new Error("the response has neither result nor error");
+function outcome(envelope: Envelope, requestId: string | undefined): unknown {
+  if (envelope.error) throw toRpcError(envelope.error, requestId);
+  if (!("result" in envelope)) throw new NetworkError("the response has neither result nor error");
   return envelope.result;
 }
 """
 
 LOGIN = """
   /** Sign in with `auth.login`; the token is sent with every later call. */
-  async login(email: string, password: string): Promise<OutputOf<"auth.login">> {
-    const result = await this.call("auth.login", { email, password } as InputOf<"auth.login">);
+  async login(email: string, password: string, options?: CallOptions): Promise<OutputOf<"auth.login">> {
+    const result = await this.call("auth.login", { email, password } as InputOf<"auth.login">, options);
+    this.token = (result as { token: string }).token;
+    return result;
+  }
+"""
+
+LOGIN_MFA = """
+  /**
+   * Sign in with `auth.login`; the token is sent with every later call. With `code` (the
+   * authenticator's six digits or a recovery code) an MFA_REQUIRED answer is followed by
+   * `auth.verifyMfa` at once; otherwise a PRECONDITION_FAILED error's `data.reason` names the
+   * sign-in step still due and `data.challenge` goes to the procedure that completes it.
+   */
+  async login(
+    email: string,
+    password: string,
+    code?: string,
+    options?: CallOptions,
+  ): Promise<OutputOf<"auth.login">> {
+    let result: OutputOf<"auth.login">;
+    try {
+      result = await this.call("auth.login", { email, password } as InputOf<"auth.login">, options);
+    } catch (error) {
+      type Step = { reason?: unknown; challenge?: unknown } | null;
+      const data = error instanceof RpcError ? (error.data as Step) : null;
+      if (code === undefined || data?.reason !== "MFA_REQUIRED" || typeof data.challenge !== "string") {
+        throw error;
+      }
+      const step = { challenge: data.challenge, code } as InputOf<"auth.verifyMfa">;
+      result = await this.call("auth.verifyMfa", step, options);
+    }
     this.token = (result as { token: string }).token;
     return result;
   }
 """
 
 
+def _error_classes() -> str:
+    """One RpcError subclass per code name (`FORBIDDEN` → `ForbiddenError`) and their lookup table."""
+    names = {code: "".join(part.title() for part in code.name.split("_")) + "Error" for code in ErrorCode}
+    classes = "".join(
+        f"\n/** `{code.name}` ({code.rpc_code}). */\n"
+        f"export class {name} extends RpcError {{\n"
+        f"  constructor(error: RpcErrorObject, requestId?: string) {{\n"
+        f"    super(error, requestId);\n"
+        f'    this.name = "{name}";\n'
+        f"  }}\n"
+        f"}}\n"
+        for code, name in names.items()
+    )
+    table = "".join(f"  {code.name}: {name},\n" for code, name in names.items())
+    return (
+        classes
+        + "\ntype ErrorClass = new (error: RpcErrorObject, requestId?: string) => RpcError;\n"
+        + "const ERROR_CLASSES: Record<string, ErrorClass> = {\n"
+        + table
+        + "};\n"
+    )
+
+
 def _client(model: Model) -> str:
-    has_login = any(method.name == "auth.login" and method.input is not None for method in model.methods)
-    return HEADER + CLIENT % {"error_codes": _error_codes(), "login": LOGIN if has_login else ""}
+    names = {method.name for method in model.methods if method.input is not None}
+    login = (LOGIN_MFA if "auth.verifyMfa" in names else LOGIN) if "auth.login" in names else ""
+    return HEADER + CLIENT % {
+        "error_codes": _error_codes(),
+        "error_classes": _error_classes(),
+        "login": login,
+    }
 
 
 def _package_json() -> str:

@@ -219,11 +219,18 @@ class Dispatcher:
         else:
             params = msgspec.Raw()
         try:
-            body, code_or_none = await self._call(procedure, name, params, None, caller, request_id)
+            if procedure.get_status is None:
+                body, code_or_none = await self._call(procedure, name, params, None, caller, request_id)
+                status = 200 if code_or_none is None else code_or_none.http_status
+                return status, body
+            try:
+                value = await self.call(procedure, name, params, caller, request_id)
+            except RpcError as exc:
+                body = error_body(exc.code, exc.message, path=name, request_id=request_id, extra=exc.data)
+                return exc.code.http_status, body
+            return procedure.get_status(value), _response(_encode(value), None)
         finally:
             self.finish(caller, request_id)
-        status = 200 if code_or_none is None else code_or_none.http_status
-        return status, body
 
     def note_unknown(self, caller: Caller) -> None:
         """Count a call of a procedure that does not exist (under one label for all names)."""
@@ -351,7 +358,7 @@ class Dispatcher:
             self._observe(ctx, caller, started, exc.code)
             raise
         except Exception:
-            log.exception("internal error in %s (request %s)", path, request_id)
+            log.exception("internal error in %s", path, extra={"fields": {"requestId": request_id}})
             self._observe(ctx, caller, started, ErrorCode.INTERNAL_SERVER_ERROR)
             raise RpcError(ErrorCode.INTERNAL_SERVER_ERROR, "Internal server error") from None
         self._observe(ctx, caller, started, None)

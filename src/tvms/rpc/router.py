@@ -53,6 +53,8 @@ class Procedure:
     description: str
     aliases: tuple[str, ...] = ()
     examples: tuple[Example, ...] = ()
+    get_status: Callable[[Any], int] | None = None
+    """For a query served by GET: the HTTP status of a successful answer (e.g. health's 503)."""
 
     @property
     def is_query(self) -> bool:
@@ -89,6 +91,7 @@ def _build(
     handler: Handler,
     aliases: tuple[str, ...],
     examples: tuple[Example, ...] = (),
+    get_status: Callable[[Any], int] | None = None,
 ) -> Procedure:
     if not inspect.iscoroutinefunction(handler):
         raise TypeError(f"procedure {name!r}: the handler must be an `async def`")
@@ -124,6 +127,7 @@ def _build(
         description=description,
         aliases=aliases,
         examples=examples,
+        get_status=get_status,
     )
 
 
@@ -138,10 +142,17 @@ class Router:
         self.procedures: list[Procedure] = []
 
     def query(
-        self, name: str, *, auth: Auth, aliases: Iterable[str] = (), examples: Iterable[Example] = ()
+        self,
+        name: str,
+        *,
+        auth: Auth,
+        aliases: Iterable[str] = (),
+        examples: Iterable[Example] = (),
+        get_status: Callable[[Any], int] | None = None,
     ) -> Callable[[F], F]:
-        """Register a read-only procedure (also callable by GET)."""
-        return self._register(name, "query", auth, tuple(aliases), tuple(examples))
+        """Register a read-only procedure (also callable by GET; `get_status(result)` gives the
+        HTTP status of a GET answer, 200 by default)."""
+        return self._register(name, "query", auth, tuple(aliases), tuple(examples), get_status)
 
     def mutation(
         self, name: str, *, auth: Auth, aliases: Iterable[str] = (), examples: Iterable[Example] = ()
@@ -150,7 +161,13 @@ class Router:
         return self._register(name, "mutation", auth, tuple(aliases), tuple(examples))
 
     def _register(
-        self, name: str, kind: Kind, auth: Auth, aliases: tuple[str, ...], examples: tuple[Example, ...] = ()
+        self,
+        name: str,
+        kind: Kind,
+        auth: Auth,
+        aliases: tuple[str, ...],
+        examples: tuple[Example, ...] = (),
+        get_status: Callable[[Any], int] | None = None,
     ) -> Callable[[F], F]:
         if not isinstance(auth, Auth):
             raise TypeError(f"procedure {self.prefix}.{name}: auth= must be an Auth rule")
@@ -158,7 +175,7 @@ class Router:
         def decorate(handler: F) -> F:
             full = f"{self.prefix}.{name}"
             full_aliases = tuple(f"{self.prefix}.{alias}" for alias in aliases)
-            self.procedures.append(_build(full, kind, auth, handler, full_aliases, examples))
+            self.procedures.append(_build(full, kind, auth, handler, full_aliases, examples, get_status))
             return handler
 
         return decorate

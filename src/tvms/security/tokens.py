@@ -35,7 +35,9 @@ log = logging.getLogger("tvms.security")
 ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32
 MAX_TOKEN_CHARS = 4096  # a real token is ~500 characters; bigger ones are not even parsed
-CLOCK_SKEW_S = 60  # tokens "issued" further in the future than this are refused
+CLOCK_SKEW_S = 60  # tokens "issued" (or valid from) further in the future than this are refused
+ISSUER = "tvms"
+AUDIENCE = "tvms-api"
 SECRET_FILE = "secret.key"
 _EXTRAS_KEY = "tvms.security.secret"
 
@@ -47,7 +49,7 @@ class TokenError(Exception):
 
 
 class TokenClaims(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
-    """The claims we issue: the documented ones plus sub, iat, jti and the token version."""
+    """The claims we issue: the documented ones plus sub, iss, aud, iat, nbf, jti and the token version."""
 
     id: str
     email: str
@@ -56,7 +58,10 @@ class TokenClaims(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
     last_name: str
     exp: int
     sub: str
+    iss: str
+    aud: str
     iat: int
+    nbf: int
     jti: str
     ver: int
 
@@ -83,7 +88,10 @@ def encode_token(
         last_name=last_name,
         exp=issued + lifetime_s,
         sub=user_id,
+        iss=ISSUER,
+        aud=AUDIENCE,
         iat=issued,
+        nbf=issued,
         jti=uuid.uuid4().hex,
         ver=version,
     )
@@ -103,12 +111,18 @@ def decode_token(secret: bytes, token: str, now_ms: int) -> TokenClaims:
             token,
             secret,
             algorithms=[ALGORITHM],
-            # Expiry and not-before are checked below against the service clock (and `exp` is
-            # required by TokenClaims: jose's require_exp would turn its own clock check back on).
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            # Expiry and not-before are checked below against the service clock (and `exp`, `nbf`
+            # are required by TokenClaims: jose's require_* would turn its own clock checks back
+            # on). jose lets a token WITHOUT `aud` pass even with `audience=`: require it too.
             options={
                 "verify_exp": False,
                 "verify_nbf": False,
-                "verify_aud": False,
+                "verify_aud": True,
+                "verify_iss": True,
+                "require_aud": True,
+                "require_iss": True,
                 "require_iat": True,
                 "require_sub": True,
                 "require_jti": True,
@@ -123,10 +137,14 @@ def decode_token(secret: bytes, token: str, now_ms: int) -> TokenClaims:
     now_s = now_ms // 1000
     if claims.sub != claims.id:
         raise TokenError("subject does not match id")
+    if claims.iss != ISSUER or claims.aud != AUDIENCE:
+        raise TokenError("wrong issuer or audience")
     if claims.exp <= now_s:
         raise TokenError("token expired")
     if claims.iat > now_s + CLOCK_SKEW_S or claims.iat > claims.exp:
         raise TokenError("token issued in the future")
+    if claims.nbf > now_s + CLOCK_SKEW_S or claims.nbf >= claims.exp:
+        raise TokenError("token not valid yet")
     return claims
 
 

@@ -64,22 +64,25 @@ class S3Storage:
             {"aws_access_key_id": access_key, "aws_secret_access_key": secret_key} if access_key else {}
         )
         self._client: Any = None
+        self._probe_client: Any = None
         self._stack: AsyncExitStack | None = None
         self._lock = asyncio.Lock()
 
-    async def _get_client(self) -> Any:
-        if self._client is None:
+    async def _get_client(self, *, probe: bool = False) -> Any:
+        """The client (3 attempts, patient timeouts); `probe=True`: the health check's own client,
+        one attempt and short timeouts, so a dead endpoint is reported with its error quickly."""
+        if (self._probe_client if probe else self._client) is None:
             async with self._lock:
-                if self._client is None:
-                    stack = AsyncExitStack()
+                if (self._probe_client if probe else self._client) is None:
+                    stack = self._stack = self._stack or AsyncExitStack()
                     config = BotoConfig(
                         signature_version="s3v4",
                         s3={"addressing_style": "path"},
-                        retries={"max_attempts": 3, "mode": "standard"},
-                        connect_timeout=5,
-                        read_timeout=30,
+                        retries={"max_attempts": 1 if probe else 3, "mode": "standard"},
+                        connect_timeout=2 if probe else 5,
+                        read_timeout=3 if probe else 30,
                     )
-                    self._client = await stack.enter_async_context(
+                    client = await stack.enter_async_context(
                         get_session().create_client(
                             "s3",
                             endpoint_url=self.endpoint,
@@ -88,11 +91,14 @@ class S3Storage:
                             **self._credentials,
                         )
                     )
-                    self._stack = stack
-        return self._client
+                    if probe:
+                        self._probe_client = client
+                    else:
+                        self._client = client
+        return self._probe_client if probe else self._client
 
-    async def _call(self, operation: str, **params: Any) -> Any:
-        client = await self._get_client()
+    async def _call(self, operation: str, *, probe: bool = False, **params: Any) -> Any:
+        client = await self._get_client(probe=probe)
         try:
             return await getattr(client, operation)(Bucket=self.bucket, **params)
         except ClientError as exc:
@@ -104,7 +110,7 @@ class S3Storage:
 
     # -- the interface ---------------------------------------------------------------------
     async def check(self) -> None:
-        await self._call("head_bucket")
+        await self._call("head_bucket", probe=True)
 
     async def create_bucket(self) -> None:
         """Create the bucket if it does not exist (development and tests)."""
@@ -221,6 +227,6 @@ class S3Storage:
         return SignedUrl(url, int((time.time() + ttl) * 1000), "PUT", headers)
 
     async def close(self) -> None:
-        stack, self._stack, self._client = self._stack, None, None
+        stack, self._stack, self._client, self._probe_client = self._stack, None, None, None
         if stack is not None:
             await stack.aclose()

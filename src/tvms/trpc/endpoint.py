@@ -247,19 +247,24 @@ class TrpcEndpoint:
                 )
             if isinstance(value, RpcError):
                 raise value
-            data = await dispatcher.call(
-                procedure,
-                name,
-                _params(value),
-                caller,
-                request_id,
-                convert=self._encoders.get(procedure.name) or self._encoder(procedure),
-            )
+            status_of = procedure.get_status  # e.g. health: 503 while the replica cannot serve
+            status = 200
+            encode = self._encoders.get(procedure.name) or self._encoder(procedure)
+            if status_of is None:
+                convert = encode
+            else:
+
+                def convert(result: Any) -> Any:
+                    nonlocal status
+                    status = status_of(result)
+                    return encode(result)
+
+            data = await dispatcher.call(procedure, name, _params(value), caller, request_id, convert=convert)
         except RpcError as exc:
             shape = error_shape(exc, path=echoed, request_id=request_id)
             body = b'{"error":' + self.transformer.wrap(_encode(shape)) + b"}"
             return _Outcome(http_status(exc), body, allow)
-        return _Outcome(200, b'{"result":{"data":' + data + b"}}")
+        return _Outcome(status, b'{"result":{"data":' + data + b"}}")
 
     def _encoder(self, procedure: Procedure) -> Callable[[Any], bytes]:
         """The output encoder of a procedure, chosen once from its output type."""

@@ -88,6 +88,19 @@ class RpcError(TvmsError):
         value = self.data.get("requestId") if isinstance(self.data, dict) else None
         return value if isinstance(value, str) else None
 
+    @property
+    def reason(self) -> str | None:
+        """`data.reason`: the sign-in step still due (`"MFA_REQUIRED"`, `"PASSWORD_EXPIRED"`,
+        `"MFA_ENROLMENT_REQUIRED"`) when a login answers PRECONDITION_FAILED."""
+        value = self.data.get("reason") if isinstance(self.data, dict) else None
+        return value if isinstance(value, str) else None
+
+    @property
+    def challenge(self) -> str | None:
+        """`data.challenge`: the ticket for the procedure that completes that sign-in step."""
+        value = self.data.get("challenge") if isinstance(self.data, dict) else None
+        return value if isinstance(value, str) else None
+
     @classmethod
     def from_wire(cls, code: int, message: str, data: Any) -> RpcError:
         """The most specific class: by `data.code` (the name), else by the number."""
@@ -139,6 +152,7 @@ class Procedure(Generic[T]):
 
 
 LOGIN: Procedure[dict[str, Any]] = Procedure("auth.login", False, dict[str, Any])
+VERIFY_MFA: Procedure[dict[str, Any]] = Procedure("auth.verifyMfa", False, dict[str, Any])
 
 
 def build_input(input_type: type[S], given: tuple[S, ...], fields: Mapping[str, Any]) -> S:
@@ -453,8 +467,15 @@ class ClientBase(_Options):
             raise ProtocolError(f"{procedure.name}: a single call was answered with a batch")
         return _outcome(procedure, answer)
 
-    def _login(self, procedure: Procedure[T], params: Any) -> T:
-        result = self._call(procedure, params)
+    def _login(
+        self, procedure: Procedure[T], params: Any, verify: Procedure[T], code: str | None = None
+    ) -> T:
+        try:
+            result = self._call(procedure, params)
+        except RpcError as exc:
+            if code is None or exc.reason != "MFA_REQUIRED" or exc.challenge is None:
+                raise
+            result = self._call(verify, {"challenge": exc.challenge, "code": code})
         self.token = _token_of(result)
         return result
 
@@ -514,7 +535,14 @@ class AsyncClientBase(_Options):
             raise ProtocolError(f"{procedure.name}: a single call was answered with a batch")
         return _outcome(procedure, answer)
 
-    async def _login(self, procedure: Procedure[T], params: Any) -> T:
-        result = await self._call(procedure, params)
+    async def _login(
+        self, procedure: Procedure[T], params: Any, verify: Procedure[T], code: str | None = None
+    ) -> T:
+        try:
+            result = await self._call(procedure, params)
+        except RpcError as exc:
+            if code is None or exc.reason != "MFA_REQUIRED" or exc.challenge is None:
+                raise
+            result = await self._call(verify, {"challenge": exc.challenge, "code": code})
         self.token = _token_of(result)
         return result

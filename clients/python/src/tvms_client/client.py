@@ -20,13 +20,32 @@ from tvms_client._runtime import (
 __all__ = ["AsyncBatch", "AsyncClient", "Batch", "Client"]
 
 _AUDIT_GET_ALL = Procedure[models.AuditPage]("audit.getAll", True, models.AuditPage)
+_AUTH_CHANGE_EXPIRED_PASSWORD = Procedure[models.LoginResult](
+    "auth.changeExpiredPassword", False, models.LoginResult
+)
 _AUTH_CHANGE_PASSWORD = Procedure[models.TokenResult](
     "auth.changePassword", False, models.TokenResult
 )
+_AUTH_CONFIRM_MFA_ENROLMENT = Procedure[models.MfaSignIn](
+    "auth.confirmMfaEnrolment", False, models.MfaSignIn
+)
+_AUTH_ENROL_MFA = Procedure[models.MfaEnrolment]("auth.enrolMfa", False, models.MfaEnrolment)
 _AUTH_LOGIN = Procedure[models.LoginResult]("auth.login", False, models.LoginResult)
 _AUTH_LOGOUT = Procedure[models.LogoutResult]("auth.logout", False, models.LogoutResult)
 _AUTH_ME = Procedure[models.Me]("auth.me", True, models.Me)
+_AUTH_MFA_CONFIRM = Procedure[models.MfaConfirmation](
+    "auth.mfa.confirm", False, models.MfaConfirmation
+)
+_AUTH_MFA_DISABLE = Procedure[models.MfaDisableResult](
+    "auth.mfa.disable", False, models.MfaDisableResult
+)
+_AUTH_MFA_ENROL = Procedure[models.MfaEnrolment]("auth.mfa.enrol", False, models.MfaEnrolment)
+_AUTH_MFA_GET_STATUS = Procedure[models.MfaStatus]("auth.mfa.getStatus", True, models.MfaStatus)
+_AUTH_MFA_REGENERATE_RECOVERY_CODES = Procedure[models.RecoveryCodes](
+    "auth.mfa.regenerateRecoveryCodes", False, models.RecoveryCodes
+)
 _AUTH_REFRESH_TOKEN = Procedure[models.TokenResult]("auth.refreshToken", False, models.TokenResult)
+_AUTH_VERIFY_MFA = Procedure[models.LoginResult]("auth.verifyMfa", False, models.LoginResult)
 _EVENTS_COMPLETE_EVIDENCE_UPLOAD = Procedure[models.Evidence](
     "events.completeEvidenceUpload", False, models.Evidence
 )
@@ -149,6 +168,9 @@ _USERS_CREATE = Procedure[models.User]("users.create", False, models.User)
 _USERS_DELETE = Procedure[models.UserDeleteResult]("users.delete", False, models.UserDeleteResult)
 _USERS_GET_ALL = Procedure[models.UserPage]("users.getAll", True, models.UserPage)
 _USERS_GET_BY_ID = Procedure[models.User]("users.getById", True, models.User)
+_USERS_RESET_MFA = Procedure[models.UserMfaResetResult](
+    "users.resetMfa", False, models.UserMfaResetResult
+)
 _USERS_RESET_PASSWORD = Procedure[models.User]("users.resetPassword", False, models.User)
 _USERS_UPDATE = Procedure[models.User]("users.update", False, models.User)
 
@@ -191,6 +213,31 @@ class _AuthApi:
 
     def __init__(self, c: ClientBase) -> None:
         self._c = c
+        self.mfa = _AuthMfaApi(c)
+
+    @overload
+    def change_expired_password(
+        self, input: models.ChangeExpiredPasswordInput, /
+    ) -> models.LoginResult: ...
+    @overload
+    def change_expired_password(
+        self, *, challenge: str, new_password: str
+    ) -> models.LoginResult: ...
+    def change_expired_password(
+        self, *input: models.ChangeExpiredPasswordInput, **fields: Any
+    ) -> models.LoginResult:
+        """Set a new password with the challenge of a PASSWORD_EXPIRED answer; no session needed.
+
+        The new password follows the password policy and must differ from the old one. Every
+        older token of the user stops working. Returns the session, or the next step
+        (MFA_ENROLMENT_REQUIRED, see `auth.login`; the password is changed either way).
+
+        `auth.changeExpiredPassword` (mutation, auth: public).
+        """
+        return self._c._call(
+            _AUTH_CHANGE_EXPIRED_PASSWORD,
+            build_input(models.ChangeExpiredPasswordInput, input, fields),
+        )
 
     @overload
     def change_password(self, input: models.ChangePasswordInput, /) -> models.TokenResult: ...
@@ -212,11 +259,50 @@ class _AuthApi:
         )
 
     @overload
+    def confirm_mfa_enrolment(
+        self, input: models.ConfirmMfaEnrolmentInput, /
+    ) -> models.MfaSignIn: ...
+    @overload
+    def confirm_mfa_enrolment(self, *, challenge: str, code: str) -> models.MfaSignIn: ...
+    def confirm_mfa_enrolment(
+        self, *input: models.ConfirmMfaEnrolmentInput, **fields: Any
+    ) -> models.MfaSignIn:
+        """Finish a sign-in's enrolment step with a first code: turns the factor on and returns 10
+        one-time recovery codes with the session. A wrong code is FORBIDDEN.
+
+        `auth.confirmMfaEnrolment` (mutation, auth: public).
+        """
+        return self._c._call(
+            _AUTH_CONFIRM_MFA_ENROLMENT, build_input(models.ConfirmMfaEnrolmentInput, input, fields)
+        )
+
+    @overload
+    def enrol_mfa(self, input: models.EnrolMfaInput, /) -> models.MfaEnrolment: ...
+    @overload
+    def enrol_mfa(self, *, challenge: str) -> models.MfaEnrolment: ...
+    def enrol_mfa(self, *input: models.EnrolMfaInput, **fields: Any) -> models.MfaEnrolment:
+        """The enrolment step of a sign-in (MFA_ENROLMENT_REQUIRED): a new TOTP secret and its
+        `otpauth://` URI for a QR code. Calling it again replaces the unconfirmed secret; the
+        factor is on once `auth.confirmMfaEnrolment` gets a first code.
+
+        `auth.enrolMfa` (mutation, auth: public).
+        """
+        return self._c._call(_AUTH_ENROL_MFA, build_input(models.EnrolMfaInput, input, fields))
+
+    @overload
     def login(self, input: models.LoginInput, /) -> models.LoginResult: ...
     @overload
     def login(self, *, email: str, password: str) -> models.LoginResult: ...
     def login(self, *input: models.LoginInput, **fields: Any) -> models.LoginResult:
         """Sign in with e-mail and password; returns a session token and the user.
+
+        A correct password may not be enough: the answer is then PRECONDITION_FAILED with
+        `error.data.reason` naming the next step and `error.data.challenge`, a single-use ticket
+        valid for 5 minutes, for the procedure that completes it: `MFA_REQUIRED` (the user has a
+        second factor: `auth.verifyMfa`), `PASSWORD_EXPIRED` (older than
+        `security.passwordExpiry` days: `auth.changeExpiredPassword`), `MFA_ENROLMENT_REQUIRED`
+        (`security.mfaEnabled` is on and the user has no factor: `auth.enrolMfa`, then
+        `auth.confirmMfaEnrolment`). Steps come in that order; the last one returns the session.
 
         A wrong e-mail or password gives the same UNAUTHORIZED error (in about the same time).
         After `security.maxLoginAttempts` failures the address is locked for
@@ -253,11 +339,101 @@ class _AuthApi:
 
         Each token is rotated once: of concurrent refreshes with the same token, one gets a new
         token and the others UNAUTHORIZED. Later calls in the same batch no longer use the old
-        token.
+        token. A session cannot be extended past what a sign-in would allow: PRECONDITION_FAILED
+        with `error.data.reason` PASSWORD_EXPIRED or MFA_ENROLMENT_REQUIRED (no challenge: sign
+        in again, or enrol with `auth.mfa.enrol`).
 
         `auth.refreshToken` (mutation, auth: user).
         """
         return self._c._call(_AUTH_REFRESH_TOKEN, None)
+
+    @overload
+    def verify_mfa(self, input: models.VerifyMfaInput, /) -> models.LoginResult: ...
+    @overload
+    def verify_mfa(self, *, challenge: str, code: str) -> models.LoginResult: ...
+    def verify_mfa(self, *input: models.VerifyMfaInput, **fields: Any) -> models.LoginResult:
+        """The second sign-in step: a code for the challenge of an MFA_REQUIRED answer.
+
+        Returns the session, or the next step (PASSWORD_EXPIRED, see `auth.login`). A code is
+        accepted once (a replayed code is refused); each recovery code works once. A wrong code
+        is UNAUTHORIZED; a challenge dies after 5 wrong codes or 5 minutes;
+        `security.maxLoginAttempts` wrong codes for a user lock their second factor for
+        `security.lockoutDuration` minutes (TOO_MANY_REQUESTS with `retryAfter`), in every
+        process.
+
+        `auth.verifyMfa` (mutation, auth: public).
+        """
+        return self._c._call(_AUTH_VERIFY_MFA, build_input(models.VerifyMfaInput, input, fields))
+
+
+class _AuthMfaApi:
+    """`auth.mfa.*`"""
+
+    def __init__(self, c: ClientBase) -> None:
+        self._c = c
+
+    @overload
+    def confirm(self, input: models.MfaCodeInput, /) -> models.MfaConfirmation: ...
+    @overload
+    def confirm(self, *, code: str) -> models.MfaConfirmation: ...
+    def confirm(self, *input: models.MfaCodeInput, **fields: Any) -> models.MfaConfirmation:
+        """Turn your second factor on with a first code; returns 10 one-time recovery codes.
+
+        A wrong code is FORBIDDEN and counts towards the second factor's lockout.
+
+        `auth.mfa.confirm` (mutation, auth: user).
+        """
+        return self._c._call(_AUTH_MFA_CONFIRM, build_input(models.MfaCodeInput, input, fields))
+
+    @overload
+    def disable(self, input: models.MfaDisableInput, /) -> models.MfaDisableResult: ...
+    @overload
+    def disable(self, *, current_password: str, code: str) -> models.MfaDisableResult: ...
+    def disable(self, *input: models.MfaDisableInput, **fields: Any) -> models.MfaDisableResult:
+        """Turn your second factor off, with your password and a current code (or a recovery code).
+
+        PRECONDITION_FAILED while `security.mfaEnabled` requires a factor for everyone. A wrong
+        password is FORBIDDEN and counts towards the login lockout; a wrong code is FORBIDDEN
+        and counts towards the second factor's lockout.
+
+        `auth.mfa.disable` (mutation, auth: user).
+        """
+        return self._c._call(_AUTH_MFA_DISABLE, build_input(models.MfaDisableInput, input, fields))
+
+    def enrol(self) -> models.MfaEnrolment:
+        """Start TOTP enrolment: a new secret and its `otpauth://` URI (for a QR code).
+
+        The factor is off until `auth.mfa.confirm` gets a first code; calling this again
+        replaces an unconfirmed secret. CONFLICT when a confirmed factor exists: its secret is
+        never shown again. (During a sign-in that requires enrolment, use `auth.enrolMfa` with
+        the challenge.)
+
+        `auth.mfa.enrol` (mutation, auth: user).
+        """
+        return self._c._call(_AUTH_MFA_ENROL, None)
+
+    def get_status(self) -> models.MfaStatus:
+        """Your second factor: enabled, pending confirmation, required by policy, recovery codes
+        left.
+
+        `auth.mfa.getStatus` (query, auth: user).
+        """
+        return self._c._call(_AUTH_MFA_GET_STATUS, None)
+
+    @overload
+    def regenerate_recovery_codes(self, input: models.MfaCodeInput, /) -> models.RecoveryCodes: ...
+    @overload
+    def regenerate_recovery_codes(self, *, code: str) -> models.RecoveryCodes: ...
+    def regenerate_recovery_codes(
+        self, *input: models.MfaCodeInput, **fields: Any
+    ) -> models.RecoveryCodes:
+        """New recovery codes, for a current code (or a recovery code); the old ones stop working.
+
+        `auth.mfa.regenerateRecoveryCodes` (mutation, auth: user).
+        """
+        return self._c._call(
+            _AUTH_MFA_REGENERATE_RECOVERY_CODES, build_input(models.MfaCodeInput, input, fields)
+        )
 
 
 class _EventsApi:
@@ -1181,7 +1357,9 @@ class _SystemApi:
         uptime.
 
         `status` is `ok` when every check passes, `down` when the database fails, else
-        `degraded`.
+        `degraded`. The database and storage checks are the process's readiness verdict (probed
+        at most once a second); served by GET, the answer is HTTP 503 while the database or
+        storage fails.
 
         `system.health` (query, auth: public).
         """
@@ -1303,6 +1481,20 @@ class _UsersApi:
         return self._c._call(_USERS_GET_BY_ID, build_input(models.UserIdInput, input, fields))
 
     @overload
+    def reset_mfa(self, input: models.UserIdInput, /) -> models.UserMfaResetResult: ...
+    @overload
+    def reset_mfa(self, *, id: str) -> models.UserMfaResetResult: ...
+    def reset_mfa(self, *input: models.UserIdInput, **fields: Any) -> models.UserMfaResetResult:
+        """Remove another user's second factor and recovery codes (a lost authenticator).
+
+        Their sessions and sign-ins in progress end; they sign in with their password and, when
+        `security.mfaEnabled` is on, enrol again. For your own factor use `auth.mfa.disable`.
+
+        `users.resetMfa` (mutation, auth: roles:ADMIN).
+        """
+        return self._c._call(_USERS_RESET_MFA, build_input(models.UserIdInput, input, fields))
+
+    @overload
     def reset_password(self, input: models.UserResetPasswordInput, /) -> models.User: ...
     @overload
     def reset_password(self, *, id: str, new_password: str) -> models.User: ...
@@ -1380,6 +1572,31 @@ class _AsyncAuthApi:
 
     def __init__(self, c: AsyncClientBase) -> None:
         self._c = c
+        self.mfa = _AsyncAuthMfaApi(c)
+
+    @overload
+    async def change_expired_password(
+        self, input: models.ChangeExpiredPasswordInput, /
+    ) -> models.LoginResult: ...
+    @overload
+    async def change_expired_password(
+        self, *, challenge: str, new_password: str
+    ) -> models.LoginResult: ...
+    async def change_expired_password(
+        self, *input: models.ChangeExpiredPasswordInput, **fields: Any
+    ) -> models.LoginResult:
+        """Set a new password with the challenge of a PASSWORD_EXPIRED answer; no session needed.
+
+        The new password follows the password policy and must differ from the old one. Every
+        older token of the user stops working. Returns the session, or the next step
+        (MFA_ENROLMENT_REQUIRED, see `auth.login`; the password is changed either way).
+
+        `auth.changeExpiredPassword` (mutation, auth: public).
+        """
+        return await self._c._call(
+            _AUTH_CHANGE_EXPIRED_PASSWORD,
+            build_input(models.ChangeExpiredPasswordInput, input, fields),
+        )
 
     @overload
     async def change_password(self, input: models.ChangePasswordInput, /) -> models.TokenResult: ...
@@ -1401,11 +1618,52 @@ class _AsyncAuthApi:
         )
 
     @overload
+    async def confirm_mfa_enrolment(
+        self, input: models.ConfirmMfaEnrolmentInput, /
+    ) -> models.MfaSignIn: ...
+    @overload
+    async def confirm_mfa_enrolment(self, *, challenge: str, code: str) -> models.MfaSignIn: ...
+    async def confirm_mfa_enrolment(
+        self, *input: models.ConfirmMfaEnrolmentInput, **fields: Any
+    ) -> models.MfaSignIn:
+        """Finish a sign-in's enrolment step with a first code: turns the factor on and returns 10
+        one-time recovery codes with the session. A wrong code is FORBIDDEN.
+
+        `auth.confirmMfaEnrolment` (mutation, auth: public).
+        """
+        return await self._c._call(
+            _AUTH_CONFIRM_MFA_ENROLMENT, build_input(models.ConfirmMfaEnrolmentInput, input, fields)
+        )
+
+    @overload
+    async def enrol_mfa(self, input: models.EnrolMfaInput, /) -> models.MfaEnrolment: ...
+    @overload
+    async def enrol_mfa(self, *, challenge: str) -> models.MfaEnrolment: ...
+    async def enrol_mfa(self, *input: models.EnrolMfaInput, **fields: Any) -> models.MfaEnrolment:
+        """The enrolment step of a sign-in (MFA_ENROLMENT_REQUIRED): a new TOTP secret and its
+        `otpauth://` URI for a QR code. Calling it again replaces the unconfirmed secret; the
+        factor is on once `auth.confirmMfaEnrolment` gets a first code.
+
+        `auth.enrolMfa` (mutation, auth: public).
+        """
+        return await self._c._call(
+            _AUTH_ENROL_MFA, build_input(models.EnrolMfaInput, input, fields)
+        )
+
+    @overload
     async def login(self, input: models.LoginInput, /) -> models.LoginResult: ...
     @overload
     async def login(self, *, email: str, password: str) -> models.LoginResult: ...
     async def login(self, *input: models.LoginInput, **fields: Any) -> models.LoginResult:
         """Sign in with e-mail and password; returns a session token and the user.
+
+        A correct password may not be enough: the answer is then PRECONDITION_FAILED with
+        `error.data.reason` naming the next step and `error.data.challenge`, a single-use ticket
+        valid for 5 minutes, for the procedure that completes it: `MFA_REQUIRED` (the user has a
+        second factor: `auth.verifyMfa`), `PASSWORD_EXPIRED` (older than
+        `security.passwordExpiry` days: `auth.changeExpiredPassword`), `MFA_ENROLMENT_REQUIRED`
+        (`security.mfaEnabled` is on and the user has no factor: `auth.enrolMfa`, then
+        `auth.confirmMfaEnrolment`). Steps come in that order; the last one returns the session.
 
         A wrong e-mail or password gives the same UNAUTHORIZED error (in about the same time).
         After `security.maxLoginAttempts` failures the address is locked for
@@ -1442,11 +1700,111 @@ class _AsyncAuthApi:
 
         Each token is rotated once: of concurrent refreshes with the same token, one gets a new
         token and the others UNAUTHORIZED. Later calls in the same batch no longer use the old
-        token.
+        token. A session cannot be extended past what a sign-in would allow: PRECONDITION_FAILED
+        with `error.data.reason` PASSWORD_EXPIRED or MFA_ENROLMENT_REQUIRED (no challenge: sign
+        in again, or enrol with `auth.mfa.enrol`).
 
         `auth.refreshToken` (mutation, auth: user).
         """
         return await self._c._call(_AUTH_REFRESH_TOKEN, None)
+
+    @overload
+    async def verify_mfa(self, input: models.VerifyMfaInput, /) -> models.LoginResult: ...
+    @overload
+    async def verify_mfa(self, *, challenge: str, code: str) -> models.LoginResult: ...
+    async def verify_mfa(self, *input: models.VerifyMfaInput, **fields: Any) -> models.LoginResult:
+        """The second sign-in step: a code for the challenge of an MFA_REQUIRED answer.
+
+        Returns the session, or the next step (PASSWORD_EXPIRED, see `auth.login`). A code is
+        accepted once (a replayed code is refused); each recovery code works once. A wrong code
+        is UNAUTHORIZED; a challenge dies after 5 wrong codes or 5 minutes;
+        `security.maxLoginAttempts` wrong codes for a user lock their second factor for
+        `security.lockoutDuration` minutes (TOO_MANY_REQUESTS with `retryAfter`), in every
+        process.
+
+        `auth.verifyMfa` (mutation, auth: public).
+        """
+        return await self._c._call(
+            _AUTH_VERIFY_MFA, build_input(models.VerifyMfaInput, input, fields)
+        )
+
+
+class _AsyncAuthMfaApi:
+    """`auth.mfa.*`"""
+
+    def __init__(self, c: AsyncClientBase) -> None:
+        self._c = c
+
+    @overload
+    async def confirm(self, input: models.MfaCodeInput, /) -> models.MfaConfirmation: ...
+    @overload
+    async def confirm(self, *, code: str) -> models.MfaConfirmation: ...
+    async def confirm(self, *input: models.MfaCodeInput, **fields: Any) -> models.MfaConfirmation:
+        """Turn your second factor on with a first code; returns 10 one-time recovery codes.
+
+        A wrong code is FORBIDDEN and counts towards the second factor's lockout.
+
+        `auth.mfa.confirm` (mutation, auth: user).
+        """
+        return await self._c._call(
+            _AUTH_MFA_CONFIRM, build_input(models.MfaCodeInput, input, fields)
+        )
+
+    @overload
+    async def disable(self, input: models.MfaDisableInput, /) -> models.MfaDisableResult: ...
+    @overload
+    async def disable(self, *, current_password: str, code: str) -> models.MfaDisableResult: ...
+    async def disable(
+        self, *input: models.MfaDisableInput, **fields: Any
+    ) -> models.MfaDisableResult:
+        """Turn your second factor off, with your password and a current code (or a recovery code).
+
+        PRECONDITION_FAILED while `security.mfaEnabled` requires a factor for everyone. A wrong
+        password is FORBIDDEN and counts towards the login lockout; a wrong code is FORBIDDEN
+        and counts towards the second factor's lockout.
+
+        `auth.mfa.disable` (mutation, auth: user).
+        """
+        return await self._c._call(
+            _AUTH_MFA_DISABLE, build_input(models.MfaDisableInput, input, fields)
+        )
+
+    async def enrol(self) -> models.MfaEnrolment:
+        """Start TOTP enrolment: a new secret and its `otpauth://` URI (for a QR code).
+
+        The factor is off until `auth.mfa.confirm` gets a first code; calling this again
+        replaces an unconfirmed secret. CONFLICT when a confirmed factor exists: its secret is
+        never shown again. (During a sign-in that requires enrolment, use `auth.enrolMfa` with
+        the challenge.)
+
+        `auth.mfa.enrol` (mutation, auth: user).
+        """
+        return await self._c._call(_AUTH_MFA_ENROL, None)
+
+    async def get_status(self) -> models.MfaStatus:
+        """Your second factor: enabled, pending confirmation, required by policy, recovery codes
+        left.
+
+        `auth.mfa.getStatus` (query, auth: user).
+        """
+        return await self._c._call(_AUTH_MFA_GET_STATUS, None)
+
+    @overload
+    async def regenerate_recovery_codes(
+        self, input: models.MfaCodeInput, /
+    ) -> models.RecoveryCodes: ...
+    @overload
+    async def regenerate_recovery_codes(self, *, code: str) -> models.RecoveryCodes: ...
+    async def regenerate_recovery_codes(
+        self, *input: models.MfaCodeInput, **fields: Any
+    ) -> models.RecoveryCodes:
+        """New recovery codes, for a current code (or a recovery code); the old ones stop working.
+
+        `auth.mfa.regenerateRecoveryCodes` (mutation, auth: user).
+        """
+        return await self._c._call(
+            _AUTH_MFA_REGENERATE_RECOVERY_CODES, build_input(models.MfaCodeInput, input, fields)
+        )
 
 
 class _AsyncEventsApi:
@@ -2420,7 +2778,9 @@ class _AsyncSystemApi:
         uptime.
 
         `status` is `ok` when every check passes, `down` when the database fails, else
-        `degraded`.
+        `degraded`. The database and storage checks are the process's readiness verdict (probed
+        at most once a second); served by GET, the answer is HTTP 503 while the database or
+        storage fails.
 
         `system.health` (query, auth: public).
         """
@@ -2546,6 +2906,22 @@ class _AsyncUsersApi:
         return await self._c._call(_USERS_GET_BY_ID, build_input(models.UserIdInput, input, fields))
 
     @overload
+    async def reset_mfa(self, input: models.UserIdInput, /) -> models.UserMfaResetResult: ...
+    @overload
+    async def reset_mfa(self, *, id: str) -> models.UserMfaResetResult: ...
+    async def reset_mfa(
+        self, *input: models.UserIdInput, **fields: Any
+    ) -> models.UserMfaResetResult:
+        """Remove another user's second factor and recovery codes (a lost authenticator).
+
+        Their sessions and sign-ins in progress end; they sign in with their password and, when
+        `security.mfaEnabled` is on, enrol again. For your own factor use `auth.mfa.disable`.
+
+        `users.resetMfa` (mutation, auth: roles:ADMIN).
+        """
+        return await self._c._call(_USERS_RESET_MFA, build_input(models.UserIdInput, input, fields))
+
+    @overload
     async def reset_password(self, input: models.UserResetPasswordInput, /) -> models.User: ...
     @overload
     async def reset_password(self, *, id: str, new_password: str) -> models.User: ...
@@ -2625,6 +3001,31 @@ class _BatchAuthApi:
 
     def __init__(self, c: BatchBase) -> None:
         self._c = c
+        self.mfa = _BatchAuthMfaApi(c)
+
+    @overload
+    def change_expired_password(
+        self, input: models.ChangeExpiredPasswordInput, /
+    ) -> Pending[models.LoginResult]: ...
+    @overload
+    def change_expired_password(
+        self, *, challenge: str, new_password: str
+    ) -> Pending[models.LoginResult]: ...
+    def change_expired_password(
+        self, *input: models.ChangeExpiredPasswordInput, **fields: Any
+    ) -> Pending[models.LoginResult]:
+        """Set a new password with the challenge of a PASSWORD_EXPIRED answer; no session needed.
+
+        The new password follows the password policy and must differ from the old one. Every
+        older token of the user stops working. Returns the session, or the next step
+        (MFA_ENROLMENT_REQUIRED, see `auth.login`; the password is changed either way).
+
+        `auth.changeExpiredPassword` (mutation, auth: public).
+        """
+        return self._c._call(
+            _AUTH_CHANGE_EXPIRED_PASSWORD,
+            build_input(models.ChangeExpiredPasswordInput, input, fields),
+        )
 
     @overload
     def change_password(
@@ -2648,11 +3049,52 @@ class _BatchAuthApi:
         )
 
     @overload
+    def confirm_mfa_enrolment(
+        self, input: models.ConfirmMfaEnrolmentInput, /
+    ) -> Pending[models.MfaSignIn]: ...
+    @overload
+    def confirm_mfa_enrolment(self, *, challenge: str, code: str) -> Pending[models.MfaSignIn]: ...
+    def confirm_mfa_enrolment(
+        self, *input: models.ConfirmMfaEnrolmentInput, **fields: Any
+    ) -> Pending[models.MfaSignIn]:
+        """Finish a sign-in's enrolment step with a first code: turns the factor on and returns 10
+        one-time recovery codes with the session. A wrong code is FORBIDDEN.
+
+        `auth.confirmMfaEnrolment` (mutation, auth: public).
+        """
+        return self._c._call(
+            _AUTH_CONFIRM_MFA_ENROLMENT, build_input(models.ConfirmMfaEnrolmentInput, input, fields)
+        )
+
+    @overload
+    def enrol_mfa(self, input: models.EnrolMfaInput, /) -> Pending[models.MfaEnrolment]: ...
+    @overload
+    def enrol_mfa(self, *, challenge: str) -> Pending[models.MfaEnrolment]: ...
+    def enrol_mfa(
+        self, *input: models.EnrolMfaInput, **fields: Any
+    ) -> Pending[models.MfaEnrolment]:
+        """The enrolment step of a sign-in (MFA_ENROLMENT_REQUIRED): a new TOTP secret and its
+        `otpauth://` URI for a QR code. Calling it again replaces the unconfirmed secret; the
+        factor is on once `auth.confirmMfaEnrolment` gets a first code.
+
+        `auth.enrolMfa` (mutation, auth: public).
+        """
+        return self._c._call(_AUTH_ENROL_MFA, build_input(models.EnrolMfaInput, input, fields))
+
+    @overload
     def login(self, input: models.LoginInput, /) -> Pending[models.LoginResult]: ...
     @overload
     def login(self, *, email: str, password: str) -> Pending[models.LoginResult]: ...
     def login(self, *input: models.LoginInput, **fields: Any) -> Pending[models.LoginResult]:
         """Sign in with e-mail and password; returns a session token and the user.
+
+        A correct password may not be enough: the answer is then PRECONDITION_FAILED with
+        `error.data.reason` naming the next step and `error.data.challenge`, a single-use ticket
+        valid for 5 minutes, for the procedure that completes it: `MFA_REQUIRED` (the user has a
+        second factor: `auth.verifyMfa`), `PASSWORD_EXPIRED` (older than
+        `security.passwordExpiry` days: `auth.changeExpiredPassword`), `MFA_ENROLMENT_REQUIRED`
+        (`security.mfaEnabled` is on and the user has no factor: `auth.enrolMfa`, then
+        `auth.confirmMfaEnrolment`). Steps come in that order; the last one returns the session.
 
         A wrong e-mail or password gives the same UNAUTHORIZED error (in about the same time).
         After `security.maxLoginAttempts` failures the address is locked for
@@ -2689,11 +3131,109 @@ class _BatchAuthApi:
 
         Each token is rotated once: of concurrent refreshes with the same token, one gets a new
         token and the others UNAUTHORIZED. Later calls in the same batch no longer use the old
-        token.
+        token. A session cannot be extended past what a sign-in would allow: PRECONDITION_FAILED
+        with `error.data.reason` PASSWORD_EXPIRED or MFA_ENROLMENT_REQUIRED (no challenge: sign
+        in again, or enrol with `auth.mfa.enrol`).
 
         `auth.refreshToken` (mutation, auth: user).
         """
         return self._c._call(_AUTH_REFRESH_TOKEN, None)
+
+    @overload
+    def verify_mfa(self, input: models.VerifyMfaInput, /) -> Pending[models.LoginResult]: ...
+    @overload
+    def verify_mfa(self, *, challenge: str, code: str) -> Pending[models.LoginResult]: ...
+    def verify_mfa(
+        self, *input: models.VerifyMfaInput, **fields: Any
+    ) -> Pending[models.LoginResult]:
+        """The second sign-in step: a code for the challenge of an MFA_REQUIRED answer.
+
+        Returns the session, or the next step (PASSWORD_EXPIRED, see `auth.login`). A code is
+        accepted once (a replayed code is refused); each recovery code works once. A wrong code
+        is UNAUTHORIZED; a challenge dies after 5 wrong codes or 5 minutes;
+        `security.maxLoginAttempts` wrong codes for a user lock their second factor for
+        `security.lockoutDuration` minutes (TOO_MANY_REQUESTS with `retryAfter`), in every
+        process.
+
+        `auth.verifyMfa` (mutation, auth: public).
+        """
+        return self._c._call(_AUTH_VERIFY_MFA, build_input(models.VerifyMfaInput, input, fields))
+
+
+class _BatchAuthMfaApi:
+    """`auth.mfa.*`"""
+
+    def __init__(self, c: BatchBase) -> None:
+        self._c = c
+
+    @overload
+    def confirm(self, input: models.MfaCodeInput, /) -> Pending[models.MfaConfirmation]: ...
+    @overload
+    def confirm(self, *, code: str) -> Pending[models.MfaConfirmation]: ...
+    def confirm(
+        self, *input: models.MfaCodeInput, **fields: Any
+    ) -> Pending[models.MfaConfirmation]:
+        """Turn your second factor on with a first code; returns 10 one-time recovery codes.
+
+        A wrong code is FORBIDDEN and counts towards the second factor's lockout.
+
+        `auth.mfa.confirm` (mutation, auth: user).
+        """
+        return self._c._call(_AUTH_MFA_CONFIRM, build_input(models.MfaCodeInput, input, fields))
+
+    @overload
+    def disable(self, input: models.MfaDisableInput, /) -> Pending[models.MfaDisableResult]: ...
+    @overload
+    def disable(self, *, current_password: str, code: str) -> Pending[models.MfaDisableResult]: ...
+    def disable(
+        self, *input: models.MfaDisableInput, **fields: Any
+    ) -> Pending[models.MfaDisableResult]:
+        """Turn your second factor off, with your password and a current code (or a recovery code).
+
+        PRECONDITION_FAILED while `security.mfaEnabled` requires a factor for everyone. A wrong
+        password is FORBIDDEN and counts towards the login lockout; a wrong code is FORBIDDEN
+        and counts towards the second factor's lockout.
+
+        `auth.mfa.disable` (mutation, auth: user).
+        """
+        return self._c._call(_AUTH_MFA_DISABLE, build_input(models.MfaDisableInput, input, fields))
+
+    def enrol(self) -> Pending[models.MfaEnrolment]:
+        """Start TOTP enrolment: a new secret and its `otpauth://` URI (for a QR code).
+
+        The factor is off until `auth.mfa.confirm` gets a first code; calling this again
+        replaces an unconfirmed secret. CONFLICT when a confirmed factor exists: its secret is
+        never shown again. (During a sign-in that requires enrolment, use `auth.enrolMfa` with
+        the challenge.)
+
+        `auth.mfa.enrol` (mutation, auth: user).
+        """
+        return self._c._call(_AUTH_MFA_ENROL, None)
+
+    def get_status(self) -> Pending[models.MfaStatus]:
+        """Your second factor: enabled, pending confirmation, required by policy, recovery codes
+        left.
+
+        `auth.mfa.getStatus` (query, auth: user).
+        """
+        return self._c._call(_AUTH_MFA_GET_STATUS, None)
+
+    @overload
+    def regenerate_recovery_codes(
+        self, input: models.MfaCodeInput, /
+    ) -> Pending[models.RecoveryCodes]: ...
+    @overload
+    def regenerate_recovery_codes(self, *, code: str) -> Pending[models.RecoveryCodes]: ...
+    def regenerate_recovery_codes(
+        self, *input: models.MfaCodeInput, **fields: Any
+    ) -> Pending[models.RecoveryCodes]:
+        """New recovery codes, for a current code (or a recovery code); the old ones stop working.
+
+        `auth.mfa.regenerateRecoveryCodes` (mutation, auth: user).
+        """
+        return self._c._call(
+            _AUTH_MFA_REGENERATE_RECOVERY_CODES, build_input(models.MfaCodeInput, input, fields)
+        )
 
 
 class _BatchEventsApi:
@@ -3665,7 +4205,9 @@ class _BatchSystemApi:
         uptime.
 
         `status` is `ok` when every check passes, `down` when the database fails, else
-        `degraded`.
+        `degraded`. The database and storage checks are the process's readiness verdict (probed
+        at most once a second); served by GET, the answer is HTTP 503 while the database or
+        storage fails.
 
         `system.health` (query, auth: public).
         """
@@ -3787,6 +4329,22 @@ class _BatchUsersApi:
         return self._c._call(_USERS_GET_BY_ID, build_input(models.UserIdInput, input, fields))
 
     @overload
+    def reset_mfa(self, input: models.UserIdInput, /) -> Pending[models.UserMfaResetResult]: ...
+    @overload
+    def reset_mfa(self, *, id: str) -> Pending[models.UserMfaResetResult]: ...
+    def reset_mfa(
+        self, *input: models.UserIdInput, **fields: Any
+    ) -> Pending[models.UserMfaResetResult]:
+        """Remove another user's second factor and recovery codes (a lost authenticator).
+
+        Their sessions and sign-ins in progress end; they sign in with their password and, when
+        `security.mfaEnabled` is on, enrol again. For your own factor use `auth.mfa.disable`.
+
+        `users.resetMfa` (mutation, auth: roles:ADMIN).
+        """
+        return self._c._call(_USERS_RESET_MFA, build_input(models.UserIdInput, input, fields))
+
+    @overload
     def reset_password(self, input: models.UserResetPasswordInput, /) -> Pending[models.User]: ...
     @overload
     def reset_password(self, *, id: str, new_password: str) -> Pending[models.User]: ...
@@ -3845,9 +4403,20 @@ class Client(ClientBase):
         self.system = _SystemApi(self)
         self.users = _UsersApi(self)
 
-    def login(self, email: str, password: str) -> models.LoginResult:
-        """Sign in with `auth.login`; the token is sent with every later call."""
-        return self._login(_AUTH_LOGIN, models.LoginInput(email=email, password=password))
+    def login(self, email: str, password: str, code: str | None = None) -> models.LoginResult:
+        """Sign in with `auth.login`; the token is sent with every later call.
+
+        For an account with a second factor pass `code` (the authenticator's six digits or a
+        recovery code): the MFA step (`auth.verifyMfa`) then follows at once. Without it, or
+        for another sign-in step, the PRECONDITION_FAILED error's `reason` names the step and
+        its `challenge` goes to the procedure that completes it (see `auth.login`).
+        """
+        return self._login(
+            _AUTH_LOGIN,
+            models.LoginInput(email=email, password=password),
+            _AUTH_VERIFY_MFA,
+            code,
+        )
 
     def batch(self) -> Batch:
         """Calls made on the batch go out as one JSON-RPC batch when the `with` block ends."""
@@ -3869,9 +4438,20 @@ class AsyncClient(AsyncClientBase):
         self.system = _AsyncSystemApi(self)
         self.users = _AsyncUsersApi(self)
 
-    async def login(self, email: str, password: str) -> models.LoginResult:
-        """Sign in with `auth.login`; the token is sent with every later call."""
-        return await self._login(_AUTH_LOGIN, models.LoginInput(email=email, password=password))
+    async def login(self, email: str, password: str, code: str | None = None) -> models.LoginResult:
+        """Sign in with `auth.login`; the token is sent with every later call.
+
+        For an account with a second factor pass `code` (the authenticator's six digits or a
+        recovery code): the MFA step (`auth.verifyMfa`) then follows at once. Without it, or
+        for another sign-in step, the PRECONDITION_FAILED error's `reason` names the step and
+        its `challenge` goes to the procedure that completes it (see `auth.login`).
+        """
+        return await self._login(
+            _AUTH_LOGIN,
+            models.LoginInput(email=email, password=password),
+            _AUTH_VERIFY_MFA,
+            code,
+        )
 
     def batch(self) -> AsyncBatch:
         """Calls made on the batch go out as one request when the `async with` block ends."""

@@ -17,14 +17,17 @@ __all__ = [
     "Bucket",
     "ById",
     "CategoryInput",
+    "ChangeExpiredPasswordInput",
     "ChangePasswordInput",
     "Check",
     "Checks",
     "ClassCount",
     "CompleteUploadInput",
+    "ConfirmMfaEnrolmentInput",
     "Coordinates",
     "CoordinatesInput",
     "DashboardStats",
+    "EnrolMfaInput",
     "Event",
     "EventDetail",
     "EventPage",
@@ -68,11 +71,19 @@ __all__ = [
     "LogoutResult",
     "MapSensor",
     "Me",
+    "MfaCodeInput",
+    "MfaConfirmation",
+    "MfaDisableInput",
+    "MfaDisableResult",
+    "MfaEnrolment",
+    "MfaSignIn",
+    "MfaStatus",
     "NotificationSettings",
     "NotificationUpdate",
     "ObjectList",
     "OptionalPeriodInput",
     "Receipt",
+    "RecoveryCodes",
     "Report",
     "ReportFilters",
     "ReportPage",
@@ -122,10 +133,12 @@ __all__ = [
     "UserCreateInput",
     "UserDeleteResult",
     "UserIdInput",
+    "UserMfaResetResult",
     "UserPage",
     "UserResetPasswordInput",
     "UserUpdateInput",
     "UsersGetAllInput",
+    "VerifyMfaInput",
     "ViolationBucket",
     "ViolationStats",
     "ViolationStatsInput",
@@ -213,6 +226,23 @@ class CategoryInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     category: SettingCategory
 
 
+class ChangeExpiredPasswordInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `ChangeExpiredPasswordInput` wire object.
+
+    Input of `auth.changeExpiredPassword`.
+    """
+
+    challenge: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1, max_length=100, description="A sign-in challenge from `auth.login`"
+        ),
+    ]
+    new_password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] = msgspec.field(
+        name="newPassword"
+    )
+
+
 class ChangePasswordInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The `ChangePasswordInput` wire object.
 
@@ -262,6 +292,29 @@ class CompleteUploadInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     key: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 
 
+class ConfirmMfaEnrolmentInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `ConfirmMfaEnrolmentInput` wire object.
+
+    Input of `auth.confirmMfaEnrolment`.
+    """
+
+    challenge: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1, max_length=100, description="A sign-in challenge from `auth.login`"
+        ),
+    ]
+    code: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=6,
+            max_length=32,
+            pattern="^[0-9A-Za-z -]+$(?!\\n)",
+            description="A six-digit TOTP code, or a recovery code (`ABCD-EFGH-JKLM-NPQR`)",
+        ),
+    ]
+
+
 class Coordinates(msgspec.Struct, kw_only=True):
     """The `Coordinates` wire object."""
 
@@ -301,6 +354,20 @@ class DashboardStats(msgspec.Struct, kw_only=True):
         ]
         | None
     )
+
+
+class EnrolMfaInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `EnrolMfaInput` wire object.
+
+    Input of `auth.enrolMfa`.
+    """
+
+    challenge: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1, max_length=100, description="A sign-in challenge from `auth.login`"
+        ),
+    ]
 
 
 class Event(msgspec.Struct, kw_only=True):
@@ -1024,7 +1091,7 @@ class LoginInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class LoginResult(msgspec.Struct, kw_only=True):
     """The `LoginResult` wire object.
 
-    Returned by `auth.login`.
+    Returned by `auth.changeExpiredPassword`, `auth.login`, `auth.verifyMfa`.
     """
 
     token: str
@@ -1093,6 +1160,98 @@ class Me(msgspec.Struct, kw_only=True):
     updated_at: str = msgspec.field(name="updatedAt")
 
 
+class MfaCodeInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `MfaCodeInput` wire object.
+
+    Input of `auth.mfa.confirm`, `auth.mfa.regenerateRecoveryCodes`.
+    """
+
+    code: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=6,
+            max_length=32,
+            pattern="^[0-9A-Za-z -]+$(?!\\n)",
+            description="A six-digit TOTP code, or a recovery code (`ABCD-EFGH-JKLM-NPQR`)",
+        ),
+    ]
+
+
+class MfaConfirmation(msgspec.Struct, kw_only=True):
+    """The `MfaConfirmation` wire object.
+
+    Returned by `auth.mfa.confirm`.
+    """
+
+    recovery_codes: list[str] = msgspec.field(name="recoveryCodes")
+
+
+class MfaDisableInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `MfaDisableInput` wire object.
+
+    Input of `auth.mfa.disable`.
+    """
+
+    current_password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] = msgspec.field(
+        name="currentPassword"
+    )
+    code: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=6,
+            max_length=32,
+            pattern="^[0-9A-Za-z -]+$(?!\\n)",
+            description="A six-digit TOTP code, or a recovery code (`ABCD-EFGH-JKLM-NPQR`)",
+        ),
+    ]
+
+
+class MfaDisableResult(msgspec.Struct, kw_only=True):
+    """The `MfaDisableResult` wire object.
+
+    Returned by `auth.mfa.disable`.
+    """
+
+    success: bool
+
+
+class MfaEnrolment(msgspec.Struct, kw_only=True):
+    """The `MfaEnrolment` wire object.
+
+    Returned by `auth.enrolMfa`, `auth.mfa.enrol`.
+    """
+
+    secret: str
+    otpauth_uri: str = msgspec.field(name="otpauthUri")
+    issuer: str
+    account: str
+    digits: int
+    period: int
+
+
+class MfaSignIn(msgspec.Struct, kw_only=True):
+    """The `MfaSignIn` wire object.
+
+    Returned by `auth.confirmMfaEnrolment`.
+    """
+
+    recovery_codes: list[str] = msgspec.field(name="recoveryCodes")
+    token: str
+    user: LoginUser
+
+
+class MfaStatus(msgspec.Struct, kw_only=True):
+    """The `MfaStatus` wire object.
+
+    Returned by `auth.mfa.getStatus`.
+    """
+
+    enabled: bool
+    pending: bool
+    required: bool
+    recovery_codes_left: int = msgspec.field(name="recoveryCodesLeft")
+
+
 class NotificationSettings(msgspec.Struct, kw_only=True):
     """The `NotificationSettings` wire object.
 
@@ -1156,6 +1315,15 @@ class Receipt(msgspec.Struct, kw_only=True):
     status: Literal["CREATED", "DUPLICATE", "REJECTED"]
     id: str | None = None
     error: str | None = None
+
+
+class RecoveryCodes(msgspec.Struct, kw_only=True):
+    """The `RecoveryCodes` wire object.
+
+    Returned by `auth.mfa.regenerateRecoveryCodes`.
+    """
+
+    recovery_codes: list[str] = msgspec.field(name="recoveryCodes")
 
 
 class Report(msgspec.Struct, kw_only=True):
@@ -1924,10 +2092,20 @@ class UserDeleteResult(msgspec.Struct, kw_only=True):
 class UserIdInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The `UserIdInput` wire object.
 
-    Input of `users.delete`, `users.getById`.
+    Input of `users.delete`, `users.getById`, `users.resetMfa`.
     """
 
     id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class UserMfaResetResult(msgspec.Struct, kw_only=True):
+    """The `UserMfaResetResult` wire object.
+
+    Returned by `users.resetMfa`.
+    """
+
+    id: str
+    reset: bool
 
 
 class UserPage(msgspec.Struct, kw_only=True):
@@ -2000,6 +2178,29 @@ class UsersGetAllInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
         default="createdAt", name="sortBy"
     )
     sort_order: Literal["asc", "desc"] = msgspec.field(default="desc", name="sortOrder")
+
+
+class VerifyMfaInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `VerifyMfaInput` wire object.
+
+    Input of `auth.verifyMfa`.
+    """
+
+    challenge: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1, max_length=100, description="A sign-in challenge from `auth.login`"
+        ),
+    ]
+    code: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=6,
+            max_length=32,
+            pattern="^[0-9A-Za-z -]+$(?!\\n)",
+            description="A six-digit TOTP code, or a recovery code (`ABCD-EFGH-JKLM-NPQR`)",
+        ),
+    ]
 
 
 class ViolationBucket(msgspec.Struct, kw_only=True):
