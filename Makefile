@@ -3,14 +3,15 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
 
-.PHONY: setup run test test-postgres bench client lint console
+.PHONY: setup run test test-postgres bench client lint console demo
 
 setup: $(BIN)/tvms console
 
-$(BIN)/tvms: pyproject.toml
+$(BIN)/tvms: pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e clients/python
 	@touch $@
 
 # The console (web/) is built when Node.js is present and a source is newer than the build;
@@ -36,6 +37,12 @@ $(CONSOLE_INDEX): $(WEB_MODULES) $(WEB_SOURCES)
 
 run: setup
 	$(BIN)/tvms serve
+
+# A living city: the demo data, a server, and every device as an agent (Ctrl-C stops both).
+demo: setup
+	$(BIN)/tvms seed --demo
+	$(BIN)/tvms serve & server=$$!; trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/tvms simulate --wait 60 --url http://127.0.0.1:$${TVMS_PORT:-8000}
 
 test: setup
 	$(BIN)/python -m pytest --cov=tvms --cov=procedures --cov-report=term:skip-covered

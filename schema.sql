@@ -545,3 +545,85 @@ CREATE INDEX IF NOT EXISTS sensors_live_location_idx ON sensors (location_id, cr
     WHERE deleted_at IS NULL;
 CREATE INDEX IF NOT EXISTS sensors_live_parent_idx ON sensors (parent_sensor_id, created_at, id)
     WHERE deleted_at IS NULL;
+
+-- migration: 16
+-- Rate limiting of anonymous and failed calls (owner: hardening). One row per client and fixed
+-- window: every API process adds the calls it counted (in batches, never one write per call) and
+-- reads back the total, so the limit holds across processes. Rows of past windows are deleted.
+CREATE TABLE IF NOT EXISTS rate_limit_hits (
+    client TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    hits BIGINT NOT NULL,
+    PRIMARY KEY (client, window_start)
+);
+CREATE INDEX IF NOT EXISTS rate_limit_hits_window ON rate_limit_hits (window_start);
+
+-- migration: 17
+-- Storage quota reservations (owner: hardening). An issued upload URL reserves its size until it
+-- expires, or until its upload is complete and usage has had time to include the file, so URLs
+-- issued before anything is uploaded cannot together exceed the quota. Quota decisions take the
+-- single row of upload_quota_lock first, so two processes never decide at the same time.
+CREATE TABLE IF NOT EXISTS upload_reservations (
+    object_key TEXT PRIMARY KEY,
+    size BIGINT NOT NULL CHECK (size >= 0),
+    expires_at BIGINT NOT NULL,
+    completed_at BIGINT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS upload_reservations_expiry ON upload_reservations (expires_at);
+CREATE TABLE IF NOT EXISTS upload_quota_lock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    decided_at BIGINT NOT NULL
+);
+INSERT INTO upload_quota_lock (id, decided_at) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+
+-- migration: 18
+-- Device commands and device metrics (owner: edge engineer).
+-- A command goes QUEUED -> DELIVERED -> RUNNING -> SUCCEEDED | FAILED, or EXPIRED once expires_at
+-- passes unfinished. Each delivery is one attempt (attempt counts them): a delivery is a
+-- compare-and-set on (state QUEUED, attempt), so two polls never deliver the same attempt, and a
+-- device answers for the attempt it got. A delivery not answered before lease_until is queued
+-- again for the next attempt, or FAILED after max_attempts. created_by has no foreign key: commands
+-- outlive the users who sent them, like audit rows.
+CREATE TABLE IF NOT EXISTS device_commands (
+    id TEXT PRIMARY KEY,
+    sensor_id TEXT NOT NULL REFERENCES sensors (id) ON DELETE CASCADE,
+    type TEXT NOT NULL CHECK (type IN ('PING', 'REBOOT', 'SNAPSHOT', 'SET_CONFIG')),
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('QUEUED', 'DELIVERED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'EXPIRED')),
+    attempt INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL CHECK (max_attempts BETWEEN 1 AND 10),
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    delivered_at BIGINT,
+    lease_until BIGINT,
+    started_at BIGINT,
+    finished_at BIGINT,
+    result TEXT,
+    error TEXT,
+    artifact_key TEXT
+);
+CREATE INDEX IF NOT EXISTS device_commands_sensor_idx ON device_commands (sensor_id, state, created_at);
+CREATE INDEX IF NOT EXISTS device_commands_created_idx ON device_commands (created_at, id);
+CREATE INDEX IF NOT EXISTS device_commands_open_idx ON device_commands (state, expires_at)
+    WHERE state IN ('QUEUED', 'DELIVERED', 'RUNNING');
+-- One row per (sensor, sample time): the key is the time-series index (a sensor's period is one
+-- range scan) and makes a retried batch harmless. at alone serves the retention job, which
+-- deletes the oldest rows in bounded chunks.
+CREATE TABLE IF NOT EXISTS device_metrics (
+    sensor_id TEXT NOT NULL REFERENCES sensors (id) ON DELETE CASCADE,
+    at BIGINT NOT NULL,
+    cpu_pct DOUBLE PRECISION,
+    memory_pct DOUBLE PRECISION,
+    disk_pct DOUBLE PRECISION,
+    temperature_c DOUBLE PRECISION,
+    uptime_s BIGINT,
+    fps DOUBLE PRECISION,
+    bitrate_kbps DOUBLE PRECISION,
+    recording BOOLEAN,
+    storage_used_pct DOUBLE PRECISION,
+    PRIMARY KEY (sensor_id, at)
+);
+CREATE INDEX IF NOT EXISTS device_metrics_at_idx ON device_metrics (at);

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from procedures.audit import audit, audit_middleware
+from procedures.audit import audit, audit_middleware, refusal_summaries
 from procedures.auth import auth, mfa, resolve_bearer, signin_steps
+from procedures.commands import command_sweeper, commands, devices
 from procedures.events import events
 from procedures.locations import locations
+from procedures.metrics import metrics, metrics_retention
 from procedures.reports import report_worker, reports
 from procedures.sensors import heartbeat_sweeper, resolve_api_key, sensors
 from procedures.settings import settings
@@ -13,6 +15,7 @@ from procedures.storage import storage_router
 from procedures.system import check_license_file, license_router, system, timezone
 from procedures.users import users
 from tvms.app import Api
+from tvms.ratelimit import rate_limit
 from tvms.rpc import Credentials, Principal, Services
 from tvms.security.tokens import check_secret
 from tvms.storage import storage_routes
@@ -45,10 +48,14 @@ def api() -> Api:
             events,
             storage_router,
             reports,
+            commands,
+            devices,
+            metrics,
         ],
         resolver=resolve_caller,
+        middleware=[rate_limit],
         mutation_middleware=[audit_middleware],
-        hooks=[heartbeat_sweeper, report_worker],
+        hooks=[heartbeat_sweeper, report_worker, refusal_summaries, command_sweeper, metrics_retention],
         routes=storage_routes(),
         checks=[check_license_file, check_secret],
     )

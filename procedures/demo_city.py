@@ -4,6 +4,11 @@ NVRs, ANPR units, radars and speed detectors.
 Deterministic (fixed seed, fixed ids `loc-demo-NNN` / `sensor-demo-NNNN`), so running it twice
 changes nothing: rows that exist are skipped. Demo sensors get no API key; rotate one with
 `sensors.rotateApiKey` to drive a sensor from a script.
+
+The city has a past: locations and sensors exist from `HISTORY_DAYS` days before the seed (so
+they cover every demo event, which spans the last 7 days), and each sensor has a status history
+over that time (short outages when heartbeats stopped, maintenance windows), ending in its
+current status. `reports.getSensorUptime` and the coverage of every report read real figures.
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ from tvms.db import Database, Transaction
 
 Progress = Callable[[int, int], None]
 """Called with (locations done, locations in total) after each location."""
+
+DAY_MS = 86_400_000
+HISTORY_DAYS = 30
+HEARTBEAT_TIMEOUT_MS = 180_000
 
 _AVENUES = [
     "Abay Ave",
@@ -161,6 +170,28 @@ def _status(rng: random.Random) -> str:
     )
 
 
+def status_history(sensor_id: str, status: str, since: int, now_ms: int) -> list[tuple[int, str, str]]:
+    """(at, to_status, reason) from `since` to `now_ms`: ONLINE when installed, a few outages and
+    maintenance windows, and finally `status` (the sensor's current one). Deterministic per id."""
+    rng = random.Random(f"{sensor_id}/history")  # its own stream: the city's draws stay the same
+    changes = [(since, "ONLINE", "installed")]
+    cursor = since + rng.randrange(DAY_MS, 4 * DAY_MS)
+    final_from = now_ms - rng.randrange(DAY_MS // 4, 3 * DAY_MS)  # when a non-ONLINE status began
+    while cursor < final_from - DAY_MS:
+        if rng.random() < 0.8:
+            down, reason, back = "OFFLINE", "heartbeat timeout", "heartbeat resumed"
+            length = rng.randrange(10 * 60_000, 6 * 3_600_000)
+        else:
+            down, reason, back = "MAINTENANCE", "scheduled maintenance", "maintenance finished"
+            length = rng.randrange(3_600_000, 4 * 3_600_000)
+        changes += [(cursor, down, reason), (cursor + length, "ONLINE", back)]
+        cursor += length + rng.randrange(2 * DAY_MS, 9 * DAY_MS)
+    if status != "ONLINE":
+        reason = {"OFFLINE": "heartbeat timeout", "MAINTENANCE": "scheduled maintenance"}.get(status, "fault")
+        changes.append((final_from, status, reason))
+    return changes
+
+
 async def _seed_location(
     tx: Transaction,
     rng: random.Random,
@@ -175,8 +206,8 @@ async def _seed_location(
         await tx.execute(
             "INSERT INTO locations (id, name, address, type, latitude, longitude, status, description, "
             "created_at, updated_at) VALUES (:id, :name, :address, :type, :latitude, :longitude, 'ACTIVE', "
-            "'Demo data', :now, :now)",
-            {**place, "now": now_ms},
+            "'Demo data', :since, :now)",
+            {**place, "since": now_ms - HISTORY_DAYS * DAY_MS, "now": now_ms},
         )
     number = first_number
     made = 0
@@ -186,6 +217,10 @@ async def _seed_location(
             sensor_id = f"sensor-demo-{number:04d}"
             status = _status(rng)
             heard = None if status == "OFFLINE" else now_ms - rng.randrange(0, 60_000)
+            since = now_ms - HISTORY_DAYS * DAY_MS
+            history = status_history(sensor_id, status, since, now_ms)
+            if heard is None:  # went silent: its last heartbeat came one timeout before it was marked
+                heard = history[-1][0] - HEARTBEAT_TIMEOUT_MS
             lat = place["latitude"] + rng.uniform(-0.0008, 0.0008)
             lon = place["longitude"] + rng.uniform(-0.0008, 0.0008)
             parent = gateway if sensor_type in ("CAMERA", "NVR") else None
@@ -199,7 +234,7 @@ async def _seed_location(
                 "address, location_id, parent_sensor_id, firmware_version, last_heartbeat_at, "
                 "heartbeat_timeout_s, created_at, updated_at) "
                 "VALUES (:id, :name, :device_id, :type, :status, :ip, :lat, :lon, :address, :location_id, "
-                ":parent, :firmware, :heard, 180, :now, :now)",
+                ":parent, :firmware, :heard, :timeout, :since, :now)",
                 {
                     "id": sensor_id,
                     "name": f"{place['name']} {_CODES[sensor_type]} {number - first_number}",
@@ -214,13 +249,25 @@ async def _seed_location(
                     "parent": parent,
                     "firmware": rng.choice(["2.4.1", "2.4.3", "2.5.0", "3.0.2"]),
                     "heard": heard,
+                    "timeout": HEARTBEAT_TIMEOUT_MS // 1000,
+                    "since": since,
                     "now": now_ms,
                 },
             )
-            await tx.execute(
+            await tx.executemany(
                 "INSERT INTO sensor_status_changes (id, sensor_id, from_status, to_status, at, reason) "
-                "VALUES (:id, :sensor_id, NULL, :status, :now, 'created')",
-                {"id": f"{sensor_id}-created", "sensor_id": sensor_id, "status": status, "now": now_ms},
+                "VALUES (:id, :sensor_id, :from_status, :to_status, :at, :reason)",
+                [
+                    {
+                        "id": f"{sensor_id}-{index:03d}",
+                        "sensor_id": sensor_id,
+                        "from_status": history[index - 1][1] if index else None,
+                        "to_status": to_status,
+                        "at": at,
+                        "reason": reason,
+                    }
+                    for index, (at, to_status, reason) in enumerate(history)
+                ],
             )
             made += 1
     return made, number

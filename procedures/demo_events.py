@@ -1,17 +1,22 @@
 """Demo traffic for `tvms seed --demo --events N`: plates, speeds, a daily curve, some violations.
 
 Events are spread over the last 7 days with rush-hour peaks (08:00 and 18:00, Almaty time), on
-the live sensors (demo locations and sensors are created when there are none). Written in
-batches through the same INSERT as `events.ingest`; `progress(done, total)` after each batch.
+the live sensors (demo locations and sensors are created when there are none, installed before
+the first event). Written through the same INSERT as `events.ingest`, in large transactions:
+the events table has many indexes on random keys, so every commit rewrites a share of their
+pages; 1,000-row commits wrote 10.4 GB for a 157 MB database (200,000 events), 50,000-row ones
+with a page cache to match write about a tenth of that. `progress(done, total)` after each chunk.
 """
 
 from __future__ import annotations
 
 import random
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from procedures.demo_city import DAY_MS, HISTORY_DAYS
 from procedures.events.ingest import INSERT
 from procedures.events.schemas import NOT_VIOLATIONS
 from tvms.db import Database
@@ -19,7 +24,9 @@ from tvms.ids import new_id
 
 Progress = Callable[[int, int], None]
 
-DAY_MS = 86_400_000
+BATCH_ROWS = 50_000  # one transaction
+CHUNK_ROWS = 5_000  # one executemany, then a progress report
+CACHE_KIB = 256 * 1024  # SQLite page cache while seeding: a batch's dirty pages are written once
 LOCAL_OFFSET_MS = 5 * 3_600_000  # Asia/Almaty is UTC+5 all year (no DST)
 # Relative traffic per local hour: quiet nights, morning and evening peaks.
 HOURLY = (1, 0.6, 0.4, 0.4, 0.6, 1.5, 4, 8, 10, 7, 5.5, 5.5, 6, 6, 5.5, 6, 7.5, 9, 10, 7, 5, 3.5, 2.5, 1.5)
@@ -95,6 +102,7 @@ async def _demo_sensors(db: Database, now_ms: int) -> list[dict[str, Any]]:
         " WHERE deleted_at IS NULL AND type <> 'EDGE_CONTROLLER' ORDER BY id"
     )
     if not rows:
+        since = now_ms - HISTORY_DAYS * DAY_MS  # installed well before the first demo event
         async with db.transaction() as tx:
             for n, (name, lat, lon) in enumerate(
                 (
@@ -107,22 +115,35 @@ async def _demo_sensors(db: Database, now_ms: int) -> list[dict[str, Any]]:
                 await tx.execute(
                     "INSERT INTO locations (id, name, address, type, latitude, longitude,"
                     " created_at, updated_at)"
-                    " VALUES (:id, :name, :name, 'INTERSECTION', :lat, :lon, :now, :now)",
-                    {"id": f"demo-loc-{n + 1}", "name": name, "lat": lat, "lon": lon, "now": now_ms},
+                    " VALUES (:id, :name, :name, 'INTERSECTION', :lat, :lon, :since, :now)",
+                    {
+                        "id": f"demo-loc-{n + 1}",
+                        "name": name,
+                        "lat": lat,
+                        "lon": lon,
+                        "since": since,
+                        "now": now_ms,
+                    },
                 )
                 for m, kind in enumerate(("ANPR", "SPEED_DETECTOR")):
                     sensor_id = f"demo-sensor-{n + 1}{'ab'[m]}"
                     await tx.execute(
                         "INSERT INTO sensors (id, name, device_id, type, status, location_id,"
-                        " created_at, updated_at)"
-                        " VALUES (:id, :name, :id, :type, 'ONLINE', :loc, :now, :now)",
+                        " last_heartbeat_at, created_at, updated_at)"
+                        " VALUES (:id, :name, :id, :type, 'ONLINE', :loc, :now, :since, :now)",
                         {
                             "id": sensor_id,
                             "name": f"{name} {kind}",
                             "type": kind,
                             "loc": f"demo-loc-{n + 1}",
+                            "since": since,
                             "now": now_ms,
                         },
+                    )
+                    await tx.execute(
+                        "INSERT INTO sensor_status_changes (id, sensor_id, from_status, to_status, at,"
+                        " reason) VALUES (:id, :id2, NULL, 'ONLINE', :since, 'installed')",
+                        {"id": f"{sensor_id}-000", "id2": sensor_id, "since": since},
                     )
         rows = await db.fetch("SELECT id, location_id FROM sensors WHERE id LIKE 'demo-sensor-%' ORDER BY id")
     rng = random.Random(len(rows))
@@ -139,33 +160,71 @@ async def seed_demo_events(
     now_ms: int,
     progress: Progress | None = None,
     seed: int | None = None,
-    batch_size: int = 1000,
+    batch_size: int = BATCH_ROWS,
+    chunk_size: int = CHUNK_ROWS,
 ) -> int:
-    """Insert `count` demo events; returns how many were inserted."""
+    """Insert `count` demo events, `batch_size` per transaction; returns how many were inserted."""
     if count < 0:
         raise ValueError("count must be zero or more")
     rng = random.Random(seed)
     sensors = await _demo_sensors(db, now_ms)
     done = 0
     while done < count:
-        rows = [demo_row(rng, rng.choice(sensors), now_ms) for _ in range(min(batch_size, count - done))]
+        size = min(batch_size, count - done)
         async with db.transaction() as tx:
-            await tx.executemany(INSERT, rows)
-        done += len(rows)
-        if progress is not None:
-            progress(done, count)
+            cache = None
+            if db.engine == "sqlite":
+                cache = await tx.fetchval("PRAGMA cache_size")
+                await tx.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            written = 0
+            while written < size:
+                rows = [
+                    demo_row(rng, rng.choice(sensors), now_ms) for _ in range(min(chunk_size, size - written))
+                ]
+                rows.sort(key=lambda row: (row["occurred_at"], row["id"]))  # neighbours in the time index
+                await tx.executemany(INSERT, rows)
+                written += len(rows)
+                if progress is not None:
+                    progress(done + written, count)
+            if cache is not None:
+                await tx.execute(f"PRAGMA cache_size={int(cache)}")
+        done += size
     return done
 
 
-def progress_bar(unit: str = "events", stream: TextIO = sys.stderr, width: int = 40) -> Progress:
-    """A text progress bar for the terminal: `[#####.....]  52% 5,200/10,000 events`."""
+def progress_bar(
+    unit: str = "events",
+    stream: TextIO = sys.stderr,
+    width: int = 30,
+    clock: Callable[[], float] = time.monotonic,
+) -> Progress:
+    """Progress on `stream`. On a terminal, a bar redrawn in place with the rate and the time
+    left: `[#####.....]  52% 5,200/10,000 events  4,120/s  1 s left`. Anywhere else (a log, a
+    pipe, CI), one summary line when done: `10,000 events in 2.4 s (4,120/s)`."""
+    started = clock()
+    terminal = stream.isatty()
 
     def show(done: int, total: int) -> None:
+        elapsed = max(clock() - started, 1e-9)
+        rate = done / elapsed
+        if not terminal:
+            if done >= total:
+                stream.write(f"{done:,} {unit} in {elapsed:.1f} s ({rate:,.0f}/s)\n")
+                stream.flush()
+            return
         filled = width * done // max(total, 1)
         percent = 100 * done // max(total, 1)
-        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {percent:3d}% {done:,}/{total:,} {unit}")
-        if done >= total:
-            stream.write("\n")
+        left = (total - done) / rate if rate > 0 else 0.0
+        line = (
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {percent:3d}% {done:,}/{total:,} {unit}"
+            f"  {rate:,.0f}/s  {_duration(left)} left"
+        )
+        stream.write(line + ("\n" if done >= total else ""))
         stream.flush()
 
     return show
+
+
+def _duration(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 60} min {whole % 60:02d} s" if whole >= 60 else f"{whole} s"

@@ -4,6 +4,29 @@ export type SettingCategory = "GENERAL" | "SECURITY" | "NOTIFICATIONS" | "APPEAR
 
 export type SettingType = "STRING" | "NUMBER" | "BOOLEAN" | "JSON" | "SELECT" | "MULTI_SELECT";
 
+export interface Artifact {
+  key: string;
+  contentType: string;
+  size: number;
+  url: string;
+  urlExpiresAt: string;
+}
+
+export interface ArtifactIn {
+  /**
+   * @minLength 1
+   * @maxLength 300
+   */
+  key: string;
+  /**
+   * @minimum 1
+   * @maximum 5242880
+   */
+  size: number;
+  /** @pattern ^[0-9a-f]{64}$(?!\n) */
+  sha256: string;
+}
+
 export interface AuditEntry {
   id: string;
   at: string;
@@ -63,12 +86,12 @@ export interface AuditPage {
   pageCount: number;
 }
 
-/** A top-level folder of the object layout (events, violations, reports, sensors). */
+/** The store (named from configuration): bytes and files in it, and its newest change. */
 export interface Bucket {
   name: string;
   size: number;
   fileCount: number;
-  lastModified: string | null;
+  lastModified: string;
 }
 
 /** Input of `events.getById`, `events.getHistory`. */
@@ -129,6 +152,64 @@ export interface Checks {
 export interface ClassCount {
   vehicleClass: string | null;
   count: number;
+}
+
+/** Input of `commands.getById`, `commands.retry`. */
+export interface CommandIdInput {
+  /**
+   * @minLength 1
+   * @maxLength 100
+   */
+  id: string;
+}
+
+/** Returned by `commands.getAll`. */
+export interface CommandPage {
+  commands: CommandView[];
+  total: number;
+  pageCount: number;
+}
+
+/** Returned by `commands.getById`, `commands.retry`, `commands.send`. */
+export interface CommandView {
+  id: string;
+  sensorId: string;
+  type: "PING" | "REBOOT" | "SET_CONFIG" | "SNAPSHOT";
+  command: Ping | Reboot | Snapshot | SetConfig;
+  state: "DELIVERED" | "EXPIRED" | "FAILED" | "QUEUED" | "RUNNING" | "SUCCEEDED";
+  attempt: number;
+  maxAttempts: number;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: string;
+  deliveredAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  result: Record<string, unknown> | null;
+  error: string | null;
+  artifact: Artifact | null;
+}
+
+/** Input of `commands.getAll`. */
+export interface CommandsGetAllInput {
+  /**
+   * @minLength 1
+   * @maxLength 100
+   */
+  sensorId?: string | null;
+  state?: ("DELIVERED" | "EXPIRED" | "FAILED" | "QUEUED" | "RUNNING" | "SUCCEEDED") | null;
+  type?: ("PING" | "REBOOT" | "SET_CONFIG" | "SNAPSHOT") | null;
+  /**
+   * @minimum 0
+   * @maximum 1000000
+   */
+  skip?: number;
+  /**
+   * @minimum 1
+   * @maximum 100
+   */
+  take?: number;
 }
 
 /** Input of `events.completeEvidenceUpload`. */
@@ -199,6 +280,15 @@ export interface DashboardStats {
    * @maximum 1
    */
   coverage: number | null;
+}
+
+export interface DeviceCommand {
+  id: string;
+  sensorId: string;
+  deviceId: string;
+  attempt: number;
+  expiresAt: string;
+  command: Ping | Reboot | Snapshot | SetConfig;
 }
 
 /** Input of `auth.enrolMfa`. */
@@ -332,6 +422,14 @@ export interface FeatureFlagInput {
    */
   key: string;
   enabled: boolean;
+}
+
+/** A top-level folder of the object layout (events, violations, reports, sensors). */
+export interface Folder {
+  name: string;
+  size: number;
+  fileCount: number;
+  lastModified?: string;
 }
 
 /** Input of `reports.generate`. */
@@ -505,6 +603,21 @@ export interface IngestInput {
    * items: One traffic event from a device. `deviceId` lets a gateway send for one of its children.
    */
   events: unknown[];
+}
+
+/** Input of `metrics.ingest`. */
+export interface IngestMetricsInput {
+  /**
+   * @minItems 1
+   * @maxItems 1000
+   */
+  samples: Sample[];
+}
+
+/** Returned by `metrics.ingest`. */
+export interface IngestMetricsResult {
+  accepted: number;
+  duplicates: number;
 }
 
 /** Returned by `events.ingest`. */
@@ -904,6 +1017,39 @@ export interface OptionalPeriodInput {
   to?: string | null;
 }
 
+/** Answer at once (proves the command path end to end). */
+export interface Ping {
+}
+
+/** Input of `devices.pollCommands`. */
+export interface PollInput {
+  /**
+   * how long the server may wait
+   * @minimum 0
+   * @maximum 25
+   */
+  waitS?: number;
+  /**
+   * @minimum 1
+   * @maximum 20
+   */
+  max?: number;
+}
+
+/** Returned by `devices.pollCommands`. */
+export interface PollResult {
+  commands: DeviceCommand[];
+}
+
+/** Restart the device after `delayS` seconds. */
+export interface Reboot {
+  /**
+   * @minimum 0
+   * @maximum 3600
+   */
+  delayS?: number;
+}
+
 export interface Receipt {
   externalId: string | null;
   status: "CREATED" | "DUPLICATE" | "REJECTED";
@@ -941,6 +1087,13 @@ export interface Report {
   fileKey: string | null;
 }
 
+/** Returned by `devices.reportCommand`. */
+export interface ReportAck {
+  id: string;
+  state: "DELIVERED" | "EXPIRED" | "FAILED" | "QUEUED" | "RUNNING" | "SUCCEEDED";
+  attempt: number;
+}
+
 /** Optional narrowing; `groupBy` is for the summaries (default `day`). */
 export interface ReportFilters {
   groupBy?: "day" | "hour" | "month" | "week";
@@ -957,6 +1110,28 @@ export interface ReportFilters {
    */
   locationId?: string | null;
   reviewStatus?: ("CONFIRMED" | "PENDING" | "REJECTED") | null;
+}
+
+/** Input of `devices.reportCommand`. */
+export interface ReportInput {
+  /**
+   * @minLength 1
+   * @maxLength 100
+   */
+  id: string;
+  /**
+   * @minimum 1
+   * @maximum 10
+   */
+  attempt: number;
+  state: "FAILED" | "RUNNING" | "SUCCEEDED";
+  result?: Record<string, string | number | number | boolean | null> | null;
+  /**
+   * @minLength 1
+   * @maxLength 500
+   */
+  error?: string | null;
+  artifact?: ArtifactIn | null;
 }
 
 /** Returned by `reports.getAll`. */
@@ -1050,6 +1225,78 @@ export interface ReviewInput {
   correctedPlate?: string | null;
   /** @maxLength 2000 */
   comment?: string | null;
+}
+
+/** One reading of a device; fields a device does not have are left out. */
+export interface Sample {
+  at: string;
+  /**
+   * @minLength 1
+   * @maxLength 100
+   */
+  deviceId?: string | null;
+  /**
+   * @minimum 0
+   * @maximum 100
+   */
+  cpuPct?: number | null;
+  /**
+   * @minimum 0
+   * @maximum 100
+   */
+  memoryPct?: number | null;
+  /**
+   * @minimum 0
+   * @maximum 100
+   */
+  diskPct?: number | null;
+  /**
+   * @minimum -60
+   * @maximum 150
+   */
+  temperatureC?: number | null;
+  /**
+   * @minimum 0
+   * @maximum 10000000000
+   */
+  uptimeS?: number | null;
+  /**
+   * @minimum 0
+   * @maximum 1000
+   */
+  fps?: number | null;
+  /**
+   * @minimum 0
+   * @maximum 10000000
+   */
+  bitrateKbps?: number | null;
+  recording?: boolean | null;
+  /**
+   * @minimum 0
+   * @maximum 100
+   */
+  storageUsedPct?: number | null;
+}
+
+/** Input of `commands.send`. */
+export interface SendInput {
+  /**
+   * @minLength 1
+   * @maxLength 100
+   */
+  sensorId: string;
+  command: Ping | Reboot | Snapshot | SetConfig;
+  /**
+   * seconds until it expires
+   * @minimum 10
+   * @maximum 86400
+   */
+  ttlS?: number;
+  /**
+   * @minimum 1
+   * @maximum 10
+   */
+  maxAttempts?: number;
 }
 
 /**
@@ -1344,6 +1591,47 @@ export interface SensorWithKey {
   apiKey: string;
 }
 
+/** Returned by `metrics.getSeries`. */
+export interface Series {
+  sensorId: string;
+  timezone: string;
+  groupBy: "day" | "hour" | "month" | "week";
+  buckets: SeriesBucket[];
+}
+
+export interface SeriesBucket {
+  start: string;
+  end: string;
+  label: string;
+  samples: number;
+  cpuPct: Stat | null;
+  memoryPct: Stat | null;
+  diskPct: Stat | null;
+  temperatureC: Stat | null;
+  uptimeS: Stat | null;
+  fps: Stat | null;
+  bitrateKbps: Stat | null;
+  recording: Stat | null;
+  storageUsedPct: Stat | null;
+}
+
+/** Input of `metrics.getSeries`. */
+export interface SeriesInput {
+  /**
+   * @minLength 1
+   * @maxLength 100
+   */
+  sensorId: string;
+  from: string;
+  to: string;
+  groupBy?: "day" | "hour" | "month" | "week";
+}
+
+/** Apply configuration values (1 to 50 keys) on the device. */
+export interface SetConfig {
+  settings: Record<string, string | number | number | boolean>;
+}
+
 /** Returned by `settings.getAll`, `settings.getByCategory`, `settings.update`, `system.getSettings`. */
 export interface Setting {
   key: string;
@@ -1358,6 +1646,58 @@ export interface Setting {
   updatedAt: string | null;
   updatedBy: string | null;
   options: string[] | null;
+  masked: boolean;
+}
+
+/** Take a still image and upload it as the command's artifact. */
+export interface Snapshot {
+  /**
+   * @minimum 64
+   * @maximum 3840
+   */
+  width?: number;
+  /**
+   * @minimum 48
+   * @maximum 2160
+   */
+  height?: number;
+}
+
+/** Returned by `devices.createSnapshotUpload`. */
+export interface SnapshotUpload {
+  key: string;
+  uploadUrl: string;
+  method: string;
+  headers: Record<string, string>;
+  expiresAt: string;
+}
+
+/** Input of `devices.createSnapshotUpload`. */
+export interface SnapshotUploadInput {
+  /**
+   * @minLength 1
+   * @maxLength 100
+   */
+  id: string;
+  /**
+   * @minimum 1
+   * @maximum 10
+   */
+  attempt: number;
+  /**
+   * @minimum 1
+   * @maximum 5242880
+   */
+  size: number;
+  /** @pattern ^[0-9a-f]{64}$(?!\n) */
+  sha256: string;
+  contentType?: "image/jpeg" | "image/png";
+}
+
+export interface Stat {
+  avg: number;
+  min: number;
+  max: number;
 }
 
 /** Returned by `storage.delete`. */
@@ -1378,6 +1718,7 @@ export interface StorageStats {
   usedStorage: number;
   availableStorage: number;
   buckets: Bucket[];
+  folders: Folder[];
 }
 
 export interface StoredObject {
@@ -1864,6 +2205,69 @@ export interface Procedures {
     output: LoginResult;
   };
   /**
+   * Commands, newest first, filtered by sensor, state and type.
+   * query, auth: roles:ADMIN,OPERATOR,VIEWER
+   */
+  "commands.getAll": {
+    kind: "query";
+    input: CommandsGetAllInput;
+    output: CommandPage;
+  };
+  /**
+   * One command with its state, result and attempt; a SNAPSHOT's image as a signed URL.
+   * query, auth: roles:ADMIN,OPERATOR,VIEWER
+   */
+  "commands.getById": {
+    kind: "query";
+    input: CommandIdInput;
+    output: CommandView;
+  };
+  /**
+   * Queue a FAILED or EXPIRED command again for one more attempt, with its first time to live.
+   * mutation, auth: roles:ADMIN,OPERATOR
+   */
+  "commands.retry": {
+    kind: "mutation";
+    input: CommandIdInput;
+    output: CommandView;
+  };
+  /**
+   * Queue a command (PING, REBOOT, SNAPSHOT or SET_CONFIG) for a device.
+   * mutation, auth: roles:ADMIN,OPERATOR
+   */
+  "commands.send": {
+    kind: "mutation";
+    input: SendInput;
+    output: CommandView;
+  };
+  /**
+   * A signed URL to PUT the image a SNAPSHOT command took (then report it SUCCEEDED).
+   * mutation, auth: device
+   */
+  "devices.createSnapshotUpload": {
+    kind: "mutation";
+    input: SnapshotUploadInput;
+    output: SnapshotUpload;
+  };
+  /**
+   * Wait up to `waitS` seconds (at most 25; 0, the default, does not wait) for commands for this device or its children.
+   * mutation, auth: device
+   */
+  "devices.pollCommands": {
+    kind: "mutation";
+    input: PollInput;
+    output: PollResult;
+  };
+  /**
+   * Report that a delivered command is RUNNING, or SUCCEEDED / FAILED with its result.
+   * mutation, auth: device
+   */
+  "devices.reportCommand": {
+    kind: "mutation";
+    input: ReportInput;
+    output: ReportAck;
+  };
+  /**
    * Check the uploaded file's size and SHA-256: VERIFIED when they match, else QUARANTINED.
    * mutation, auth: device
    */
@@ -1999,6 +2403,24 @@ export interface Procedures {
     output: LocationDetail;
   };
   /**
+   * A sensor's samples in `[from, to)` as hourly, daily, weekly or monthly buckets.
+   * query, auth: roles:ADMIN,OPERATOR,VIEWER
+   */
+  "metrics.getSeries": {
+    kind: "query";
+    input: SeriesInput;
+    output: Series;
+  };
+  /**
+   * Store up to 1,000 health samples of this device or (a gateway) of its children.
+   * mutation, auth: device
+   */
+  "metrics.ingest": {
+    kind: "mutation";
+    input: IngestMetricsInput;
+    output: IngestMetricsResult;
+  };
+  /**
    * Delete a report and its file; a running one stops at its next step.
    * mutation, auth: roles:ADMIN,OPERATOR
    */
@@ -2044,7 +2466,7 @@ export interface Procedures {
     output: DashboardStats;
   };
   /**
-   * A short-lived signed URL for a READY report's file.
+   * A short-lived signed, absolute URL for a READY report's file.
    * query, auth: roles:ADMIN,OPERATOR
    */
   "reports.getDownloadUrl": {
@@ -2261,7 +2683,7 @@ export interface Procedures {
     output: StorageSchemasDeleted;
   };
   /**
-   * A signed, expiring URL to download one object.
+   * A signed, expiring, absolute URL to download one object, saved under a name made of its key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
    * query, auth: user
    */
   "storage.getDownloadUrl": {
@@ -2270,7 +2692,7 @@ export interface Procedures {
     output: StorageSchemasDownloadUrl;
   };
   /**
-   * Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per folder.
+   * Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage, and usage per folder.
    * query, auth: public
    */
   "storage.getStats": {
@@ -2279,7 +2701,7 @@ export interface Procedures {
     output: StorageStats;
   };
   /**
-   * A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
+   * A signed, absolute URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
    * mutation, auth: roles:ADMIN,OPERATOR
    */
   "storage.getUploadUrl": {

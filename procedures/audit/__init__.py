@@ -9,14 +9,23 @@ import msgspec
 
 from procedures.audit.log import Entry, record, write_entry
 from procedures.audit.middleware import SELF_AUDITED, audit_middleware
+from procedures.audit.refusals import refusal_summaries
 from procedures.paging import like_escape, page_count
-from procedures.schemas import Input, Output
+from procedures.schemas import Input, IsoTime, Output
 from tvms.clock import iso_ms
 from tvms.rpc import Context, Router, invalid_params, roles
 
 audit = Router("audit")
 
-__all__ = ["SELF_AUDITED", "Entry", "audit", "audit_middleware", "record", "write_entry"]
+__all__ = [
+    "SELF_AUDITED",
+    "Entry",
+    "audit",
+    "audit_middleware",
+    "record",
+    "refusal_summaries",
+    "write_entry",
+]
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
@@ -44,7 +53,7 @@ class AuditGetAllInput(Input):
 
 class AuditEntry(Output):
     id: str
-    at: str
+    at: IsoTime
     actor_kind: Literal["user", "device"] | None
     actor_id: str | None
     actor_role: str | None

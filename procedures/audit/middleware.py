@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from procedures.audit.log import OK, record
+from procedures.audit.refusals import record_refusal
 from tvms.rpc import Context, ErrorCode, Next, RpcError
 
-# Procedures that write their own, richer rows (auth.login records every attempt itself).
-SELF_AUDITED = frozenset({"auth.login"})
+# Procedures that write their own, richer rows (auth.login records every attempt itself;
+# devices.pollCommands records each delivery, not every idle poll).
+SELF_AUDITED = frozenset({"auth.login", "devices.pollCommands"})
 
 
 def _id_of(value: Any) -> str | None:
@@ -26,13 +28,18 @@ async def audit_middleware(ctx: Context, call_next: Next) -> Any:
     the handler returns or raises, i.e. after its transaction committed or rolled back. Calls
     refused before the handler (no token, wrong role, invalid input) are recorded too; their
     input is decoded only once the caller is authorised, so such rows may have no target.
+    Refusals of callers that are not signed in are aggregated per client and minute
+    (`procedures.audit.refusals`).
     """
     if ctx.procedure.name in SELF_AUDITED:
         return await call_next(ctx)
     try:
         result = await call_next(ctx)
     except RpcError as exc:
-        await record(ctx, outcome=exc.code.name, target_id=_id_of(ctx.input))
+        if ctx.principal is None:  # nobody verified: aggregated, so anonymous floods stay small
+            await record_refusal(ctx, exc.code.name, _id_of(ctx.input))
+        else:
+            await record(ctx, outcome=exc.code.name, target_id=_id_of(ctx.input))
         raise
     except Exception:
         await record(ctx, outcome=ErrorCode.INTERNAL_SERVER_ERROR.name, target_id=_id_of(ctx.input))

@@ -10,7 +10,7 @@ from procedures.auth.lockout import attempt_failed, attempt_succeeded, reserve_a
 from procedures.auth.policy import check_bcrypt_limits, check_new_password
 from procedures.auth.sessions import INVALID_TOKEN, bump_token_version, forget_user, issue_token, revoke_jti
 from procedures.auth.signin import LoginResult, check_session_allowed, finish_signin
-from procedures.schemas import Input, Output
+from procedures.schemas import Input, IsoTime, Output
 from tvms.clock import iso_ms
 from tvms.rpc import PUBLIC, USER, Context, ErrorCode, Principal, Router, RpcError, invalid_params
 from tvms.rpc.router import Example
@@ -46,13 +46,13 @@ class Me(Output):
     first_name: str
     last_name: str
     role: Role
-    created_at: str
-    updated_at: str
+    created_at: IsoTime
+    updated_at: IsoTime
 
 
 class TokenResult(Output):
     token: str
-    expires_at: str
+    expires_at: IsoTime
 
 
 class LogoutInput(Input):

@@ -10,16 +10,19 @@ once the bytes are in place (and verified) a still-valid URL cannot swap them fo
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from procedures.events.layout import CONTENT_TYPES_BY_KIND, evidence_key
 from procedures.events.router import calling_sensor, events
 from procedures.events.rows import EVIDENCE_COLUMNS, evidence_from_row
 from procedures.events.schemas import CompleteUploadInput, Evidence, EvidenceUpload, EvidenceUploadInput
 from procedures.settings.store import get_value
+from procedures.storage.quota import complete, release, reserve
 from tvms.clock import iso_ms
 from tvms.db import IntegrityError, Row
 from tvms.ids import new_id
 from tvms.rpc import DEVICE, Context, ErrorCode, RpcError, invalid_params
+from tvms.rpc.origin import absolute
 from tvms.storage import ObjectNotFound
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -37,12 +40,52 @@ async def _owned_event(ctx: Context, event_id: str) -> Row:
     return row
 
 
+async def _register(ctx: Context, params: dict[str, Any]) -> tuple[str, str | None]:
+    """Record the announcement: (the evidence id, the key of an earlier announcement of another
+    type that it replaces, if any)."""
+    replaced: str | None = None
+    async with ctx.db.transaction() as tx:
+        existing = await tx.fetchrow(
+            "SELECT id, state, object_key FROM evidence WHERE event_id = :event_id AND kind = :kind",
+            {"event_id": params["event_id"], "kind": params["kind"]},
+        )
+        if existing is None:
+            try:
+                await tx.execute(
+                    "INSERT INTO evidence (id, event_id, kind, object_key, content_type, size, sha256, state,"
+                    " created_at) VALUES (:id, :event_id, :kind, :key, :content_type, :size, :sha256,"
+                    " 'PENDING_UPLOAD', :now)",
+                    params,
+                )
+            except IntegrityError:
+                raise RpcError(
+                    ErrorCode.CONFLICT, "This evidence is being registered by another call"
+                ) from None
+            evidence_id = params["id"]
+        elif existing["state"] != "PENDING_UPLOAD":
+            raise RpcError(
+                ErrorCode.CONFLICT, f"{params['kind']} of this event is already {existing['state']}"
+            )
+        else:
+            evidence_id = existing["id"]
+            if existing["object_key"] != params["key"]:
+                replaced = existing["object_key"]
+            await tx.execute(
+                "UPDATE evidence SET object_key = :key, content_type = :content_type, size = :size,"
+                " sha256 = :sha256 WHERE id = :id AND state = 'PENDING_UPLOAD'",
+                {**params, "id": evidence_id},
+            )
+    return evidence_id, replaced
+
+
 @events.mutation("createEvidenceUpload", auth=DEVICE)
 async def create_evidence_upload(ctx: Context, input: EvidenceUploadInput) -> EvidenceUpload:
     """A signed URL to PUT one evidence file of an event (then call completeEvidenceUpload).
 
     Announce the exact size and SHA-256: the upload is verified against them. Asking again for a
     kind that is still pending gives a fresh URL; a verified or quarantined kind is CONFLICT.
+    The URL reserves `size` bytes of the storage quota (PAYLOAD_TOO_LARGE when it is used up);
+    re-announcing another type removes what was uploaded for the earlier one.
     """
     if not await get_value(ctx, "features.evidenceUpload"):
         raise RpcError(ErrorCode.PRECONDITION_FAILED, "Evidence uploads are disabled")
@@ -68,38 +111,29 @@ async def create_evidence_upload(ctx: Context, input: EvidenceUploadInput) -> Ev
         "sha256": sha256,
         "now": now,
     }
-    async with ctx.db.transaction() as tx:
-        existing = await tx.fetchrow(
-            "SELECT id, state FROM evidence WHERE event_id = :event_id AND kind = :kind",
-            {"event_id": event["id"], "kind": input.kind},
-        )
-        if existing is None:
-            try:
-                await tx.execute(
-                    "INSERT INTO evidence (id, event_id, kind, object_key, content_type, size, sha256, state,"
-                    " created_at) VALUES (:id, :event_id, :kind, :key, :content_type, :size, :sha256,"
-                    " 'PENDING_UPLOAD', :now)",
-                    params,
-                )
-            except IntegrityError:
-                raise RpcError(
-                    ErrorCode.CONFLICT, "This evidence is being registered by another call"
-                ) from None
-            evidence_id = params["id"]
-        elif existing["state"] != "PENDING_UPLOAD":
-            raise RpcError(ErrorCode.CONFLICT, f"{input.kind} of this event is already {existing['state']}")
-        else:
-            evidence_id = existing["id"]
-            await tx.execute(
-                "UPDATE evidence SET object_key = :key, content_type = :content_type, size = :size,"
-                " sha256 = :sha256 WHERE id = :id AND state = 'PENDING_UPLOAD'",
-                {**params, "id": evidence_id},
-            )
+    decided = await ctx.db.fetchval(
+        "SELECT state FROM evidence WHERE event_id = :event_id AND kind = :kind"
+        " AND state <> 'PENDING_UPLOAD'",
+        {"event_id": event["id"], "kind": input.kind},
+    )
+    if decided is not None:  # said before any quota is reserved for it
+        raise RpcError(ErrorCode.CONFLICT, f"{input.kind} of this event is already {decided}")
+    await reserve(ctx, key, input.size)  # evidence counts against the storage quota
+    try:
+        evidence_id, replaced = await _register(ctx, params)
+    except RpcError:
+        await release(ctx, key)  # nothing is left of a refused announcement
+        raise
+    if replaced is not None:
+        # Bytes uploaded for the earlier announcement are no item's file any more: remove them.
+        # (Never served either way: storage.getDownloadUrl serves only verified items' files.)
+        await ctx.storage.delete(replaced)
+        await release(ctx, replaced)
     signed = await ctx.storage.presign_put(key, content_type, input.size, sha256=sha256)
     return EvidenceUpload(
         evidence_id=evidence_id,
         key=key,
-        upload_url=signed.url,
+        upload_url=absolute(signed.url, ctx.base_url),
         method="PUT",
         headers=signed.headers,
         expires_at=iso_ms(signed.expires_at_ms),
@@ -144,6 +178,7 @@ async def complete_evidence_upload(ctx: Context, input: CompleteUploadInput) -> 
                 "announced_sha256": row["sha256"],
             },
         )
+        await complete(ctx, row["object_key"])
         row = await ctx.db.fetchrow(
             f"SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE id = :id", {"id": row["id"]}
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -28,8 +28,16 @@ from procedures.events.schemas import (
 from tvms.clock import iso_ms
 from tvms.db import Row
 from tvms.rpc import USER, Context, ErrorCode, RpcError, invalid_params
+from tvms.rpc.origin import absolute
 
-_cursor_decoder = msgspec.json.Decoder(tuple[int, str])
+# A cursor is client input: bounded like any other (an integer beyond 64 bits, or a NUL in the
+# id, would fail in the database instead of being refused here).
+_cursor_decoder = msgspec.json.Decoder(
+    tuple[
+        Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)],
+        Annotated[str, msgspec.Meta(max_length=200, pattern="^[^\\x00]*$")],
+    ]
+)
 
 
 def encode_cursor(occurred_at: int, event_id: str) -> str:
@@ -135,7 +143,8 @@ async def evidence_list(ctx: Context, event_id: str) -> list[Evidence]:
     for row in rows:
         if row["state"] == "VERIFIED":
             signed = await ctx.storage.presign_get(row["object_key"])
-            items.append(evidence_from_row(row, signed.url, iso_ms(signed.expires_at_ms)))
+            url = absolute(signed.url, ctx.base_url)
+            items.append(evidence_from_row(row, url, iso_ms(signed.expires_at_ms)))
         else:
             items.append(evidence_from_row(row))
     return items

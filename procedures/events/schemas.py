@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from procedures.schemas import Input, Output
+from procedures.schemas import Input, IsoTime, Output
 
 EventType = Literal[
     "ANPR_READ",
@@ -135,8 +135,8 @@ class Event(Output):
     sensor_id: str
     external_id: str
     type: EventType
-    occurred_at: str
-    received_at: str
+    occurred_at: IsoTime
+    received_at: IsoTime
     location_id: str | None
     plate: str | None
     corrected_plate: str | None
@@ -150,7 +150,7 @@ class Event(Output):
     attributes: dict[str, Any] | None
     is_violation: bool
     review_status: ReviewStatus | None
-    reviewed_at: str | None
+    reviewed_at: IsoTime | None
     reviewed_by: str | None
 
 
@@ -192,11 +192,11 @@ class Evidence(Output):
     content_type: str
     size: int
     sha256: str
-    created_at: str
-    completed_at: str | None
+    created_at: IsoTime
+    completed_at: IsoTime | None
     download_url: str | None
     """Only for VERIFIED items (a quarantined file is never served as evidence)."""
-    expires_at: str | None
+    expires_at: IsoTime | None
 
 
 class EventDetail(Event):
@@ -230,7 +230,7 @@ class ReviewEntry(Output):
     original_plate: str | None
     corrected_plate: str | None
     reviewer_id: str
-    reviewed_at: str
+    reviewed_at: IsoTime
 
 
 Sha256 = Annotated[str, Meta(pattern=r"^[0-9a-fA-F]{64}$(?!\n)")]
@@ -251,7 +251,7 @@ class EvidenceUpload(Output):
     method: Literal["PUT"]
     headers: dict[str, str]
     """Send these headers with the PUT (the Content-Type is part of the signature)."""
-    expires_at: str
+    expires_at: IsoTime
 
 
 class CompleteUploadInput(Input):

@@ -24,7 +24,7 @@ GET_ALL = [
                     "status": "ACTIVE",
                     "description": "Demo data",
                     "sensorCount": 10,
-                    "createdAt": "2024-11-15T12:00:00.000Z",
+                    "createdAt": "2024-10-16T12:00:00.000Z",
                     "updatedAt": "2024-11-15T12:00:00.000Z",
                 },
                 {
@@ -37,7 +37,7 @@ GET_ALL = [
                     "status": "ACTIVE",
                     "description": "Demo data",
                     "sensorCount": 10,
-                    "createdAt": "2024-11-15T12:00:00.000Z",
+                    "createdAt": "2024-10-16T12:00:00.000Z",
                     "updatedAt": "2024-11-15T12:00:00.000Z",
                 },
             ],
@@ -61,7 +61,7 @@ GET_BY_ID = [
             "longitude": 76.939035,
             "status": "ACTIVE",
             "description": "Demo data",
-            "createdAt": "2024-11-15T12:00:00.000Z",
+            "createdAt": "2024-10-16T12:00:00.000Z",
             "updatedAt": "2024-11-15T12:00:00.000Z",
             "sensors": [
                 {
@@ -175,7 +175,7 @@ UPDATE = [
             "status": "MAINTENANCE",
             "description": "Resurfacing until December",
             "sensorCount": 8,
-            "createdAt": "2024-11-15T12:00:00.000Z",
+            "createdAt": "2024-10-16T12:00:00.000Z",
             "updatedAt": "2024-11-15T12:00:00.000Z",
         },
         summary="On a server seeded with `tvms seed --demo`.",
@@ -198,7 +198,7 @@ UPDATE_SENSORS = [
             "longitude": 76.939035,
             "status": "ACTIVE",
             "description": "Demo data",
-            "createdAt": "2024-11-15T12:00:00.000Z",
+            "createdAt": "2024-10-16T12:00:00.000Z",
             "updatedAt": "2024-11-15T12:00:00.000Z",
             "sensors": [
                 {

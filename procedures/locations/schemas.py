@@ -8,7 +8,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from procedures.paging import Search, Skip, SortOrder
-from procedures.schemas import Input, Output
+from procedures.schemas import Input, IsoTime, Output
 from procedures.sensors.schemas import Id, Latitude, Longitude, SensorStatus, SensorType
 
 LocationType = Literal["INTERSECTION", "HIGHWAY", "CHECKPOINT", "PARKING", "ZONE", "CUSTOM"]
@@ -31,8 +31,8 @@ class Location(Output):
     status: LocationStatus
     description: str | None
     sensor_count: int
-    created_at: str
-    updated_at: str
+    created_at: IsoTime
+    updated_at: IsoTime
 
 
 class LocationSensor(Output):
@@ -52,8 +52,8 @@ class LocationDetail(Output):
     longitude: float
     status: LocationStatus
     description: str | None
-    created_at: str
-    updated_at: str
+    created_at: IsoTime
+    updated_at: IsoTime
     sensors: list[LocationSensor]
 
 

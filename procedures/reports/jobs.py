@@ -8,7 +8,9 @@ report deleted (or taken over) while running is never resurrected by a late writ
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -64,6 +66,17 @@ def file_key(report_id: str, format: str, attempt: int = 1) -> str:
 def attempt_keys(report_id: str, format: str, attempts: int) -> list[str]:
     """The keys attempts 1 to `attempts` write."""
     return [file_key(report_id, format, attempt) for attempt in range(1, attempts + 1)]
+
+
+def download_filename(row: Row) -> str:
+    """What the file saves as: report type, period (its first and last day, in the report's
+    timezone) and format, e.g. `tvms-violations-2024-11-01_2024-11-30.pdf`."""
+    zone = ZoneInfo(row["timezone"])
+    first = datetime.fromtimestamp(row["period_from"] / 1000, zone).date()
+    last = datetime.fromtimestamp(max(row["period_from"], row["period_to"] - 1) / 1000, zone).date()
+    kind = str(row["type"]).lower().replace("_", "-")
+    period = first.isoformat() if first == last else f"{first.isoformat()}_{last.isoformat()}"
+    return f"tvms-{kind}-{period}.{EXTENSIONS[row['format']]}"
 
 
 def decode_filters(text: str) -> ReportFilters:

@@ -22,6 +22,7 @@ import msgspec
 from procedures.reports import stats
 from procedures.reports.jobs import Job
 from procedures.reports.pdf import build_pdf
+from procedures.reports.pdf_layout import branding
 from procedures.reports.schemas import Hotspots, TrafficVolume, UptimeReport, ViolationStats
 from tvms.clock import iso_ms
 from tvms.db import Database
@@ -236,12 +237,31 @@ def _meta(job: Job, rows: int | None = None) -> dict[str, Any]:
 # --- summaries -----------------------------------------------------------------------------
 
 
+HOTSPOTS = 10
+MAX_HOTSPOTS = 100
+
+
+async def hotspots_with_ties(db: Database, scope: stats.Scope, limit: int = HOTSPOTS) -> Hotspots:
+    """The `limit` locations with the most violations, and every location tied with the last of
+    them (up to MAX_HOTSPOTS): a cut through a tie would rank one of equals above the other."""
+    spots = await stats.hotspots(db, scope, limit + 1)
+    if len(spots.hotspots) <= limit:
+        return spots
+    last = spots.hotspots[limit - 1].violations
+    if spots.hotspots[limit].violations != last:
+        return Hotspots(from_=spots.from_, to=spots.to, hotspots=spots.hotspots[:limit])
+    wider = await stats.hotspots(db, scope, MAX_HOTSPOTS)
+    return Hotspots(
+        from_=wider.from_, to=wider.to, hotspots=[h for h in wider.hotspots if h.violations >= last]
+    )
+
+
 async def summary(db: Database, job: Job, now: int) -> tuple[Any, Hotspots | None]:
     """The statistics a summary report is made of (and, for violations, the hotspots)."""
     scope = _scope(job, now)
     group_by = job.filters.group_by
     if job.type == "VIOLATIONS_SUMMARY":
-        return await stats.violation_stats(db, scope, group_by), await stats.hotspots(db, scope, 10)
+        return await stats.violation_stats(db, scope, group_by), await hotspots_with_ties(db, scope)
     if job.type == "TRAFFIC_VOLUME":
         return await stats.traffic_volume(db, scope, group_by), None
     return await stats.sensor_uptime(db, scope), None
@@ -356,7 +376,8 @@ async def write_report(db: Database, job: Job, path: Path, now: int, progress: P
         elif job.format == "JSON":
             data, rows = summary_json(job, result, spots)
         else:
-            data = await anyio.to_thread.run_sync(build_pdf, job, result, spots, now)
+            brand = await branding(db)
+            data = await anyio.to_thread.run_sync(build_pdf, job, result, spots, now, brand)
             rows = len(result.sensors) if isinstance(result, UptimeReport) else len(result.buckets)
         await out.write(data)
         return rows

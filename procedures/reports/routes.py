@@ -40,6 +40,7 @@ from tvms.clock import iso_ms
 from tvms.db import Row
 from tvms.ids import new_id
 from tvms.rpc import Context, ErrorCode, Router, RpcError, invalid_params, roles
+from tvms.rpc.origin import absolute
 
 reports = Router("reports")
 READERS = roles("VIEWER", "OPERATOR", "ADMIN")
@@ -281,15 +282,19 @@ async def get_by_id(ctx: Context, input: IdInput) -> Report:
 
 @reports.query("getDownloadUrl", auth=WRITERS)
 async def get_download_url(ctx: Context, input: IdInput) -> DownloadUrl:
-    """A short-lived signed URL for a READY report's file."""
+    """A short-lived signed, absolute URL for a READY report's file.
+
+    The download is sent as an attachment named for the report's type, period and format
+    (e.g. `tvms-violations-2024-11-01_2024-11-30.pdf`).
+    """
     row = _visible(ctx, await jobs.fetch(ctx.db, input.id), input.id)
     if row["status"] != "READY" or row["file_key"] is None:
         raise RpcError(
             ErrorCode.PRECONDITION_FAILED,
             f"Report {input.id!r} is {row['status']}; a file exists once it is READY",
         )
-    signed = await ctx.storage.presign_get(row["file_key"])
-    return DownloadUrl(url=signed.url, expires_at=iso_ms(signed.expires_at_ms))
+    signed = await ctx.storage.presign_get(row["file_key"], filename=jobs.download_filename(row))
+    return DownloadUrl(url=absolute(signed.url, ctx.base_url), expires_at=iso_ms(signed.expires_at_ms))
 
 
 @reports.mutation("delete", auth=WRITERS)

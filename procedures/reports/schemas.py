@@ -8,7 +8,7 @@ import msgspec
 
 from procedures.events.schemas import EventType, ReviewStatus, Timestamp
 from procedures.reports.buckets import GroupBy
-from procedures.schemas import Input, Output
+from procedures.schemas import Input, IsoTime, Output
 
 ReportType = Literal["VIOLATIONS_SUMMARY", "TRAFFIC_VOLUME", "SENSOR_UPTIME", "EVENTS_EXPORT"]
 ReportFormat = Literal["CSV", "JSON", "PDF"]
@@ -75,8 +75,8 @@ class ReviewCounts(Output):
 
 
 class ViolationBucket(Output):
-    start: str
-    end: str
+    start: IsoTime
+    end: IsoTime
     label: str
     count: int
     coverage: Share | None
@@ -84,8 +84,8 @@ class ViolationBucket(Output):
 
 
 class ViolationStats(Output):
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: IsoTime = msgspec.field(name="from")
+    to: IsoTime
     group_by: GroupBy
     timezone: str
     total: int
@@ -96,8 +96,8 @@ class ViolationStats(Output):
 
 
 class VolumeBucket(Output):
-    start: str
-    end: str
+    start: IsoTime
+    end: IsoTime
     label: str
     count: int
     average_speed_kmh: float | None
@@ -110,8 +110,8 @@ class ClassCount(Output):
 
 
 class TrafficVolume(Output):
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: IsoTime = msgspec.field(name="from")
+    to: IsoTime
     group_by: GroupBy
     timezone: str
     total: int
@@ -132,8 +132,8 @@ class Hotspot(Output):
 
 
 class Hotspots(Output):
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: IsoTime = msgspec.field(name="from")
+    to: IsoTime
     hotspots: list[Hotspot]
 
 
@@ -151,8 +151,8 @@ class SensorUptime(Output):
 
 
 class UptimeReport(Output):
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: IsoTime = msgspec.field(name="from")
+    to: IsoTime
     uptime: Share | None
     sensors: list[SensorUptime]
 
@@ -166,8 +166,8 @@ class SensorCounts(Output):
 
 
 class DashboardStats(Output):
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: IsoTime = msgspec.field(name="from")
+    to: IsoTime
     timezone: str
     total_events: int
     total_violations: int
@@ -207,14 +207,14 @@ class Report(Output):
     format: ReportFormat
     status: ReportStatus
     progress: Annotated[int, msgspec.Meta(ge=0, le=100)]
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: IsoTime = msgspec.field(name="from")
+    to: IsoTime
     timezone: str
     filters: ReportFilters
     created_by: str
-    created_at: str
-    started_at: str | None
-    finished_at: str | None
+    created_at: IsoTime
+    started_at: IsoTime | None
+    finished_at: IsoTime | None
     size_bytes: int | None
     row_count: int | None
     error: str | None
@@ -240,7 +240,7 @@ class IdInput(Input):
 
 class DownloadUrl(Output):
     url: str
-    expires_at: str
+    expires_at: IsoTime
 
 
 class Deleted(Output):

@@ -8,7 +8,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from procedures.paging import Search, Skip, SortOrder
-from procedures.schemas import Input, Output
+from procedures.schemas import Input, IsoTime, Output
 
 SensorType = Literal["CAMERA", "RADAR", "ANPR", "SPEED_DETECTOR", "EDGE_CONTROLLER", "NVR"]
 SensorStatus = Literal["ONLINE", "OFFLINE", "MAINTENANCE", "ERROR"]
@@ -64,10 +64,10 @@ class Sensor(Output):
     firmware_version: str | None
     api_key_prefix: str | None
     heartbeat_timeout_s: int = msgspec.field(name="heartbeatTimeoutS")
-    last_heartbeat: str | None
-    last_event_at: str | None
-    created_at: str
-    updated_at: str
+    last_heartbeat: IsoTime | None
+    last_event_at: IsoTime | None
+    created_at: IsoTime
+    updated_at: IsoTime
 
 
 class SensorWithKey(Sensor):
@@ -118,7 +118,7 @@ class MapSensor(Output):
     coordinates: Coordinates | None
     location_id: str | None
     parent_sensor_id: str | None
-    last_heartbeat: str | None
+    last_heartbeat: IsoTime | None
     location: SensorLocation | None
 
 
@@ -216,4 +216,4 @@ class HeartbeatInput(Input):
 
 
 class HeartbeatAck(Output):
-    server_time: str
+    server_time: IsoTime

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from procedures.schemas import Input, Output
+from procedures.schemas import Input, IsoTime, Output
 from procedures.settings.catalog import (
     FEATURE_PREFIX,
     NOTIFICATION_PREFIX,
@@ -43,9 +43,11 @@ class Setting(Output):
     is_public: bool
     is_editable: bool
     default_value: Any
-    updated_at: str | None
+    updated_at: IsoTime | None
     updated_by: str | None
     options: list[str] | None = None
+    masked: bool = False
+    """True when `value` is withheld (null): the setting holds a credential only ADMIN may read."""
 
 
 class CategoryInput(Input):
@@ -105,22 +107,36 @@ class NotificationUpdate(Input):
     events: list[str] | UnsetType = UNSET
 
 
+def may_read_secrets(ctx: Context) -> bool:
+    """The one rule for secret settings: only a signed-in ADMIN sees their values."""
+    principal = ctx.principal
+    return principal is not None and principal.kind == "user" and principal.role == "ADMIN"
+
+
 async def current_settings(ctx: Context, only_public: bool = False) -> list[Setting]:
-    """Every setting with its value (stored or default), in catalog order."""
+    """Every setting with its value (stored or default), in catalog order.
+
+    Every path to a setting's value goes through here: secret values are masked for anyone
+    but ADMIN (see `may_read_secrets`).
+    """
     stored = await stored_values(ctx)
+    reveal = may_read_secrets(ctx)
     result = []
     for item in all_definitions():
         if only_public and not item.is_public:
             continue
         entry = stored.get(item.key)
-        result.append(_setting(item, entry.value if entry else item.default, entry))
+        masked = item.secret and not reveal
+        value = None if masked else (entry.value if entry else item.default)
+        result.append(_setting(item, value, entry, masked))
     return result
 
 
-def _setting(item: Definition, value: Any, entry: Any) -> Setting:
+def _setting(item: Definition, value: Any, entry: Any, masked: bool) -> Setting:
     return Setting(
         key=item.key,
         value=value,
+        masked=masked,
         type=item.type,
         category=item.category,
         label=item.label,
@@ -166,6 +182,7 @@ async def get_by_category(ctx: Context, input: CategoryInput) -> list[Setting]:
                 "updatedAt": "2024-11-15T12:00:00.000Z",
                 "updatedBy": "admin-001",
                 "options": None,
+                "masked": False,
             },
         )
     ],
@@ -238,9 +255,12 @@ async def update_feature_flag(ctx: Context, input: FeatureFlagInput) -> FeatureF
 
 
 async def _notifications(ctx: Context) -> NotificationSettings:
+    current = await current_settings(ctx)
+    if any(s.masked for s in current):  # ADMIN-only procedures; kept true if that ever changes
+        raise RpcError(ErrorCode.FORBIDDEN, "Only ADMIN may read the notification settings")
     values = {
         s.key.removeprefix(NOTIFICATION_PREFIX): s.value
-        for s in await current_settings(ctx)
+        for s in current
         if s.key.startswith(NOTIFICATION_PREFIX)
     }
     return msgspec.convert(values, NotificationSettings)

@@ -51,6 +51,12 @@ class Definition:
     integer: bool = False
     max_length: int = 1000
     check: Callable[[Any], str | None] | None = None  # returns a problem, or None when fine
+    secret: bool = False
+    """Holds a credential or personal data (a webhook URL, contacts): only ADMIN reads the value."""
+
+    def __post_init__(self) -> None:
+        if self.secret and self.is_public:
+            raise ValueError(f"setting {self.key} cannot be both public and secret")
 
     def problem(self, value: Any) -> str | None:
         """Why `value` cannot be stored under this key, or None when it can."""
@@ -208,7 +214,16 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition("security.passwordRequireSymbol", BOOLEAN, S, "Passwords need a symbol", False),
     Definition("notifications.emailEnabled", BOOLEAN, N, "E-mail notifications", False),
     Definition("notifications.smsEnabled", BOOLEAN, N, "SMS notifications", False),
-    Definition("notifications.webhookUrl", STRING, N, "Webhook URL", None, nullable=True, max_length=2048),
+    Definition(
+        "notifications.webhookUrl",
+        STRING,
+        N,
+        "Webhook URL",
+        None,
+        nullable=True,
+        max_length=2048,
+        secret=True,
+    ),
     Definition(
         "notifications.recipients",
         SettingType.JSON,
@@ -216,6 +231,7 @@ DEFINITIONS: tuple[Definition, ...] = (
         "Recipients",
         [],
         description="E-mail addresses or phone numbers to notify",
+        secret=True,
     ),
     Definition(
         "notifications.events",

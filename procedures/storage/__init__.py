@@ -8,11 +8,15 @@ snapshots. Report files belong to their owners (served by `reports.getDownloadUr
 
 from __future__ import annotations
 
+from msgspec import UNSET
+
 from procedures.settings.store import get_value
+from procedures.storage.quota import reserve
 from procedures.storage.schemas import (
     Bucket,
     Deleted,
     DownloadUrl,
+    Folder,
     KeyInput,
     ListInput,
     ObjectList,
@@ -24,8 +28,16 @@ from procedures.storage.schemas import (
 from procedures.storage.usage import LAYOUT, Totals, usage_of
 from tvms.clock import iso_ms
 from tvms.rpc import PUBLIC, USER, Context, ErrorCode, Router, RpcError, invalid_params, roles
+from tvms.rpc.origin import absolute
 from tvms.rpc.router import Example
-from tvms.storage import InvalidKey, ObjectNotFound, ObjectTooLarge, content_type_of, validate_key
+from tvms.storage import (
+    DEFAULT_BUCKET,
+    InvalidKey,
+    ObjectNotFound,
+    ObjectTooLarge,
+    content_type_of,
+    validate_key,
+)
 from tvms.storage.base import ObjectInfo
 
 storage_router = Router("storage")
@@ -36,6 +48,10 @@ _REPORTS_PREFIX = REPORTS + "/"
 
 def _is_admin(ctx: Context) -> bool:
     return ctx.principal is not None and ctx.principal.role == "ADMIN"
+
+
+def _is_evidence(key: str) -> bool:
+    return key.split("/", 1)[0] in EVIDENCE_FOLDERS
 
 
 def _is_report(key: str) -> bool:
@@ -57,41 +73,64 @@ async def _usage(ctx: Context) -> Totals:
                 "usedStorage": 0,
                 "availableStorage": 10_737_418_240,
                 "buckets": [
-                    {"name": name, "size": 0, "fileCount": 0, "lastModified": None} for name in LAYOUT
+                    {
+                        "name": DEFAULT_BUCKET,
+                        "size": 0,
+                        "fileCount": 0,
+                        "lastModified": "2024-11-15T12:00:00.000Z",
+                    }
                 ],
+                "folders": [{"name": name, "size": 0, "fileCount": 0} for name in LAYOUT],
             },
         )
     ],
 )
 async def get_stats(ctx: Context) -> StorageStats:
-    """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per folder.
+    """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage, and usage per folder.
 
-    Sizes are bytes. Usage comes from a walk over every stored object, reused for 5 s or ten
-    times as long as the walk took (whichever is longer), so figures may lag recent uploads.
+    Sizes are bytes. `buckets` holds the one store, named from configuration (the S3 bucket, or
+    `?bucket=` of a local `TVMS_STORAGE_URL`, default `smart-city-storage`); its `lastModified` is
+    the newest object's time, or the time of the call for an empty store. `folders` breaks usage
+    down by top-level folder (`lastModified` left out while a folder is empty). Usage comes from
+    a walk over every stored object, reused for 5 s or ten times as long as the walk took
+    (whichever is longer), so figures may lag recent uploads.
     """
     quota = int(await get_value(ctx, "storage.quotaBytes"))
     usage = await _usage(ctx)
     used = sum(size for size, _, _ in usage.values())
-    buckets = [
-        Bucket(
+    folders = [
+        Folder(
             name=name,
             size=size,
             file_count=count,
-            last_modified=None if newest is None else iso_ms(newest),
+            last_modified=UNSET if newest is None else iso_ms(newest),
         )
         for name, (size, count, newest) in usage.items()
     ]
+    times = [newest for _, _, newest in usage.values() if newest is not None]
+    bucket = Bucket(
+        name=ctx.storage.bucket,
+        size=used,
+        file_count=sum(count for _, count, _ in usage.values()),
+        last_modified=iso_ms(max(times) if times else ctx.clock.now_ms()),
+    )
     return StorageStats(
-        total_storage=quota, used_storage=used, available_storage=max(0, quota - used), buckets=buckets
+        total_storage=quota,
+        used_storage=used,
+        available_storage=max(0, quota - used),
+        buckets=[bucket],
+        folders=folders,
     )
 
 
 @storage_router.mutation("getUploadUrl", auth=roles("OPERATOR", "ADMIN"))
 async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
-    """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
+    """A signed, absolute URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
 
     Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
-    Refused when the upload would exceed the storage quota, and CONFLICT when a file already
+    The URL reserves `size` bytes of the storage quota until it expires or the upload is
+    stored: PAYLOAD_TOO_LARGE when stored files, other unexpired URLs and this upload would
+    exceed the quota (`error.data`: quotaBytes, usedBytes, reservedBytes). CONFLICT when a file already
     exists under that key (an upload never replaces one). `reports/` is written by the report
     worker only, evidence folders by devices only (both FORBIDDEN).
     """
@@ -121,18 +160,15 @@ async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
         pass
     else:  # the signed PUT refuses to replace it too; saying so here spares a wasted upload
         raise RpcError(ErrorCode.CONFLICT, "A file already exists under this key")
-    quota = int(await get_value(ctx, "storage.quotaBytes"))
-    used = sum(size for size, _, _ in (await _usage(ctx)).values())
-    if used + input.size > quota:
-        raise RpcError(ErrorCode.PAYLOAD_TOO_LARGE, "The storage quota would be exceeded")
     try:
         signed = await ctx.storage.presign_put(key, content_type, input.size)
     except ObjectTooLarge:
         raise RpcError(ErrorCode.PAYLOAD_TOO_LARGE, "Files are limited to 100 MB") from None
+    await reserve(ctx, key, input.size)  # the URL leaves only once its size is reserved
     usage_of(ctx.services).forget()
     return UploadUrl(
         key=key,
-        url=signed.url,
+        url=absolute(signed.url, ctx.base_url),
         method=signed.method,
         headers=signed.headers,
         expires_at=iso_ms(signed.expires_at_ms),
@@ -141,10 +177,12 @@ async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
 
 @storage_router.query("getDownloadUrl", auth=USER)
 async def get_download_url(ctx: Context, input: KeyInput) -> DownloadUrl:
-    """A signed, expiring URL to download one object.
+    """A signed, expiring, absolute URL to download one object, saved under a name made of its
+    key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
 
-    Evidence that is not verified (pending or quarantined) is served to administrators only, and
-    so are report files (their owners use reports.getDownloadUrl).
+    Under `events/` and `violations/` only verified evidence is served to non-administrators
+    (not pending, quarantined or unregistered files), and report files are served to
+    administrators only (their owners use reports.getDownloadUrl).
     """
     try:
         validate_key(input.key)
@@ -156,11 +194,16 @@ async def get_download_url(ctx: Context, input: KeyInput) -> DownloadUrl:
         await ctx.storage.stat(input.key)
     except ObjectNotFound:
         raise RpcError(ErrorCode.NOT_FOUND, "No such object") from None
-    state = await ctx.db.fetchval("SELECT state FROM evidence WHERE object_key = :key", {"key": input.key})
-    if state not in (None, "VERIFIED") and not _is_admin(ctx):
-        raise RpcError(ErrorCode.FORBIDDEN, "This file is not verified evidence")
-    signed = await ctx.storage.presign_get(input.key)
-    return DownloadUrl(url=signed.url, expires_at=iso_ms(signed.expires_at_ms))
+    if _is_evidence(input.key) and not _is_admin(ctx):
+        # Only a file an evidence item points at AND that was verified: a file in an evidence
+        # folder with no item (an abandoned announcement) is not evidence either.
+        state = await ctx.db.fetchval(
+            "SELECT state FROM evidence WHERE object_key = :key", {"key": input.key}
+        )
+        if state != "VERIFIED":
+            raise RpcError(ErrorCode.FORBIDDEN, "This file is not verified evidence")
+    signed = await ctx.storage.presign_get(input.key, filename=input.key.replace("/", "_"))
+    return DownloadUrl(url=absolute(signed.url, ctx.base_url), expires_at=iso_ms(signed.expires_at_ms))
 
 
 @storage_router.query("list", auth=USER)

@@ -4,21 +4,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
-from procedures.schemas import Input, Output
+from procedures.schemas import Input, IsoTime, Output
 from tvms.storage import MAX_OBJECT_BYTES
 
 Key = Annotated[str, Meta(min_length=1, max_length=512)]
 
 
 class Bucket(Output):
+    """The store (named from configuration): bytes and files in it, and its newest change."""
+
+    name: str
+    size: int
+    file_count: int
+    last_modified: IsoTime
+    """The newest object's time; for an empty store, the time of the call."""
+
+
+class Folder(Output):
     """A top-level folder of the object layout (events, violations, reports, sensors)."""
 
     name: str
     size: int
     file_count: int
-    last_modified: str | None
+    last_modified: IsoTime | UnsetType = UNSET
+    """The newest object's time; left out while the folder is empty."""
 
 
 class StorageStats(Output):
@@ -26,6 +37,9 @@ class StorageStats(Output):
     used_storage: int
     available_storage: int
     buckets: list[Bucket]
+    """One bucket, as documented."""
+    folders: list[Folder]
+    """Usage per top-level folder (ours): the documented folders always, then any other."""
 
 
 class UploadUrlInput(Input):
@@ -40,7 +54,7 @@ class UploadUrl(Output):
     url: str
     method: str
     headers: dict[str, str]
-    expires_at: str
+    expires_at: IsoTime
 
 
 class KeyInput(Input):
@@ -49,7 +63,7 @@ class KeyInput(Input):
 
 class DownloadUrl(Output):
     url: str
-    expires_at: str
+    expires_at: IsoTime
 
 
 class ListInput(Input):
@@ -62,7 +76,7 @@ class StoredObject(Output):
     key: str
     size: int
     content_type: str
-    last_modified: str
+    last_modified: IsoTime
 
 
 class ObjectList(Output):

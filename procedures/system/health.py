@@ -126,6 +126,7 @@ async def health(ctx: Context) -> Health:
                     "updatedAt": None,
                     "updatedBy": None,
                     "options": None,
+                    "masked": False,
                 }
             ],
         )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import msgspec
 
-from procedures.schemas import Output
+from procedures.schemas import IsoTime, Output
 from tvms.config import Config, ConfigError
 from tvms.rpc import PUBLIC, Context, Router
 from tvms.rpc.router import Example
@@ -46,12 +46,12 @@ class LicenseFile(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw
 class License(Output):
     valid: bool
     type: str
-    expires_at: str | None
+    expires_at: IsoTime | None
     features: list[str]
     max_users: int
     max_sensors: int
     organization: str
-    issued_at: str
+    issued_at: IsoTime
 
 
 def _iso(moment: datetime) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from procedures.schemas import Output
+from procedures.schemas import IsoTime, Output
 from tvms.clock import iso_ms
 from tvms.db import Database, Row, Transaction
 from tvms.rpc import ErrorCode, RpcError
@@ -22,9 +22,9 @@ class User(Output):
     last_name: str
     role: str
     disabled: bool
-    created_at: str
-    updated_at: str
-    last_login_at: str | None
+    created_at: IsoTime
+    updated_at: IsoTime
+    last_login_at: IsoTime | None
 
 
 def to_user(row: Row) -> User:

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware as AsgiMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,16 +32,21 @@ from tvms.console import console_fallback
 from tvms.db import open_database
 from tvms.readiness import readiness
 from tvms.rpc import Dispatcher, Middleware, Resolver, Router, Services, flatten
-from tvms.rpc.auth import no_principal
+from tvms.rpc.auth import no_principal, roles
+from tvms.rpc.context import Credentials
+from tvms.rpc.errors import ErrorCode, RpcError
 from tvms.rpc.guard import BodyBudget, HttpGuard
-from tvms.rpc.http import RpcEndpoint
+from tvms.rpc.http import RpcEndpoint, credentials_of
 from tvms.rpc.metrics import Metrics, forget_dead_processes
-from tvms.rpc.openrpc import build_document
+from tvms.rpc.openrpc import build_document, with_server
+from tvms.rpc.origin import base_url
 from tvms.rpc.request_id import RequestIdMiddleware, request_id_of
 from tvms.storage import open_storage
 from tvms.trpc import trpc_routes
 
 log = logging.getLogger("tvms.http")
+_MAX_DOCUMENTS = 16
+ADMIN_ONLY = roles("ADMIN")
 
 DESCRIPTION = (
     "Smart City TVMS: traffic sensors, cameras, ANPR units, radars, edge gateways and NVRs; "
@@ -173,9 +178,23 @@ def create_app(
         body_timeout=config.body_timeout,
     )
     document: dict[str, Any] = build_document(
-        registry, title="TVMS API", version=__version__, description=DESCRIPTION
+        registry,
+        title="TVMS API",
+        version=__version__,
+        description=DESCRIPTION,
+        server_url=base_url(config) + "/rpc",
     )
-    document_bytes = msgspec.json.encode(document)
+    documents: dict[str, bytes] = {}
+
+    def document_bytes(credentials: Credentials | None) -> bytes:
+        """The document announcing the server as this request reached it (absolute URL)."""
+        base = base_url(config, credentials)
+        encoded = documents.get(base)
+        if encoded is None:
+            encoded = msgspec.json.encode(with_server(document, base + "/rpc"))
+            if len(documents) < _MAX_DOCUMENTS:  # a client choosing Host headers cannot grow it
+                documents[base] = encoded
+        return encoded
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -201,7 +220,7 @@ def create_app(
                 middleware=api.middleware,
                 mutation_middleware=api.mutation_middleware,
                 max_batch=config.max_batch,
-                discover=lambda: document_bytes,
+                discover=lambda caller: document_bytes(caller.credentials),
                 metrics=metrics,
                 validate_output=validate_output,
             )
@@ -212,7 +231,7 @@ def create_app(
             yield
 
     async def openrpc(request: Request) -> Response:
-        return Response(document_bytes, media_type="application/json")
+        return Response(document_bytes(credentials_of(request.scope)), media_type="application/json")
 
     async def healthz(request: Request) -> Response:
         """Liveness: the process answers HTTP (whatever its database and storage do)."""
@@ -229,6 +248,19 @@ def create_app(
     async def prometheus(request: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_PLAIN_0_0_4)
 
+    async def metrics_export(request: Request) -> Response:
+        """The documented authenticated export: exactly what `/metrics` serves, to ADMIN tokens."""
+        credentials = credentials_of(request.scope)
+        services: Services = request.app.state.services
+        try:
+            if credentials.bearer is None:
+                raise RpcError(ErrorCode.UNAUTHORIZED, "Authentication required")
+            ADMIN_ONLY.check(await services.resolver(Credentials(bearer=credentials.bearer), services))
+        except RpcError as exc:
+            headers = {"WWW-Authenticate": "Bearer"} if exc.code is ErrorCode.UNAUTHORIZED else None
+            return PlainTextResponse(exc.message + "\n", status_code=exc.code.http_status, headers=headers)
+        return await prometheus(request)
+
     routes: list[BaseRoute] = [
         Route("/rpc", endpoint, methods=None),
         Route("/rpc/{procedure}", endpoint, methods=None),
@@ -236,6 +268,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
+        Route("/api/v1/metrics/export", metrics_export, methods=["GET"]),
         *trpc_routes(
             lambda: endpoint.dispatcher,
             max_body=config.max_body_bytes,

@@ -1,4 +1,5 @@
-"""The `tvms` command: serve, migrate, openrpc, gen-client, conformance, seed, create-user."""
+"""The `tvms` command: serve, migrate, openrpc, gen-client, conformance, seed, create-user, agent,
+simulate."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tvms.clientgen import register as register_gen_client
 from tvms.config import SERVERS, Config, ConfigError, load_config, log_level_number
 from tvms.conformance import register as register_conformance
 from tvms.db import DatabaseError
+from tvms.edge.command import register as register_edge
 from tvms.logs import setup_logging
 from tvms.security.tokens import load_secret
 
@@ -161,6 +163,7 @@ def parser() -> argparse.ArgumentParser:
     register_gen_client(commands)
     register_conformance(commands)
     seed.register(commands)
+    register_edge(commands)
     for name, command in commands.choices.items():  # a subcommand's help is at least its summary
         if command.description is None:
             summary = next((a.help for a in commands._choices_actions if a.dest == name), None)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 DEFAULT_CORS_ORIGINS = (
     "https://itms.solutions",
@@ -51,6 +52,13 @@ class Config:
     bcrypt_rounds: int = 12
     report_lease_s: float = 60.0
     """How long a report job stays with a worker that stopped renewing it (a crashed replica)."""
+    public_url: str = ""
+    """`scheme://host[:port][/prefix]` the service is reached at (TVMS_PUBLIC_URL), for absolute links."""
+    trust_forwarded: bool = False
+    """Build links from X-Forwarded-Host/-Proto (TVMS_TRUST_FORWARDED=1: a proxy sets them)."""
+    rate_limit: int = 1000
+    """Anonymous or failed calls a client may make per `rate_limit_window_s` (0: no limit)."""
+    rate_limit_window_s: int = 60
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -94,6 +102,30 @@ def _database_url(raw: str) -> str:
     raise ConfigError(
         f"TVMS_DATABASE_URL must start with sqlite:/// or postgresql://, got {raw.split(':', 1)[0]!r}"
     )
+
+
+def _public_url(raw: str) -> str:
+    from tvms.rpc.origin import valid_host
+
+    parts = urlsplit(raw)
+    if (
+        parts.scheme not in ("http", "https")
+        or not valid_host(parts.netloc)
+        or parts.query
+        or parts.fragment
+        or not all(ch.isprintable() and not ch.isspace() for ch in parts.path)
+    ):
+        raise ConfigError(f"TVMS_PUBLIC_URL must be http(s)://host[:port][/path], got {raw[:100]!r}")
+    return raw.rstrip("/")
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name} must be 1 or 0, got {raw[:20]!r}")
 
 
 def load_config(env: Mapping[str, str] | None = None) -> Config:
@@ -144,6 +176,10 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         metrics_dir=Path(metrics_dir) if metrics_dir else None,
         bcrypt_rounds=_int(env, "TVMS_BCRYPT_ROUNDS", 12, 4, 31),
         report_lease_s=_float(env, "TVMS_REPORT_LEASE_S", 60.0, 3.0, 3600.0),
+        public_url=_public_url(env["TVMS_PUBLIC_URL"]) if env.get("TVMS_PUBLIC_URL") else "",
+        trust_forwarded=_flag(env, "TVMS_TRUST_FORWARDED"),
+        rate_limit=_int(env, "TVMS_RATE_LIMIT", 1000, 0, 10_000_000),
+        rate_limit_window_s=_int(env, "TVMS_RATE_LIMIT_WINDOW", 60, 1, 86_400),
     )
     if config.body_buffer_bytes < config.max_body_bytes:
         raise ConfigError(

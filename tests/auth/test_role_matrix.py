@@ -105,6 +105,16 @@ EXPECTED: dict[str, str] = {
     "reports.getById": STAFF,
     "reports.getDownloadUrl": STAFF,
     "reports.delete": STAFF,
+    # the edge (issue 20): commands, the devices' side of them, device metrics
+    "commands.send": STAFF,
+    "commands.retry": STAFF,
+    "commands.getAll": ANALYSTS,
+    "commands.getById": ANALYSTS,
+    "devices.pollCommands": "device",
+    "devices.reportCommand": "device",
+    "devices.createSnapshotUpload": "device",
+    "metrics.ingest": "device",
+    "metrics.getSeries": ANALYSTS,
 }
 
 CALLERS = ("anonymous", "VIEWER", "OPERATOR", "ADMIN", "device")

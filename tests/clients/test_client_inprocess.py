@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import msgspec
@@ -34,7 +35,9 @@ async def test_typed_results_read_wire_names(admin: AsyncClient) -> None:
     licence = await admin.system.get_license()
     assert isinstance(licence, models.License)
     assert licence.max_users == -1 and licence.max_sensors == -1  # wire: maxUsers / maxSensors
-    assert licence.issued_at == "2024-01-01T00:00:00.000Z"
+    # timestamps arrive as timezone-aware datetimes, not strings
+    assert licence.issued_at == datetime(2024, 1, 1, tzinfo=UTC)
+    assert licence.issued_at.utcoffset() == timedelta(0)
     tz = await admin.system.timezone.get_timezone_settings()
     assert tz == models.TimezoneSettings(
         timezone="Asia/Almaty", use_24_hour_format=True, date_format="DD/MM/YYYY", first_day_of_week=1
@@ -174,3 +177,16 @@ def test_every_error_code_has_its_exception() -> None:
         assert (
             cls is not tvms_client.RpcError and cls.error_name == code.name and cls.rpc_code == code.rpc_code
         )
+
+
+async def test_datetimes_go_in_and_come_out_aware(admin: AsyncClient) -> None:
+    """An aware datetime is accepted as an input and the answer's instants are aware datetimes."""
+    from zoneinfo import ZoneInfo
+
+    start = datetime(2024, 11, 1, 5, 0, tzinfo=ZoneInfo("Asia/Almaty"))  # 2024-11-01T00:00Z
+    stats = await admin.reports.get_dashboard_stats(
+        models.OptionalPeriodInput(from_=start, to=start + timedelta(days=1))
+    )
+    assert stats.from_ == datetime(2024, 11, 1, tzinfo=UTC)
+    assert stats.to == datetime(2024, 11, 2, tzinfo=UTC)
+    assert stats.from_.tzinfo is not None

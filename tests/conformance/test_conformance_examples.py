@@ -100,8 +100,9 @@ def test_register_adds_the_command() -> None:
     assert args.url == "http://127.0.0.1:9"
     assert args.timeout == 2.0
     assert callable(args.run)
-    with pytest.raises(SystemExit):
-        root.parse_args(["conformance"])
+    assert (args.write, args.disposable) == (False, False)
+    own = root.parse_args(["conformance", "--write"])  # no URL: a server of its own
+    assert (own.url, own.write) == (None, True)
 
 
 def test_nothing_listening_fails_cleanly(capsys: pytest.CaptureFixture[str]) -> None:

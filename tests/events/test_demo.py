@@ -13,10 +13,17 @@ async def test_seed_demo_events(sensors: Database) -> None:
     seen: list[tuple[int, int]] = []
     now = 1_700_000_000_000
     done = await seed_demo_events(
-        sensors, 2500, now_ms=now, progress=lambda d, t: seen.append((d, t)), seed=1
+        sensors,
+        2500,
+        now_ms=now,
+        progress=lambda d, t: seen.append((d, t)),
+        seed=1,
+        batch_size=2000,
+        chunk_size=800,
     )
     assert done == 2500
-    assert seen == [(1000, 2500), (2000, 2500), (2500, 2500)]
+    # chunks of 800 within transactions of 2,000 rows
+    assert seen == [(800, 2500), (1600, 2500), (2000, 2500), (2500, 2500)]
     rows = await sensors.fetch(
         "SELECT type, plate, occurred_at, is_violation, review_status, sensor_id, speed_kmh FROM events"
     )
@@ -38,14 +45,50 @@ async def test_demo_creates_sensors_when_there_are_none(app: object) -> None:
     from tests.events.conftest import db_of
 
     db = db_of(app)  # type: ignore[arg-type]
-    await seed_demo_events(db, 10, now_ms=1_700_000_000_000, seed=2)
+    now = 1_700_000_000_000
+    await seed_demo_events(db, 10, now_ms=now, seed=2)
     assert await db.fetchval("SELECT COUNT(*) FROM sensors WHERE id LIKE 'demo-sensor-%'") == 8
     assert await db.fetchval("SELECT COUNT(*) FROM events") == 10
+    # installed before the first event, with a status history that says so
+    first_event = await db.fetchval("SELECT MIN(occurred_at) FROM events")
+    installed = await db.fetchval("SELECT MAX(created_at) FROM sensors WHERE id LIKE 'demo-sensor-%'")
+    assert installed < first_event
+    changes = await db.fetchval(
+        "SELECT COUNT(*) FROM sensor_status_changes WHERE sensor_id LIKE 'demo-sensor-%'"
+    )
+    assert changes == 8
 
 
-def test_progress_bar() -> None:
-    out = io.StringIO()
-    bar = progress_bar(stream=out, width=10)
-    bar(5, 10)
-    bar(10, 10)
-    assert out.getvalue() == "\r[#####.....]  50% 5/10 events\r[##########] 100% 10/10 events\n"
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_shows_rate_and_time_left() -> None:
+    out, clock = _Terminal(), _Clock()
+    bar = progress_bar(stream=out, width=10, clock=clock)
+    clock.now += 2.0
+    bar(5_000, 10_000)
+    clock.now += 2.0
+    bar(10_000, 10_000)
+    assert out.getvalue() == (
+        "\r[#####.....]  50% 5,000/10,000 events  2,500/s  2 s left"
+        "\r[##########] 100% 10,000/10,000 events  2,500/s  0 s left\n"
+    )
+
+
+def test_progress_elsewhere_is_one_summary_line() -> None:
+    out, clock = io.StringIO(), _Clock()
+    bar = progress_bar("events", stream=out, clock=clock)
+    for done in range(1_000, 200_001, 1_000):
+        clock.now += 0.5
+        bar(done, 200_000)
+    assert out.getvalue() == "200,000 events in 100.0 s (2,000/s)\n"

@@ -279,3 +279,46 @@ async def test_uploads_can_be_disabled(client: httpx.AsyncClient, sensors: Datab
         client, "events.createEvidenceUpload", announce(event_id), headers=as_device("sensor-1")
     )
     assert refused["data"]["code"] == "PRECONDITION_FAILED"
+
+
+async def test_a_re_announced_type_leaves_no_downloadable_orphan(
+    client: httpx.AsyncClient, sensors: Database, app: Starlette
+) -> None:
+    """The review's path: announce JPEG, upload it, re-announce as PNG, then download the .jpg."""
+    from tvms.storage import ObjectNotFound
+
+    event_id = await new_event(client)
+    device = as_device("sensor-1")
+    storage = app.state.services.storage
+    first = await result(client, "events.createEvidenceUpload", announce(event_id), headers=device)
+    assert (await client.put(first["uploadUrl"], content=IMAGE, headers=first["headers"])).status_code == 200
+    second = await result(
+        client, "events.createEvidenceUpload", announce(event_id, contentType="image/png"), headers=device
+    )
+    assert second["key"] != first["key"] and second["key"].endswith(".png")
+    try:
+        await storage.stat(first["key"])
+        raise AssertionError("the orphaned .jpg is still stored")
+    except ObjectNotFound:
+        pass
+    # the old URL is still signed: what it uploads now is no item's file and is never served
+    assert (await client.put(first["uploadUrl"], content=IMAGE, headers=first["headers"])).status_code == 200
+    for role in ("VIEWER", "OPERATOR"):
+        refused = await error(client, "storage.getDownloadUrl", {"key": first["key"]}, headers=as_role(role))
+        assert refused["data"]["code"] == "FORBIDDEN"
+    detail = await result(client, "events.getById", {"id": event_id}, headers=as_role("VIEWER"))
+    assert [(e["key"], e["downloadUrl"]) for e in detail["evidence"]] == [(second["key"], None)]
+
+
+async def test_a_file_in_an_evidence_folder_without_an_item_is_not_served(
+    client: httpx.AsyncClient, sensors: Database, app: Starlette
+) -> None:
+    await app.state.services.storage.put("events/2024/11/stray.jpg", IMAGE, "image/jpeg")
+    refused = await error(
+        client, "storage.getDownloadUrl", {"key": "events/2024/11/stray.jpg"}, headers=as_role("VIEWER")
+    )
+    assert refused["data"]["code"] == "FORBIDDEN"
+    admin = await result(
+        client, "storage.getDownloadUrl", {"key": "events/2024/11/stray.jpg"}, headers=as_role("ADMIN")
+    )
+    assert (await client.get(admin["url"])).content == IMAGE

@@ -80,8 +80,10 @@ async def test_evidence_on_s3(client: httpx.AsyncClient, s3_app: Starlette) -> N
         assert downloaded.status_code == 200
         assert hashlib.sha256(downloaded.content).hexdigest() == hashlib.sha256(IMAGE).hexdigest()
     stats = await result(client, "storage.getStats")
-    violations = next(b for b in stats["buckets"] if b["name"] == "violations")
+    violations = next(f for f in stats["folders"] if f["name"] == "violations")
     assert violations["fileCount"] == 2
+    (bucket,) = stats["buckets"]  # the S3 bucket, by its configured name
+    assert bucket["name"] == s3_app.state.services.storage.bucket and bucket["fileCount"] == 2
 
 
 async def test_verified_evidence_on_s3_cannot_be_replaced(

@@ -144,13 +144,13 @@ async def test_pdf_summary_has_a_title_page_totals_and_a_chart(
     assert report["status"] == "READY", report
     data = await stored(app, report["fileKey"])
     reader = pypdf.PdfReader(io.BytesIO(data))
-    assert reader.metadata is not None and reader.metadata.title == "TVMS - Violations summary"
+    assert reader.metadata is not None and reader.metadata.title == "Smart City TVMS - Violations summary"
     title_page = reader.pages[0].extract_text()
     assert "Violations summary" in title_page
     assert "Asia/Almaty" in title_page and "Generated" in title_page and "Period" in title_page
     assert "Total violations" in title_page and "43" in title_page  # 30 + 12 + the next day's one
     summary = reader.pages[1].extract_text()
-    assert "SPEEDING" in summary and "31" in summary and "RED_LIGHT" in summary and "12" in summary
+    assert "Speeding" in summary and "31" in summary and "Red light" in summary and "12" in summary
     assert "Hotspots" in "".join(page.extract_text() for page in reader.pages)
     assert len(reader.pages) >= 3
 

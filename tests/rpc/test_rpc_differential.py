@@ -202,7 +202,7 @@ def dispatcher() -> Dispatcher:
     cache, so none is opened: the comparison is about the envelope, on any engine."""
     clock = ManualClock()
     services = Services(config=Config(), db=None, storage=None, cache=Cache(clock), clock=clock)  # type: ignore[arg-type]
-    return Dispatcher(flatten([test_router]), services, discover=lambda: b'{"openrpc":"1.3.2"}')
+    return Dispatcher(flatten([test_router]), services, discover=lambda caller: b'{"openrpc":"1.3.2"}')
 
 
 # ----- where we differ on purpose

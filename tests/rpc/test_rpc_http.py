@@ -76,10 +76,16 @@ async def test_invalid_content_length(rpc_client: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize(
     "content_type",
-    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/json"],
+    [
+        None,
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "text/json",
+    ],
 )
 async def test_wrong_content_type(
-    rpc_client: httpx.AsyncClient, rpc_app: Starlette, content_type: str
+    rpc_client: httpx.AsyncClient, rpc_app: Starlette, content_type: str | None
 ) -> None:
     response = await post(rpc_client, req("test.subtract", SUBTRACT), content_type=content_type)
     assert response.status_code == 200
@@ -91,9 +97,9 @@ async def test_wrong_content_type(
 
 @pytest.mark.parametrize(
     "content_type",
-    [None, "application/json", "application/json; charset=utf-8", "Application/JSON", "application/json-rpc"],
+    ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/json-rpc"],
 )
-async def test_json_content_types(rpc_client: httpx.AsyncClient, content_type: str | None) -> None:
+async def test_json_content_types(rpc_client: httpx.AsyncClient, content_type: str) -> None:
     response = await post(rpc_client, req("test.subtract", SUBTRACT), content_type=content_type)
     assert response.json()["result"] == 19
 

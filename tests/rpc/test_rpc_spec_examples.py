@@ -135,9 +135,9 @@ async def test_mixed_batch(rpc_client: httpx.AsyncClient, rpc_app: Starlette) ->
     assert calls(rpc_app) == ["test.sum", "test.notifyHello", "test.subtract", "test.getData"]
 
 
-@pytest.mark.parametrize("content_type", ["application/json", None])
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8"])
 async def test_all_notification_batch(
-    rpc_client: httpx.AsyncClient, rpc_app: Starlette, content_type: str | None
+    rpc_client: httpx.AsyncClient, rpc_app: Starlette, content_type: str
 ) -> None:
     batch = [
         {"jsonrpc": "2.0", "method": "test.notifySum", "params": [{"values": [1, 2, 4]}]},

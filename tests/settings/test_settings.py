@@ -59,6 +59,7 @@ async def test_setting_shape(client: httpx.AsyncClient) -> None:
         "updatedAt": None,
         "updatedBy": None,
         "options": ["en", "ru", "kk"],
+        "masked": False,
     }
 
 
@@ -284,3 +285,79 @@ async def test_values_survive_a_new_process(client: httpx.AsyncClient, config: C
     finally:
         await db.close()
     assert row is not None and row["value"] == '"kk"' and row["updated_by"] == "admin-1"
+
+
+SECRET_VALUES = {
+    "notifications.webhookUrl": "https://hooks.example.org/T000/B000/s3cr3t-token",
+    "notifications.recipients": ["ops@example.org", "+77010000000"],
+}
+
+
+async def _store_secrets(client: httpx.AsyncClient) -> None:
+    await result(
+        client,
+        "settings.updateNotifications",
+        {
+            "webhookUrl": SECRET_VALUES["notifications.webhookUrl"],
+            "recipients": SECRET_VALUES["notifications.recipients"],
+        },
+        headers=ADMIN,
+    )
+
+
+@pytest.mark.parametrize("role", ["VIEWER", "OPERATOR"])
+@pytest.mark.parametrize(
+    ("procedure", "params"),
+    [
+        ("settings.getAll", None),
+        ("settings.getByCategory", {"category": "NOTIFICATIONS"}),
+        ("system.getSettings", None),
+    ],
+)
+async def test_secret_settings_are_masked_for_everyone_but_admin(
+    client: httpx.AsyncClient, role: str, procedure: str, params: dict[str, str] | None
+) -> None:
+    """The hostile review's read: a VIEWER or OPERATOR lists settings to find the webhook URL."""
+    await _store_secrets(client)
+    listed = await client.post(
+        "/rpc",
+        json={"jsonrpc": "2.0", "method": procedure, "params": params or {}, "id": 1},
+        headers=as_role(role),
+    )
+    text = listed.text
+    for value in ("s3cr3t-token", "hooks.example.org", "ops@example.org", "+77010000000"):
+        assert value not in text
+    for setting in listed.json()["result"]:
+        if setting["key"] in SECRET_VALUES:
+            assert setting["value"] is None and setting["masked"] is True
+    assert (await error(client, "settings.getNotifications", headers=as_role(role)))["code"] == -32003
+
+
+async def test_secrets_are_masked_over_get_and_trpc(client: httpx.AsyncClient) -> None:
+    await _store_secrets(client)
+    by_get = await client.get(
+        "/rpc/settings.getByCategory",
+        params={"input": '{"category":"NOTIFICATIONS"}'},
+        headers=as_role("VIEWER"),
+    )
+    by_trpc = await client.get(
+        "/trpc/settings.getAll", params={"input": '{"json":null}'}, headers=as_role("OPERATOR")
+    )
+    assert by_get.status_code == 200 and by_trpc.status_code == 200
+    for response in (by_get, by_trpc):
+        assert "s3cr3t-token" not in response.text and "ops@example.org" not in response.text
+
+
+async def test_admin_reads_the_secret_values(client: httpx.AsyncClient) -> None:
+    await _store_secrets(client)
+    for params in (None, {"category": "NOTIFICATIONS"}):
+        method = "settings.getAll" if params is None else "settings.getByCategory"
+        listed = {s["key"]: s for s in await result(client, method, params, headers=ADMIN)}
+        for key, value in SECRET_VALUES.items():
+            assert listed[key]["value"] == value and listed[key]["masked"] is False
+
+
+def test_every_credential_bearing_setting_is_secret() -> None:
+    secret = {item.key for item in DEFINITIONS if item.secret}
+    assert secret == set(SECRET_VALUES)
+    assert not any(item.secret and item.is_public for item in DEFINITIONS)

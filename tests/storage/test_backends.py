@@ -11,7 +11,7 @@ import pytest
 
 from tests.storage.conftest import Backend
 from tvms.storage import InvalidKey, ObjectNotFound, ObjectTooLarge, StorageError
-from tvms.storage.base import MAX_OBJECT_BYTES, validate_prefix
+from tvms.storage.base import MAX_OBJECT_BYTES, download_name, validate_prefix
 
 JPEG = b"\xff\xd8\xff\xe0" + b"evidence" * 100
 
@@ -141,6 +141,26 @@ async def test_presigned_get(backend: Backend) -> None:
     assert response.status_code == 200
     assert response.content == JPEG
     assert response.headers["content-type"].startswith("image/jpeg")
+
+
+async def test_presigned_get_names_the_download(backend: Backend) -> None:
+    await backend.storage.put("reports/r1.pdf", b"%PDF-1.7", "application/pdf")
+    signed = await backend.storage.presign_get("reports/r1.pdf", filename='Report "Nov"\r\n/../x.pdf')
+    response = await backend.http.get(signed.url)
+    assert response.status_code == 200 and response.content == b"%PDF-1.7"
+    # quotes, line breaks and path separators never reach the header
+    assert response.headers["content-disposition"] == 'attachment; filename="Report_Nov_x.pdf"'
+    plain = await backend.http.get((await backend.storage.presign_get("reports/r1.pdf")).url)
+    assert "content-disposition" not in plain.headers
+
+
+def test_download_names_are_safe_and_keep_their_extension() -> None:
+    name = "tvms-violations-2024-11-01_2024-11-30.pdf"
+    assert download_name(name) == name
+    assert download_name("Отчёт.pdf") == "download.pdf"
+    assert download_name("..") == "download"
+    long = download_name("x" * 300 + ".csv")
+    assert len(long) == 120 and long.endswith(".csv")
 
 
 async def test_presigned_get_tampered_is_refused(backend: Backend) -> None:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from procedures.storage.usage import usage_of
-from tests.events.conftest import config  # noqa: F401  (the same app)
+from tests.events.conftest import config, sensors  # noqa: F401  (the same app, with sensors)
 from tests.support import as_device, as_role, call, error, result
-from tvms.clock import ManualClock
+from tvms.clock import ManualClock, iso_ms
+from tvms.conformance.examples import compare
 from tvms.db import Database
+from tvms.storage import open_storage
 from tvms.storage.base import ObjectPage
 
 ADMIN = as_role("ADMIN")
@@ -34,20 +37,39 @@ async def put_file(
     return key
 
 
-async def test_stats_count_real_usage(client: httpx.AsyncClient, app: Any) -> None:
+async def test_stats_count_real_usage(client: httpx.AsyncClient, app: Any, clock: ManualClock) -> None:
     empty = await result(client, "storage.getStats")
     assert empty["totalStorage"] == 10 * 1024**3
     assert (empty["usedStorage"], empty["availableStorage"]) == (0, 10 * 1024**3)
-    assert [b["name"] for b in empty["buckets"]] == ["events", "violations", "reports", "sensors"]
-    assert {b["fileCount"] for b in empty["buckets"]} == {0}
+    # the documented shape: one bucket, named from configuration, with an ISO time
+    assert empty["buckets"] == [
+        {"name": "smart-city-storage", "size": 0, "fileCount": 0, "lastModified": iso_ms(clock.now_ms())}
+    ]
+    assert [f["name"] for f in empty["folders"]] == ["events", "violations", "reports", "sensors"]
+    assert {f["fileCount"] for f in empty["folders"]} == {0}
+    assert not any("lastModified" in f for f in empty["folders"])  # nothing there: no time
     await app.state.services.storage.put("reports/r1.pdf", b"%PDF-1.7 report", "application/pdf")
     await put_file(client, "sensors/sensor-1", "snapshot.jpg", b"\xff\xd8jpeg", "image/jpeg")
     usage_of(app.state.services).forget()  # written around the API: walk again
     stats = await result(client, "storage.getStats")
     assert stats["usedStorage"] == len(b"%PDF-1.7 report") + len(b"\xff\xd8jpeg")
-    by_name = {b["name"]: b for b in stats["buckets"]}
+    by_name = {f["name"]: f for f in stats["folders"]}
     assert by_name["reports"]["fileCount"] == 1 and by_name["reports"]["lastModified"] is not None
     assert by_name["sensors"]["size"] == len(b"\xff\xd8jpeg")
+    (bucket,) = stats["buckets"]
+    assert (bucket["size"], bucket["fileCount"]) == (stats["usedStorage"], 2)
+    assert bucket["lastModified"] == max(f["lastModified"] for f in stats["folders"] if "lastModified" in f)
+    assert "lastModified" not in by_name["events"]  # still empty
+    # the documented example still holds for a store with files (the self-check's view)
+    (example,) = app.state.registry["storage.getStats"].examples
+    problems, _ = compare(example.result, stats)
+    assert problems == []
+
+
+async def test_the_bucket_is_named_from_configuration(tmp_path: Path) -> None:
+    storage = open_storage(f"file://{tmp_path}/store?bucket=city-evidence")
+    assert storage.bucket == "city-evidence"
+    assert open_storage(f"file://{tmp_path}/store").bucket == "smart-city-storage"
 
 
 async def test_quota_comes_from_settings(client: httpx.AsyncClient, app: Any) -> None:
@@ -234,3 +256,73 @@ async def test_a_slow_walk_is_reused_ten_times_as_long(
     await put_file(client, "sensors/s2", "snapshot.jpg", b"\xff\xd8jpeg2", "image/jpeg")
     assert (await result(client, "storage.getStats"))["usedStorage"] == 2 * len(b"\xff\xd8jpeg") + 1
     assert usage.walks == 3
+
+
+async def _set_quota(app: Any, quota: int) -> None:
+    db: Database = app.state.services.db
+    await db.execute(
+        "INSERT INTO settings (key, value, updated_at) VALUES ('storage.quotaBytes', :value, 0)",
+        {"value": str(quota)},
+    )
+    app.state.services.cache.invalidate("settings:")
+
+
+def _upload(name: str, size: int) -> dict[str, Any]:
+    return {"folder": "sensors/s1", "filename": name, "contentType": "text/csv", "size": size}
+
+
+async def test_issued_urls_reserve_the_quota(client: httpx.AsyncClient, app: Any, clock: ManualClock) -> None:
+    """The review's bypass: with a 1,000,000-byte quota, five 900,000-byte URLs before any upload."""
+    await _set_quota(app, 1_000_000)
+    answers = [
+        await call(client, "storage.getUploadUrl", _upload(f"f{n}.csv", 900_000), headers=OPERATOR)
+        for n in range(5)
+    ]
+    assert ["result" in a for a in answers] == [True, False, False, False, False]
+    refused = answers[1]["error"]["data"]
+    assert refused["code"] == "PAYLOAD_TOO_LARGE" and refused["reservedBytes"] == 900_000
+    # asking again for the same key replaces its own reservation instead of adding to it
+    again = await call(client, "storage.getUploadUrl", _upload("f0.csv", 900_000), headers=OPERATOR)
+    assert "result" in again
+    # the reservation ends when its URL expires
+    clock.advance(15 * 60 + 1)
+    assert "result" in await call(
+        client, "storage.getUploadUrl", _upload("f1.csv", 900_000), headers=OPERATOR
+    )
+
+
+async def test_a_completed_upload_stops_being_reserved_once_counted(
+    client: httpx.AsyncClient, app: Any, clock: ManualClock
+) -> None:
+    await _set_quota(app, 1000)
+    data = b"a,b\n" + b"1" * 596  # 600 bytes
+    slot = await result(client, "storage.getUploadUrl", _upload("a.csv", len(data)), headers=OPERATOR)
+    assert (await client.put(slot["url"], content=data, headers=slot["headers"])).status_code == 200
+    # stored (600) + what is left (400) is all there is, whether reserved or stored
+    over = await call(client, "storage.getUploadUrl", _upload("b.csv", 401), headers=OPERATOR)
+    assert over["error"]["data"]["code"] == "PAYLOAD_TOO_LARGE"
+    clock.advance(61)  # the finished upload is in usage now and no longer reserved
+    usage_of(app.state.services).forget()
+    assert "result" in await call(client, "storage.getUploadUrl", _upload("b.csv", 400), headers=OPERATOR)
+    over = await call(client, "storage.getUploadUrl", _upload("c.csv", 1), headers=OPERATOR)
+    assert over["error"]["data"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+@pytest.mark.usefixtures("sensors")
+async def test_evidence_uploads_count_against_the_quota(client: httpx.AsyncClient, app: Any) -> None:
+    from tests.events.test_evidence import announce, new_event
+
+    await _set_quota(app, 15_000)
+    event_id = await new_event(client)
+    first = await call(
+        client, "events.createEvidenceUpload", announce(event_id), headers=as_device("sensor-1")
+    )
+    assert "result" in first  # 10,244 bytes reserved
+    plate = announce(event_id, kind="PLATE_CROP")
+    refused = await call(client, "events.createEvidenceUpload", plate, headers=as_device("sensor-1"))
+    assert refused["error"]["data"]["code"] == "PAYLOAD_TOO_LARGE"
+    sensors_upload = await call(client, "storage.getUploadUrl", _upload("x.csv", 5000), headers=OPERATOR)
+    assert sensors_upload["error"]["data"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert (
+        await app.state.services.db.fetchval("SELECT COUNT(*) FROM evidence WHERE kind = 'PLATE_CROP'") == 0
+    )

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.support import as_role, result
+from tvms.trpc import superjson
 
 LICENSE = "system.getLicense"
 TIMEZONE = "system.timezone.getTimezoneSettings"
@@ -392,3 +393,84 @@ async def test_plain_json_clients(trpc: httpx.AsyncClient) -> None:
     ok, missing = batch.json()
     assert ok == {"result": {"data": {"text": "x", "tags": []}}}
     assert missing["error"]["data"]["code"] == "NOT_FOUND" and "json" not in missing["error"]
+
+
+# ----- hostile inputs ---------------------------------------------------------------------------
+
+
+class _Spy:
+    """Counts what the superjson parser builds while it reads `meta.values`."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.segments = 0
+        self.applied = 0
+        parse, apply = superjson.parse_path, superjson._apply
+
+        def counting_parse(text: str, legacy: bool) -> list[str]:
+            found = parse(text, legacy)
+            self.segments += len(found)
+            return found
+
+        def counting_apply(holder: list[Any], path: list[str], annotation: Any) -> None:
+            self.applied += 1
+            apply(holder, path, annotation)
+
+        monkeypatch.setattr(superjson, "parse_path", counting_parse)
+        monkeypatch.setattr(superjson, "_apply", counting_apply)
+
+
+async def test_a_9_mib_dotted_path_is_refused_before_it_is_split(
+    trpc: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review's stall: one anonymous body whose only annotation is a 9 MiB path."""
+    spy = _Spy(monkeypatch)
+    path = ".".join(["a"] * (9 * 1024 * 1024 // 2))
+    body = envelope({"a": 1}, {"values": {path: ["undefined"]}, "v": 1})
+    response = await post(trpc, "probe.bump", body)
+    assert response.status_code == 400
+    shape = failure(response.json())
+    assert shape["data"]["code"] == "BAD_REQUEST"
+    assert f"longer than {superjson.MAX_PATH_LENGTH} characters" in shape["message"]
+    assert spy.segments == 0 and spy.applied == 0
+    assert data(await get(trpc, "probe.bumps")) == {"value": 0}
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({f"k{i}": ["undefined"] for i in range(50_000)}, "more than 1000 paths"),
+        ({".".join(["a"] * 33): ["undefined"]}, "deeper than 32 levels"),
+        ({"a": [["undefined"], {"a": [["undefined"], {"a": ["undefined"]}]}]} | {"b" * 40: ["Date"]}, None),
+    ],
+    ids=["too many", "too deep", "nested within limits"],
+)
+async def test_superjson_metadata_is_bounded(
+    trpc: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, values: dict[str, Any], message: str | None
+) -> None:
+    spy = _Spy(monkeypatch)
+    response = await post(trpc, "probe.bump", envelope({"a": 1}, {"values": values, "v": 1}))
+    assert response.status_code == 400
+    shape = failure(response.json())
+    if message is not None:  # refused from the tree alone: nothing was applied to the input
+        assert message in shape["message"] and spy.applied == 0
+    assert spy.applied <= superjson.MAX_ANNOTATIONS
+    assert spy.segments <= superjson.MAX_ANNOTATIONS * superjson.MAX_PATH_DEPTH
+
+
+async def test_nested_annotations_within_the_limits_apply(trpc: httpx.AsyncClient) -> None:
+    nested = {"text": None, "tags": ["x", "y"]}
+    meta = {"values": {"text": ["undefined"], "tags": ["set"]}, "v": 1}
+    response = await get(trpc, "probe.echo", envelope(nested, meta))
+    assert data(response) == {"text": "", "tags": ["x", "y"]}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"json":{"text":"\xc3\x28"}}', b'{"json":{"te\xffxt":"a"}}', b'{"json":"\xed\xa0\x80"}'],
+    ids=["in a value", "in a key", "a surrogate"],
+)
+async def test_invalid_utf8_in_a_body_is_a_parse_error(trpc: httpx.AsyncClient, raw: bytes) -> None:
+    response = await trpc.post("/trpc/probe.bump", content=raw, headers=JSON_BODY)
+    assert response.status_code == 400
+    assert failure(response.json())["data"]["code"] == "PARSE_ERROR"
+    assert data(await get(trpc, "probe.bumps")) == {"value": 0}

@@ -159,6 +159,8 @@ export function ConfirmButton(props: {
   onConfirm: () => void;
   disabled?: boolean;
   busy?: boolean;
+  /** The confirming button's text; "Yes, <label>" by default. */
+  yes?: string;
 }) {
   const [open, setOpen] = useState(false);
   return (
@@ -181,7 +183,7 @@ export function ConfirmButton(props: {
               props.onConfirm();
             }}
           >
-            Yes, {props.label.toLowerCase()}
+            {props.yes ?? `Yes, ${props.label.toLowerCase()}`}
           </button>
         </div>
       </Dialog>

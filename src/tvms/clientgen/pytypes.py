@@ -43,6 +43,12 @@ class PyTypes:
         if isinstance(t, mi.Metadata):
             inner = t.type
             extra = dict(t.extra_json_schema or {})
+            if isinstance(inner, mi.StrType) and extra.get("format") == "date-time":
+                # An instant the server writes as an ISO-8601 string: the client decodes it to an
+                # aware datetime (and encodes one back to the same ISO form).
+                self.modules.add("datetime")
+                aware = "Annotated[datetime.datetime, msgspec.Meta(tz=True)]"
+                return aware if constraints else "datetime.datetime"
             if not constraints or not extra:
                 return self.annotation(inner, constraints=constraints)
             meta = self._meta_args(inner) + self._schema_args(extra)

@@ -3,6 +3,11 @@
 Every response is checked against the JSON-RPC 2.0 response schema and the service's error
 contract before its codes and ids are compared with the vector's expectation. Then each
 OpenRPC method's `examples` (pairings of params and result) are called and compared.
+
+By default only queries run: the check reads and leaves the server's data and sessions exactly
+as they were, so it is safe against production. Examples of mutations (which create, delete,
+log out) run only with `--write`, against a server the command starts itself (no URL given) or
+one the user names as disposable (`--disposable`).
 """
 
 from __future__ import annotations
@@ -162,10 +167,45 @@ def _check_example(pairing: dict[str, Any], answer: Any) -> tuple[list[str], str
     return [], "the result holds the example, and more"
 
 
-def run_examples(client: httpx.Client, base: str, headers: dict[str, str] | None = None) -> list[Result]:
+WRITES_SKIPPED = "writes: runs only with --write, on a server it starts or one named --disposable"
+# These end the session they are called with: each gets a session of its own (a fresh login
+# with the `auth.login` example), and they run last.
+REVOKING = ("auth.refreshToken", "auth.logout")
+LOGIN = "auth.login"
+
+
+def _order(methods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Queries first, then mutations (deletes after the others), the session-ending ones last."""
+
+    def rank(method: dict[str, Any]) -> tuple[int, int]:
+        name = str(method.get("name", ""))
+        if name in REVOKING:
+            return 3, REVOKING.index(name)
+        if method.get("x-kind", "query") == "query":
+            return 0, 0
+        return (2 if "delete" in name.rsplit(".", 1)[-1].lower() else 1), 0
+
+    return sorted(methods, key=rank)
+
+
+def _own_session(client: httpx.Client, base: str, methods: list[dict[str, Any]]) -> dict[str, str] | None:
+    """A new session from the `auth.login` example's credentials (None when there is none)."""
+    login = next((m for m in methods if m.get("name") == LOGIN and m.get("examples")), None)
+    if login is None:
+        return None
+    body = encode(request(LOGIN, _example_params(login, login["examples"][0]), "login"))
+    answer = client.post(f"{base}/rpc", content=body, headers={"content-type": "application/json"}).json()
+    token = answer.get("result", {}).get("token") if isinstance(answer, dict) else None
+    return {"authorization": f"Bearer {token}"} if isinstance(token, str) else None
+
+
+def run_examples(
+    client: httpx.Client, base: str, headers: dict[str, str] | None = None, *, write: bool = False
+) -> list[Result]:
     """Call every OpenRPC example pairing and compare its result with the example's.
 
-    Examples of non-public methods are skipped unless credentials are given.
+    Examples of non-public methods are skipped unless credentials are given, and examples of
+    mutations unless `write` (the caller vouches that the server is disposable).
     """
     import httpx
 
@@ -176,18 +216,24 @@ def run_examples(client: httpx.Client, base: str, headers: dict[str, str] | None
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
         return [Result("openrpc", "GET /openrpc.json", False, f"no OpenRPC document: {exc}")]
     results: list[Result] = []
-    for method in methods:
+    for method in _order(methods) if write else methods:
         for number, pairing in enumerate(method.get("examples") or (), start=1):
             name = f"{method['name']} example {pairing.get('name') or number}"
+            if not write and method.get("x-kind", "query") != "query":
+                results.append(Result("example", name, True, WRITES_SKIPPED, skipped=True))
+                continue
             needs = _needs_credentials(method, headers)
             if needs is not None:
                 detail = f"needs {needs}: give --bearer or --api-key"
                 results.append(Result("example", name, True, detail, skipped=True))
                 continue
             try:
+                call_headers = headers
+                if method["name"] in REVOKING:
+                    call_headers = _own_session(client, base, methods) or headers
                 body = encode(request(method["name"], _example_params(method, pairing), number))
                 answer = client.post(
-                    f"{base}/rpc", content=body, headers={"content-type": "application/json", **headers}
+                    f"{base}/rpc", content=body, headers={"content-type": "application/json", **call_headers}
                 ).json()
             except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
                 results.append(Result("example", name, False, f"{type(exc).__name__}: {exc}"))
@@ -199,13 +245,19 @@ def run_examples(client: httpx.Client, base: str, headers: dict[str, str] | None
     return results
 
 
-def run(url: str, *, headers: dict[str, str] | None = None, timeout: float = 30.0) -> list[Result]:
-    """Every vector, then every OpenRPC example, against the server at `url`."""
+def run(
+    url: str, *, headers: dict[str, str] | None = None, timeout: float = 30.0, write: bool = False
+) -> list[Result]:
+    """Every vector, then every OpenRPC example, against the server at `url`.
+
+    Read-only unless `write`: then mutation examples run too, which change the server's data
+    and end sessions. Pass `write=True` only for a server that may be thrown away.
+    """
     import httpx
 
     base = url.rstrip("/")
     with httpx.Client(timeout=timeout) as client:
-        return run_vectors(client, base) + run_examples(client, base, headers)
+        return run_vectors(client, base) + run_examples(client, base, headers, write=write)
 
 
 def print_table(results: Sequence[Result], out: TextIO) -> None:
@@ -219,7 +271,23 @@ def print_table(results: Sequence[Result], out: TextIO) -> None:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("url", help="the server's base URL, e.g. http://127.0.0.1:8000")
+    parser.add_argument(
+        "url",
+        nargs="?",
+        help="the server's base URL, e.g. http://127.0.0.1:8000; without it, a fresh server with "
+        "the demo data is started on a temporary directory and removed afterwards",
+    )
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="also run the examples that write (create, delete, log out); needs a server started "
+        "by the command (no URL) or --disposable",
+    )
+    parser.add_argument(
+        "--disposable",
+        action="store_true",
+        help="with --write and a URL: the server's data and sessions may be changed and lost",
+    )
     parser.add_argument("--bearer", help="a token for OpenRPC examples that need a signed-in user")
     parser.add_argument("--api-key", help="a device API key for examples that need a device")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
@@ -233,20 +301,44 @@ def execute(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except ImportError:
         print("tvms conformance: needs httpx (pip install httpx)", file=sys.stderr)
         return 2
+    if args.url and args.write and not args.disposable:
+        print(
+            "tvms conformance: --write changes the server's data and ends sessions; add --disposable"
+            " if that server may be thrown away, or give no URL to check a server started for it",
+            file=sys.stderr,
+        )
+        return 2
     headers = {}
     if args.bearer:
         headers["authorization"] = f"Bearer {args.bearer}"
     if args.api_key:
         headers["x-api-key"] = args.api_key
-    results = run(args.url, headers=headers, timeout=args.timeout)
+    if args.url:
+        results = run(args.url, headers=headers, timeout=args.timeout, write=args.write)
+    else:
+        results = _run_on_own_server(headers, args.timeout, args.write)
     print_table(results, out)
     return 0 if all(r.passed for r in results) else 1
+
+
+def _run_on_own_server(headers: dict[str, str], timeout: float, write: bool) -> list[Result]:
+    """The checks on a fresh, seeded server, signed in as its demo administrator."""
+    import httpx
+
+    from tvms.conformance.own_server import own_server
+
+    with own_server() as url, httpx.Client(timeout=timeout) as client:
+        methods = client.get(f"{url}/openrpc.json").json()["methods"]
+        session = headers or _own_session(client, url, methods) or {}
+        return run(url, headers=session, timeout=timeout, write=write)
 
 
 def register(commands: Any) -> None:
     """Add `conformance URL` to the `tvms` command (argparse's subparsers object)."""
     parser = commands.add_parser(
-        "conformance", help="check a running server against the JSON-RPC 2.0 vectors"
+        "conformance",
+        help="check a server against the JSON-RPC 2.0 vectors and its OpenRPC examples (read-only"
+        " unless --write)",
     )
     _arguments(parser)
     parser.set_defaults(run=lambda args, config: execute(args))

@@ -16,7 +16,9 @@ Id = int | float | str | None
 
 LICENSE = "system.getLicense"
 TIMEZONE = "system.timezone.getTimezoneSettings"
-UPDATE_TIMEZONE = "system.timezone.updateTimezoneSettings"
+# A query for signed-in users: the vectors that need a refused call use it rather than a
+# mutation, so that even refused attempts leave nothing behind (the audit log records those).
+SIGNED_IN_QUERY = "users.getAll"
 HEALTH = "system.health"
 UNKNOWN = "system.noSuchProcedure"
 
@@ -110,7 +112,7 @@ def _vectors() -> list[Vector]:
     add("notification with params", request(TIMEZONE, [{}]), None)
     add("notification of an unknown method", request(UNKNOWN), None)
     add("notification with invalid params", request(LICENSE, {"bogus": 1}), None)
-    add("notification needing auth", request(UPDATE_TIMEZONE, {"timezone": "UTC"}), None)
+    add("notification needing auth", request(SIGNED_IN_QUERY, {"take": 1}), None)
     # --- errors with an id
     add("non-existent method", request(UNKNOWN, id="1"), Reply("1", METHOD_NOT_FOUND))
     add("method not dotted", request("foobar", id=8), Reply(8, METHOD_NOT_FOUND))
@@ -119,7 +121,7 @@ def _vectors() -> list[Vector]:
     add("two positional params", request(TIMEZONE, [{}, {}], 11), Reply(11, INVALID_PARAMS))
     add(
         "wrong param type",
-        request(UPDATE_TIMEZONE, {"timezone": 5}, 12),
+        request(SIGNED_IN_QUERY, {"take": "five"}, 12),
         Reply(12, UNAUTHORIZED),  # auth is checked before the input: nobody is signed in
     )
     # --- invalid JSON and invalid Request objects (spec §7): id null

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 
 from tvms.rpc.auth import Principal, Resolver, no_principal
+from tvms.rpc.origin import base_url
 
 if TYPE_CHECKING:
     from tvms.cache import Cache
@@ -52,6 +53,11 @@ class Credentials:
     api_key: str | None = None
     client: str | None = None
     user_agent: str | None = None
+    scheme: str = "http"
+    host: str | None = None
+    """The `Host` header, unchecked: `tvms.rpc.origin` validates it before building a link."""
+    forwarded_host: str | None = None
+    forwarded_proto: str | None = None
 
 
 class Caller:
@@ -139,6 +145,11 @@ class Context:
     @property
     def credentials(self) -> Credentials:
         return self._caller.credentials
+
+    @property
+    def base_url(self) -> str:
+        """The service's public base URL for this request (see `tvms.rpc.origin`)."""
+        return base_url(self.services.config, self._caller.credentials)
 
     def once_per_request(self, name: str) -> bool:
         """True the first time `name` is asked for within this HTTP request (a batch), else False."""

@@ -7,6 +7,7 @@ pieces. Every item of a batch runs in order, to completion, and succeeds or fail
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,7 +19,9 @@ from msgspec import UNSET, UnsetType
 from tvms.logs import AccessLog
 from tvms.rpc.context import Caller, Context, Services
 from tvms.rpc.errors import ErrorCode, RpcError
+from tvms.rpc.messages import humanize
 from tvms.rpc.metrics import Metrics
+from tvms.rpc.nul import has_raw, may_hold_nul, refuse_nul
 from tvms.rpc.router import Procedure
 
 log = logging.getLogger("tvms.rpc")
@@ -82,6 +85,7 @@ def _validation_error(exc: msgspec.ValidationError) -> RpcError:
     if not sep:
         message, where = str(exc), "$`"
     path = where[:-1]
+    message = humanize(message)
     return RpcError(
         ErrorCode.INVALID_PARAMS,
         f"Invalid params: {message} - at `{path}`",
@@ -111,10 +115,18 @@ def decode_input(procedure: Procedure, params: bytes | memoryview | msgspec.Raw)
                 issues=[{"path": "$", "message": "This procedure takes no input"}],
             )
         return None
+    nul = may_hold_nul(view)
+    raw_parts = nul and procedure.input_type is not None and has_raw(procedure.input_type)
+    if nul and not raw_parts:  # before the typed decoding, so that no other field hides it
+        with contextlib.suppress(msgspec.DecodeError, RecursionError):  # not JSON: said below
+            refuse_nul(msgspec.json.decode(view))
     try:
-        return procedure.decoder.decode(view if len(view) else b"{}")
+        decoded = procedure.decoder.decode(view if len(view) else b"{}")
     except msgspec.ValidationError as exc:
         raise _validation_error(exc) from None
+    if raw_parts:
+        refuse_nul(decoded)
+    return decoded
 
 
 class Dispatcher:
@@ -128,7 +140,7 @@ class Dispatcher:
         middleware: Sequence[Middleware] = (),
         mutation_middleware: Sequence[Middleware] = (),
         max_batch: int = 100,
-        discover: Callable[[], bytes] | None = None,
+        discover: Callable[[Caller], bytes] | None = None,
         metrics: Metrics | None = None,
         validate_output: bool = False,
     ) -> None:
@@ -276,7 +288,7 @@ class Dispatcher:
         procedure = self.registry.get(name)
         if procedure is None:
             if name == "rpc.discover" and self._discover is not None:
-                return None if notification else _response(self._discover(), id)
+                return None if notification else _response(self._discover(caller), id)
             self.note_unknown(caller)
             if notification:
                 return None

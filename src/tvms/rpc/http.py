@@ -34,7 +34,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 def credentials_of(scope: Scope) -> Credentials:
     """The unverified credentials a request presents (Bearer token, device API key)."""
-    bearer = api_key = user_agent = None
+    bearer = api_key = user_agent = host = forwarded_host = forwarded_proto = None
     for key, value in scope["headers"]:
         if key == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
@@ -44,12 +44,22 @@ def credentials_of(scope: Scope) -> Credentials:
             api_key = value.decode("latin-1").strip() or None
         elif key == b"user-agent":
             user_agent = value.decode("latin-1")
+        elif key == b"host":
+            host = value.decode("latin-1").strip()
+        elif key == b"x-forwarded-host":
+            forwarded_host = value.decode("latin-1").split(",", 1)[0].strip()
+        elif key == b"x-forwarded-proto":
+            forwarded_proto = value.decode("latin-1").split(",", 1)[0].strip().lower()
     client = scope.get("client")
     return Credentials(
         bearer=bearer,
         api_key=api_key,
         client=client[0] if client else None,
         user_agent=user_agent,
+        scheme=scope.get("scheme", "http"),
+        host=host,
+        forwarded_host=forwarded_host,
+        forwarded_proto=forwarded_proto,
     )
 
 
@@ -80,8 +90,8 @@ async def read_body(receive: Receive, limit: int, budget: BodyBudget) -> bytes:
 
 
 def _content_type_ok(value: str | None) -> bool:
-    if value is None:
-        return True
+    if value is None:  # a cross-site form or `fetch` with no type must not pass as JSON
+        return False
     media = value.split(";", 1)[0].strip().lower()
     return media in _ACCEPTED_TYPES or (media.startswith("application/") and media.endswith("+json"))
 

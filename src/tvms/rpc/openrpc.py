@@ -41,9 +41,17 @@ def _example(example: Example) -> dict[str, Any]:
 
 
 def build_document(
-    registry: dict[str, Procedure], *, title: str, version: str, description: str
+    registry: dict[str, Procedure],
+    *,
+    title: str,
+    version: str,
+    description: str,
+    server_url: str = "http://127.0.0.1:8000/rpc",
 ) -> dict[str, Any]:
-    """One method per registered name (aliases included), schemas shared in components."""
+    """One method per registered name (aliases included), schemas shared in components.
+
+    `server_url` must be absolute (the OpenRPC meta-schema wants a URI): see `with_server`.
+    """
     names = sorted(registry)
     types: list[Any] = []
     for name in names:
@@ -73,13 +81,13 @@ def build_document(
         position += 1
         if procedure.auth.kind != "public":
             errors[:0] = [_ref("Unauthorized"), _ref("Forbidden")]
-        description = procedure.description or procedure.summary
+        help_text = procedure.description or procedure.summary
         if name != procedure.name:
-            description = f"Alias of `{procedure.name}`. {description}"
+            help_text = f"Alias of `{procedure.name}`. {help_text}"
         method.update(
             {
                 "summary": procedure.summary,
-                "description": description,
+                "description": help_text,
                 "paramStructure": "by-name",
                 "params": params,
                 "result": {"name": "result", "schema": result_schema},
@@ -107,7 +115,12 @@ def build_document(
     return {
         "openrpc": "1.3.2",
         "info": {"title": title, "version": version, "description": description},
-        "servers": [{"name": "default", "url": "/rpc"}],
+        "servers": [{"name": "default", "url": server_url}],
         "methods": methods,
         "components": {"schemas": components, "errors": ERRORS},
     }
+
+
+def with_server(document: dict[str, Any], server_url: str) -> dict[str, Any]:
+    """The same document announcing the server at `server_url` (an absolute URL)."""
+    return {**document, "servers": [{"name": "default", "url": server_url}]}

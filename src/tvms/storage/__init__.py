@@ -2,7 +2,9 @@
 
 `open_storage(url)` picks the backend from `TVMS_STORAGE_URL`:
 - `file:///abs/path` or `file://relative/path` (default `<data dir>/storage`), optionally
-  `?public_url=https://api.example.com` to make signed URLs absolute;
+  `?public_url=https://api.example.com` to sign URLs on that address (else procedures make them
+  absolute on the service's public URL, see `tvms.rpc.origin`) and `?bucket=NAME` to name the
+  store in `storage.getStats` (default `smart-city-storage`);
 - `s3://bucket?endpoint=https://host:port&region=us-east-1` (credentials from the environment).
 """
 
@@ -15,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 from tvms.storage import signing
 from tvms.storage.base import (
     CONTENT_TYPES,
+    DEFAULT_BUCKET,
     DEFAULT_URL_TTL_S,
     EXTENSIONS,
     MAX_OBJECT_BYTES,
@@ -28,7 +31,9 @@ from tvms.storage.base import (
     SignedUrl,
     Storage,
     StorageError,
+    content_disposition,
     content_type_of,
+    download_name,
     validate_key,
     validate_prefix,
 )
@@ -40,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONTENT_TYPES",
+    "DEFAULT_BUCKET",
     "DEFAULT_URL_TTL_S",
     "EXTENSIONS",
     "MAX_OBJECT_BYTES",
@@ -54,7 +60,9 @@ __all__ = [
     "SignedUrl",
     "Storage",
     "StorageError",
+    "content_disposition",
     "content_type_of",
+    "download_name",
     "open_storage",
     "storage_routes",
     "validate_key",
@@ -82,6 +90,7 @@ def open_storage(url: str, *, config: Config | None = None) -> Storage:
             signing_key=key,
             key_file=key_file,
             public_url=_one(query, "public_url") or "",
+            bucket=_one(query, "bucket") or DEFAULT_BUCKET,
         )
     if parts.scheme == "s3":
         from tvms.storage.s3 import S3Storage  # aiobotocore is only imported when used

@@ -18,6 +18,8 @@ MAX_OBJECT_BYTES = 100 * 1024 * 1024
 
 MAX_KEY_LENGTH = 512
 DEFAULT_URL_TTL_S = 15 * 60
+DEFAULT_BUCKET = "smart-city-storage"
+"""The name `storage.getStats` gives the local store unless `?bucket=` names it (S3: the bucket)."""
 MAX_URL_TTL_S = 7 * 24 * 3600
 
 CONTENT_TYPES: dict[str, str] = {
@@ -163,6 +165,8 @@ class Storage(Protocol):
     """What every backend offers. Keys are validated by the backend on every call."""
 
     name: str
+    bucket: str
+    """The bucket's name as configured (S3), or as the local store is announced."""
 
     async def check(self) -> None:
         """Raise StorageError when the backend cannot be used."""
@@ -185,8 +189,14 @@ class Storage(Protocol):
     async def list(self, prefix: str = "", cursor: str | None = None, limit: int = 1000) -> ObjectPage:
         """Objects whose key starts with `prefix`, in key order, `limit` at a time."""
 
-    async def presign_get(self, key: str, expires_in_s: int = DEFAULT_URL_TTL_S) -> SignedUrl:
-        """A URL that lets anyone holding it download the object until it expires."""
+    async def presign_get(
+        self, key: str, expires_in_s: int = DEFAULT_URL_TTL_S, *, filename: str | None = None
+    ) -> SignedUrl:
+        """A URL that lets anyone holding it download the object until it expires.
+
+        With `filename` (made safe by `download_name`), the download is sent with
+        `Content-Disposition: attachment` under that name.
+        """
 
     async def presign_put(
         self,
@@ -206,6 +216,27 @@ class Storage(Protocol):
 
     async def close(self) -> None:
         """Release connections (called once at shutdown)."""
+
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def download_name(name: str) -> str:
+    """`name` reduced to a safe file name: ASCII letters, digits, `_` and `-`, one `.` before
+    its extension (kept: it says what the file is); at most 120 characters."""
+    stem, dot, extension = name.rpartition(".")
+    if not dot:
+        stem, extension = name, ""
+    extension = _UNSAFE_NAME.sub("", extension)[:10]
+    stem = _UNSAFE_NAME.sub("_", stem).strip("_-") or "download"
+    if not extension:
+        return stem[:120]
+    return f"{stem[: 119 - len(extension)]}.{extension}"
+
+
+def content_disposition(filename: str) -> str:
+    """The `Content-Disposition` value that saves a download as `filename`."""
+    return f'attachment; filename="{download_name(filename)}"'
 
 
 def check_upload(key: str, content_type: str, size: int) -> None:

@@ -21,6 +21,7 @@ import anyio.to_thread
 
 from tvms.storage import signing
 from tvms.storage.base import (
+    DEFAULT_BUCKET,
     DEFAULT_URL_TTL_S,
     MAX_OBJECT_BYTES,
     ChecksumMismatch,
@@ -37,6 +38,7 @@ from tvms.storage.base import (
     check_upload,
     content_type_of,
     decode_cursor,
+    download_name,
     encode_cursor,
     validate_key,
     validate_prefix,
@@ -60,6 +62,7 @@ class LocalStorage:
         signing_key: bytes | None = None,
         key_file: Path | None = None,
         public_url: str = "",
+        bucket: str = DEFAULT_BUCKET,
         now: Callable[[], float] = time.time,
     ) -> None:
         """`signing_key`, else the key in `key_file` (default `<root>/../storage.key`).
@@ -71,6 +74,7 @@ class LocalStorage:
         self._key = signing_key
         self._key_file = key_file or root.parent / signing.KEY_FILE
         self.public_url = public_url.rstrip("/")
+        self.bucket = bucket
         self._now = now
 
     # -- helpers -------------------------------------------------------------------------
@@ -193,11 +197,18 @@ class LocalStorage:
 
         return await anyio.to_thread.run_sync(scan)
 
-    async def presign_get(self, key: str, expires_in_s: int = DEFAULT_URL_TTL_S) -> SignedUrl:
+    async def presign_get(
+        self, key: str, expires_in_s: int = DEFAULT_URL_TTL_S, *, filename: str | None = None
+    ) -> SignedUrl:
         validate_key(key)
         expires = int(self._now()) + check_ttl(expires_in_s)
-        signature = signing.sign(self._signing_key(), "GET", key, str(expires))
-        query = urlencode({"expires": expires, "signature": signature})
+        # The file name is signed too: a link cannot be edited to serve the object under another.
+        name = () if filename is None else (download_name(filename),)
+        signature = signing.sign(self._signing_key(), "GET", key, str(expires), *name)
+        fields: dict[str, str | int] = {"expires": expires}
+        if name:
+            fields["filename"] = name[0]
+        query = urlencode({**fields, "signature": signature})
         return SignedUrl(self._url(key, query), expires * 1000, "GET", {})
 
     async def presign_put(
@@ -227,14 +238,21 @@ class LocalStorage:
 
     # -- used by the signed-URL routes ----------------------------------------------------------
     def verify(
-        self, method: str, key: str, expires: str, signature: str, size: str = "", sha256: str = ""
+        self,
+        method: str,
+        key: str,
+        expires: str,
+        signature: str,
+        size: str = "",
+        sha256: str = "",
+        filename: str | None = None,
     ) -> None:
         """Raise SignatureRefused unless the URL was signed by us, for this method, and is live."""
         validate_key(key)
         if not expires.isdigit() or int(expires) < self._now():
             raise SignatureRefused("the link has expired")
         if method == "GET":
-            parts: tuple[str, ...] = ("GET", key, expires)
+            parts: tuple[str, ...] = ("GET", key, expires, *(() if filename is None else (filename,)))
         else:
             parts = ("PUT", key, expires, content_type_of(key), size, sha256)
         if not signing.verify(self._signing_key(), signature, *parts):

@@ -18,6 +18,7 @@ from tvms.storage.base import (
     ObjectNotFound,
     ObjectTooLarge,
     StorageError,
+    content_disposition,
     content_type_of,
 )
 from tvms.storage.local import ROUTE_PREFIX, LocalStorage, SignatureRefused
@@ -43,9 +44,15 @@ async def _object(request: Request) -> Response:
     query = request.query_params
     try:
         if request.method in ("GET", "HEAD"):
-            storage.verify("GET", key, query.get("expires", ""), query.get("signature", ""))
+            filename = query.get("filename")
+            storage.verify(
+                "GET", key, query.get("expires", ""), query.get("signature", ""), filename=filename
+            )
             path = storage.open_path(key)
-            return FileResponse(path, media_type=content_type_of(key), headers=_SAFE_HEADERS)
+            headers = dict(_SAFE_HEADERS)
+            if filename is not None:  # signed, and safe by construction (download_name)
+                headers["Content-Disposition"] = content_disposition(filename)
+            return FileResponse(path, media_type=content_type_of(key), headers=headers)
         size, sha256 = query.get("size", ""), query.get("sha256", "")
         storage.verify("PUT", key, query.get("expires", ""), query.get("signature", ""), size, sha256)
         sent_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -28,6 +28,7 @@ from tvms.storage.base import (
     check_sha256,
     check_ttl,
     check_upload,
+    content_disposition,
     content_type_of,
     decode_cursor,
     encode_cursor,
@@ -184,13 +185,16 @@ class S3Storage:
         more = bool(response.get("IsTruncated")) and bool(items)
         return ObjectPage(items, encode_cursor(items[-1].key) if more else None)
 
-    async def presign_get(self, key: str, expires_in_s: int = DEFAULT_URL_TTL_S) -> SignedUrl:
+    async def presign_get(
+        self, key: str, expires_in_s: int = DEFAULT_URL_TTL_S, *, filename: str | None = None
+    ) -> SignedUrl:
         validate_key(key)
         ttl = check_ttl(expires_in_s)
         client = await self._get_client()
-        url = await client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=ttl
-        )
+        params = {"Bucket": self.bucket, "Key": key}
+        if filename is not None:  # signed into the URL; the store sends it back as the header
+            params["ResponseContentDisposition"] = content_disposition(filename)
+        url = await client.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl)
         return SignedUrl(url, int((time.time() + ttl) * 1000), "GET", {})
 
     async def presign_put(

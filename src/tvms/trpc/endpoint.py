@@ -203,6 +203,8 @@ class TrpcEndpoint:
             return [UNDEFINED] * count
         try:
             decoded = msgspec.json.decode(raw)
+        except UnicodeDecodeError:  # msgspec's error for invalid UTF-8 inside a string
+            return RpcError(ErrorCode.PARSE_ERROR, "Invalid input: not UTF-8")
         except (msgspec.DecodeError, RecursionError):
             return RpcError(ErrorCode.BAD_REQUEST, "Invalid input: not JSON")
         if batch:

@@ -16,6 +16,7 @@ applied before their parent. Paths escape `\\` and `.` with a backslash when `v`
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -42,27 +43,46 @@ UNDEFINED: Final = _Undefined()
 # ----- input ----------------------------------------------------------------------------------
 
 
+# Limits on `meta.values`, checked before (path length) or while (depth, count) the tree is
+# walked, so that the work per envelope is linear and small whatever the body holds: at most
+# MAX_ANNOTATIONS paths of at most MAX_PATH_LENGTH characters, each followed MAX_PATH_DEPTH
+# steps down. Real inputs (a few Dates, a Set, `undefined` fields) stay far below them.
+MAX_PATH_LENGTH = 1024
+MAX_PATH_DEPTH = 32
+MAX_ANNOTATIONS = 1000
+
+_TOKENS = re.compile(r"(\\\\|\\\.|\\|\.)")  # `\\`, `\.`, a stray `\`, or a separator
+_LEGACY_TOKENS = re.compile(r"(\\\.|\.)")  # before v1 only `\.` escapes; other backslashes are text
+
+
 def parse_path(text: str, legacy: bool) -> list[str]:
-    """`a.b\\.c.0` → `["a", "b.c", "0"]`, as superjson parses it (legacy `v` < 1: only `\\.`)."""
-    segments: list[str] = []
-    segment: list[str] = []
-    index = 0
-    while index < len(text):
-        char = text[index]
-        following = text[index + 1 : index + 2]
-        if char == "\\" and (following == "." or (following == "\\" and not legacy)):
-            segment.append(following)
-            index += 2
-            continue
-        if char == "\\" and not legacy:
-            raise EnvelopeError("Invalid superjson path in meta.values")
-        if char == ".":
-            segments.append("".join(segment))
-            segment = []
-        else:
-            segment.append(char)
-        index += 1
-    segments.append("".join(segment))
+    """`a.b\\.c.0` → `["a", "b.c", "0"]`, as superjson parses it (legacy `v` < 1: only `\\.`).
+
+    Refuses a path longer than MAX_PATH_LENGTH before reading it, and one of more than
+    MAX_PATH_DEPTH segments; the splitting itself is done by `re`, in C.
+    """
+    if len(text) > MAX_PATH_LENGTH:
+        raise EnvelopeError(f"A superjson path in meta.values is longer than {MAX_PATH_LENGTH} characters")
+    if "\\" not in text:
+        segments = text.split(".")
+    else:
+        segments = []
+        segment: list[str] = []
+        for token in (_LEGACY_TOKENS if legacy else _TOKENS).split(text):
+            if token == ".":
+                segments.append("".join(segment))
+                segment = []
+            elif token == "\\.":
+                segment.append(".")
+            elif token == "\\\\":
+                segment.append("\\")
+            elif token == "\\":
+                raise EnvelopeError("Invalid superjson path in meta.values")
+            else:
+                segment.append(token)
+        segments.append("".join(segment))
+    if len(segments) > MAX_PATH_DEPTH:
+        raise EnvelopeError(f"A superjson path in meta.values is deeper than {MAX_PATH_DEPTH} levels")
     return segments
 
 
@@ -123,12 +143,34 @@ def _apply(holder: list[Any], path: list[str], annotation: Any) -> None:
         parent[key] = value
 
 
-def _walk(holder: list[Any], tree: Any, origin: list[str], legacy: bool) -> None:
+class _Budget:
+    """How many more paths (keys of `meta.values` at any level) one envelope may hold."""
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = MAX_ANNOTATIONS
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise EnvelopeError(f"meta.values holds more than {MAX_ANNOTATIONS} paths")
+
+
+def _plan(
+    tree: Any, origin: list[str], legacy: bool, budget: _Budget, plan: list[tuple[list[str], Any]]
+) -> None:
+    """Every (path, annotation) of `tree` in the order to apply them (children first).
+
+    Only reads `meta.values`: the whole tree is checked against the limits before any
+    annotation touches the input.
+    """
     if not tree:
         return
     if isinstance(tree, dict):
         for key, subtree in tree.items():
-            _walk(holder, subtree, [*origin, *parse_path(key, legacy)], legacy)
+            budget.spend()
+            _plan(subtree, _join(origin, key, legacy), legacy, budget, plan)
         return
     if not isinstance(tree, list) or len(tree) not in (1, 2):
         raise EnvelopeError("meta.values is not a superjson annotation tree")
@@ -136,8 +178,18 @@ def _walk(holder: list[Any], tree: Any, origin: list[str], legacy: bool) -> None
         if not isinstance(tree[1], dict):
             raise EnvelopeError("meta.values is not a superjson annotation tree")
         for key, subtree in tree[1].items():
-            _walk(holder, subtree, [*origin, *parse_path(key, legacy)], legacy)
-    _apply(holder, origin, tree[0])
+            budget.spend()
+            _plan(subtree, _join(origin, key, legacy), legacy, budget, plan)
+    plan.append((origin, tree[0]))
+
+
+def _join(origin: list[str], key: Any, legacy: bool) -> list[str]:
+    if not isinstance(key, str):
+        raise EnvelopeError("meta.values is not a superjson annotation tree")
+    path = [*origin, *parse_path(key, legacy)]
+    if len(path) > MAX_PATH_DEPTH:
+        raise EnvelopeError(f"A superjson path in meta.values is deeper than {MAX_PATH_DEPTH} levels")
+    return path
 
 
 def decode_envelope(envelope: Any) -> Any:
@@ -156,7 +208,10 @@ def decode_envelope(envelope: Any) -> Any:
         return UNDEFINED
     # referentialEqualities only say that two places held the same object; the JSON
     # already carries a copy at each of them, which is all a plain input needs.
-    _walk(holder, meta.get("values"), [], legacy)
+    plan: list[tuple[list[str], Any]] = []
+    _plan(meta.get("values"), [], legacy, _Budget(), plan)
+    for path, annotation in plan:
+        _apply(holder, path, annotation)
     return holder[0]
 
 

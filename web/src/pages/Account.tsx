@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from "react";
 import { client, errorText, setSession } from "../api";
+import { SecondFactor } from "../mfa-account";
 import { Page, TextField, useSession } from "../ui";
 
 export function Account() {
@@ -70,6 +71,7 @@ export function Account() {
           Change password
         </button>
       </form>
+      <SecondFactor />
     </Page>
   );
 }

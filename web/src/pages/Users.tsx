@@ -12,6 +12,7 @@ import {
   SelectField,
   Status,
   TextField,
+  useSession,
 } from "../ui";
 
 const ROLES = ["ADMIN", "OPERATOR", "VIEWER"] as const;
@@ -34,6 +35,9 @@ export function Users() {
     { placeholderData: (previous) => previous },
   );
   const remove = useMutate("users.delete", ["users."]);
+  const resetMfa = useMutate("users.resetMfa", ["users."]);
+  const [mfaNote, setMfaNote] = useState<string | null>(null);
+  const me = useSession();
   const [editing, setEditing] = useState<User | "new" | null>(null);
   const [resetting, setResetting] = useState<User | null>(null);
   return (
@@ -65,7 +69,12 @@ export function Users() {
           empty="All roles"
         />
       </search>
-      <ErrorMessage error={users.error ?? remove.error} />
+      <ErrorMessage error={users.error ?? remove.error ?? resetMfa.error} />
+      {mfaNote ? (
+        <p role="status" className="ok">
+          {mfaNote}
+        </p>
+      ) : null}
       {!users.data ? (
         <Loading what="users" />
       ) : (
@@ -100,6 +109,28 @@ export function Users() {
                     <button type="button" onClick={() => setResetting(user)}>
                       Reset password
                     </button>
+                    {user.id === me?.id ? null : (
+                      <ConfirmButton
+                        label="Reset MFA"
+                        question={`Remove the second factor and recovery codes of ${user.email}? Their sessions end; they sign in with their password (and enrol again if multi-factor sign-in is required).`}
+                        yes="Yes, reset MFA"
+                        busy={resetMfa.isPending}
+                        onConfirm={() => {
+                          setMfaNote(null);
+                          resetMfa.mutate(
+                            { id: user.id },
+                            {
+                              onSuccess: (answer) =>
+                                setMfaNote(
+                                  answer.reset
+                                    ? `The second factor of ${user.email} is removed.`
+                                    : `${user.email} had no second factor.`,
+                                ),
+                            },
+                          );
+                        }}
+                      />
+                    )}
                     <ConfirmButton
                       label="Delete"
                       question={`Delete the user ${user.email}?`}

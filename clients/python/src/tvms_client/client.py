@@ -46,6 +46,19 @@ _AUTH_MFA_REGENERATE_RECOVERY_CODES = Procedure[models.RecoveryCodes](
 )
 _AUTH_REFRESH_TOKEN = Procedure[models.TokenResult]("auth.refreshToken", False, models.TokenResult)
 _AUTH_VERIFY_MFA = Procedure[models.LoginResult]("auth.verifyMfa", False, models.LoginResult)
+_COMMANDS_GET_ALL = Procedure[models.CommandPage]("commands.getAll", True, models.CommandPage)
+_COMMANDS_GET_BY_ID = Procedure[models.CommandView]("commands.getById", True, models.CommandView)
+_COMMANDS_RETRY = Procedure[models.CommandView]("commands.retry", False, models.CommandView)
+_COMMANDS_SEND = Procedure[models.CommandView]("commands.send", False, models.CommandView)
+_DEVICES_CREATE_SNAPSHOT_UPLOAD = Procedure[models.SnapshotUpload](
+    "devices.createSnapshotUpload", False, models.SnapshotUpload
+)
+_DEVICES_POLL_COMMANDS = Procedure[models.PollResult](
+    "devices.pollCommands", False, models.PollResult
+)
+_DEVICES_REPORT_COMMAND = Procedure[models.ReportAck](
+    "devices.reportCommand", False, models.ReportAck
+)
 _EVENTS_COMPLETE_EVIDENCE_UPLOAD = Procedure[models.Evidence](
     "events.completeEvidenceUpload", False, models.Evidence
 )
@@ -80,6 +93,10 @@ _LOCATIONS_GET_TYPES = Procedure[
 _LOCATIONS_UPDATE = Procedure[models.Location]("locations.update", False, models.Location)
 _LOCATIONS_UPDATE_SENSORS = Procedure[models.LocationDetail](
     "locations.updateSensors", False, models.LocationDetail
+)
+_METRICS_GET_SERIES = Procedure[models.Series]("metrics.getSeries", True, models.Series)
+_METRICS_INGEST = Procedure[models.IngestMetricsResult](
+    "metrics.ingest", False, models.IngestMetricsResult
 )
 _REPORTS_DELETE = Procedure[models.ReportsSchemasDeleted](
     "reports.delete", False, models.ReportsSchemasDeleted
@@ -436,6 +453,161 @@ class _AuthMfaApi:
         )
 
 
+class _CommandsApi:
+    """`commands.*`"""
+
+    def __init__(self, c: ClientBase) -> None:
+        self._c = c
+
+    @overload
+    def get_all(self, input: models.CommandsGetAllInput, /) -> models.CommandPage: ...
+    @overload
+    def get_all(
+        self,
+        *,
+        sensor_id: str | None = ...,
+        state: Literal["DELIVERED", "EXPIRED", "FAILED", "QUEUED", "RUNNING", "SUCCEEDED"]
+        | None = ...,
+        type: Literal["PING", "REBOOT", "SET_CONFIG", "SNAPSHOT"] | None = ...,
+        skip: int = ...,
+        take: int = ...,
+    ) -> models.CommandPage: ...
+    def get_all(self, *input: models.CommandsGetAllInput, **fields: Any) -> models.CommandPage:
+        """Commands, newest first, filtered by sensor, state and type.
+
+        `commands.getAll` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return self._c._call(
+            _COMMANDS_GET_ALL, build_input(models.CommandsGetAllInput, input, fields)
+        )
+
+    @overload
+    def get_by_id(self, input: models.CommandIdInput, /) -> models.CommandView: ...
+    @overload
+    def get_by_id(self, *, id: str) -> models.CommandView: ...
+    def get_by_id(self, *input: models.CommandIdInput, **fields: Any) -> models.CommandView:
+        """One command with its state, result and attempt; a SNAPSHOT's image as a signed URL.
+
+        `commands.getById` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return self._c._call(_COMMANDS_GET_BY_ID, build_input(models.CommandIdInput, input, fields))
+
+    @overload
+    def retry(self, input: models.CommandIdInput, /) -> models.CommandView: ...
+    @overload
+    def retry(self, *, id: str) -> models.CommandView: ...
+    def retry(self, *input: models.CommandIdInput, **fields: Any) -> models.CommandView:
+        """Queue a FAILED or EXPIRED command again for one more attempt, with its first time to
+        live.
+
+        The attempt number keeps counting, so the retry is visible; the previous result is
+        cleared.
+
+        `commands.retry` (mutation, auth: roles:ADMIN,OPERATOR).
+        """
+        return self._c._call(_COMMANDS_RETRY, build_input(models.CommandIdInput, input, fields))
+
+    @overload
+    def send(self, input: models.SendInput, /) -> models.CommandView: ...
+    @overload
+    def send(
+        self,
+        *,
+        sensor_id: str,
+        command: models.Ping | models.Reboot | models.Snapshot | models.SetConfig,
+        ttl_s: int = ...,
+        max_attempts: int = ...,
+    ) -> models.CommandView: ...
+    def send(self, *input: models.SendInput, **fields: Any) -> models.CommandView:
+        """Queue a command (PING, REBOOT, SNAPSHOT or SET_CONFIG) for a device.
+
+        The device (or its gateway) receives it through `devices.pollCommands`. It expires after
+        `ttlS` seconds unless finished; a delivery the device does not answer within a minute is
+        delivered again, up to `maxAttempts` deliveries. SNAPSHOT is for cameras, ANPR units and
+        NVRs.
+
+        `commands.send` (mutation, auth: roles:ADMIN,OPERATOR).
+        """
+        return self._c._call(_COMMANDS_SEND, build_input(models.SendInput, input, fields))
+
+
+class _DevicesApi:
+    """`devices.*`"""
+
+    def __init__(self, c: ClientBase) -> None:
+        self._c = c
+
+    @overload
+    def create_snapshot_upload(
+        self, input: models.SnapshotUploadInput, /
+    ) -> models.SnapshotUpload: ...
+    @overload
+    def create_snapshot_upload(
+        self,
+        *,
+        id: str,
+        attempt: int,
+        size: int,
+        sha256: str,
+        content_type: Literal["image/jpeg", "image/png"] = ...,
+    ) -> models.SnapshotUpload: ...
+    def create_snapshot_upload(
+        self, *input: models.SnapshotUploadInput, **fields: Any
+    ) -> models.SnapshotUpload:
+        """A signed URL to PUT the image a SNAPSHOT command took (then report it SUCCEEDED).
+
+        Announce the exact size and SHA-256; the report is checked against the stored bytes.
+
+        `devices.createSnapshotUpload` (mutation, auth: device).
+        """
+        return self._c._call(
+            _DEVICES_CREATE_SNAPSHOT_UPLOAD, build_input(models.SnapshotUploadInput, input, fields)
+        )
+
+    @overload
+    def poll_commands(self, input: models.PollInput, /) -> models.PollResult: ...
+    @overload
+    def poll_commands(self, *, wait_s: int = ..., max: int = ...) -> models.PollResult: ...
+    def poll_commands(self, *input: models.PollInput, **fields: Any) -> models.PollResult:
+        """Wait up to `waitS` seconds (at most 25; 0, the default, does not wait) for commands for
+        this device or its children.
+
+        Answers as soon as there is at least one (each delivered once per attempt: answer it
+        with `devices.reportCommand` giving that attempt), or with an empty list when the wait
+        ends.
+
+        `devices.pollCommands` (mutation, auth: device).
+        """
+        return self._c._call(_DEVICES_POLL_COMMANDS, build_input(models.PollInput, input, fields))
+
+    @overload
+    def report_command(self, input: models.ReportInput, /) -> models.ReportAck: ...
+    @overload
+    def report_command(
+        self,
+        *,
+        id: str,
+        attempt: int,
+        state: Literal["FAILED", "RUNNING", "SUCCEEDED"],
+        result: dict[str, str | int | float | bool | None] | None = ...,
+        error: str | None = ...,
+        artifact: models.ArtifactIn | None = ...,
+    ) -> models.ReportAck: ...
+    def report_command(self, *input: models.ReportInput, **fields: Any) -> models.ReportAck:
+        """Report that a delivered command is RUNNING, or SUCCEEDED / FAILED with its result.
+
+        Give the attempt the poll delivered: a report for an older attempt is CONFLICT.
+        Repeating the final report of the current attempt is harmless (answered with the stored
+        state). A SNAPSHOT succeeds only with the `artifact` uploaded through
+        `devices.createSnapshotUpload`.
+
+        `devices.reportCommand` (mutation, auth: device).
+        """
+        return self._c._call(
+            _DEVICES_REPORT_COMMAND, build_input(models.ReportInput, input, fields)
+        )
+
+
 class _EventsApi:
     """`events.*`"""
 
@@ -483,7 +655,8 @@ class _EventsApi:
 
         Announce the exact size and SHA-256: the upload is verified against them. Asking again
         for a kind that is still pending gives a fresh URL; a verified or quarantined kind is
-        CONFLICT.
+        CONFLICT. The URL reserves `size` bytes of the storage quota (PAYLOAD_TOO_LARGE when it
+        is used up); re-announcing another type removes what was uploaded for the earlier one.
 
         `events.createEvidenceUpload` (mutation, auth: device).
         """
@@ -748,6 +921,52 @@ class _LocationsApi:
         )
 
 
+class _MetricsApi:
+    """`metrics.*`"""
+
+    def __init__(self, c: ClientBase) -> None:
+        self._c = c
+
+    @overload
+    def get_series(self, input: models.SeriesInput, /) -> models.Series: ...
+    @overload
+    def get_series(
+        self,
+        *,
+        sensor_id: str,
+        from_: datetime.datetime,
+        to: datetime.datetime,
+        group_by: Literal["day", "hour", "month", "week"] = ...,
+    ) -> models.Series: ...
+    def get_series(self, *input: models.SeriesInput, **fields: Any) -> models.Series:
+        """A sensor's samples in `[from, to)` as hourly, daily, weekly or monthly buckets.
+
+        Buckets follow the local calendar of the system time zone (a daylight-saving day has 23
+        or 25 hourly buckets). Each metric gives avg/min/max, or null when the bucket has no
+        value; `recording` is the share of samples that were recording.
+
+        `metrics.getSeries` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return self._c._call(_METRICS_GET_SERIES, build_input(models.SeriesInput, input, fields))
+
+    @overload
+    def ingest(self, input: models.IngestMetricsInput, /) -> models.IngestMetricsResult: ...
+    @overload
+    def ingest(self, *, samples: list[models.Sample]) -> models.IngestMetricsResult: ...
+    def ingest(
+        self, *input: models.IngestMetricsInput, **fields: Any
+    ) -> models.IngestMetricsResult:
+        """Store up to 1,000 health samples of this device or (a gateway) of its children.
+
+        A sample without `deviceId` is the caller's own. Sending a sample again (same device,
+        same `at`) is harmless: it counts as a duplicate. Samples older than 30 days are
+        refused.
+
+        `metrics.ingest` (mutation, auth: device).
+        """
+        return self._c._call(_METRICS_INGEST, build_input(models.IngestMetricsInput, input, fields))
+
+
 class _ReportsApi:
     """`reports.*`"""
 
@@ -846,7 +1065,10 @@ class _ReportsApi:
     def get_download_url(
         self, *input: models.IdInput, **fields: Any
     ) -> models.ReportsSchemasDownloadUrl:
-        """A short-lived signed URL for a READY report's file.
+        """A short-lived signed, absolute URL for a READY report's file.
+
+        The download is sent as an attachment named for the report's type, period and format
+        (e.g. `tvms-violations-2024-11-01_2024-11-30.pdf`).
 
         `reports.getDownloadUrl` (query, auth: roles:ADMIN,OPERATOR).
         """
@@ -1271,21 +1493,27 @@ class _StorageApi:
     def get_download_url(
         self, *input: models.KeyInput, **fields: Any
     ) -> models.StorageSchemasDownloadUrl:
-        """A signed, expiring URL to download one object.
+        """A signed, expiring, absolute URL to download one object, saved under a name made of its
+        key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
 
-        Evidence that is not verified (pending or quarantined) is served to administrators only,
-        and so are report files (their owners use reports.getDownloadUrl).
+        Under `events/` and `violations/` only verified evidence is served to non-administrators
+        (not pending, quarantined or unregistered files), and report files are served to
+        administrators only (their owners use reports.getDownloadUrl).
 
         `storage.getDownloadUrl` (query, auth: user).
         """
         return self._c._call(_STORAGE_GET_DOWNLOAD_URL, build_input(models.KeyInput, input, fields))
 
     def get_stats(self) -> models.StorageStats:
-        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per
+        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage, and usage per
         folder.
 
-        Sizes are bytes. Usage comes from a walk over every stored object, reused for 5 s or ten
-        times as long as the walk took (whichever is longer), so figures may lag recent uploads.
+        Sizes are bytes. `buckets` holds the one store, named from configuration (the S3 bucket,
+        or `?bucket=` of a local `TVMS_STORAGE_URL`, default `smart-city-storage`); its
+        `lastModified` is the newest object's time, or the time of the call for an empty store.
+        `folders` breaks usage down by top-level folder (`lastModified` left out while a folder
+        is empty). Usage comes from a walk over every stored object, reused for 5 s or ten times
+        as long as the walk took (whichever is longer), so figures may lag recent uploads.
 
         `storage.getStats` (query, auth: public).
         """
@@ -1298,12 +1526,15 @@ class _StorageApi:
         self, *, folder: str, filename: str, content_type: str, size: int
     ) -> models.UploadUrl: ...
     def get_upload_url(self, *input: models.UploadUrlInput, **fields: Any) -> models.UploadUrl:
-        """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
+        """A signed, absolute URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under
+        `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
-        Refused when the upload would exceed the storage quota, and CONFLICT when a file already
-        exists under that key (an upload never replaces one). `reports/` is written by the
-        report worker only, evidence folders by devices only (both FORBIDDEN).
+        The URL reserves `size` bytes of the storage quota until it expires or the upload is
+        stored: PAYLOAD_TOO_LARGE when stored files, other unexpired URLs and this upload would
+        exceed the quota (`error.data`: quotaBytes, usedBytes, reservedBytes). CONFLICT when a
+        file already exists under that key (an upload never replaces one). `reports/` is written
+        by the report worker only, evidence folders by devices only (both FORBIDDEN).
 
         `storage.getUploadUrl` (mutation, auth: roles:ADMIN,OPERATOR).
         """
@@ -1807,6 +2038,169 @@ class _AsyncAuthMfaApi:
         )
 
 
+class _AsyncCommandsApi:
+    """`commands.*`"""
+
+    def __init__(self, c: AsyncClientBase) -> None:
+        self._c = c
+
+    @overload
+    async def get_all(self, input: models.CommandsGetAllInput, /) -> models.CommandPage: ...
+    @overload
+    async def get_all(
+        self,
+        *,
+        sensor_id: str | None = ...,
+        state: Literal["DELIVERED", "EXPIRED", "FAILED", "QUEUED", "RUNNING", "SUCCEEDED"]
+        | None = ...,
+        type: Literal["PING", "REBOOT", "SET_CONFIG", "SNAPSHOT"] | None = ...,
+        skip: int = ...,
+        take: int = ...,
+    ) -> models.CommandPage: ...
+    async def get_all(
+        self, *input: models.CommandsGetAllInput, **fields: Any
+    ) -> models.CommandPage:
+        """Commands, newest first, filtered by sensor, state and type.
+
+        `commands.getAll` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return await self._c._call(
+            _COMMANDS_GET_ALL, build_input(models.CommandsGetAllInput, input, fields)
+        )
+
+    @overload
+    async def get_by_id(self, input: models.CommandIdInput, /) -> models.CommandView: ...
+    @overload
+    async def get_by_id(self, *, id: str) -> models.CommandView: ...
+    async def get_by_id(self, *input: models.CommandIdInput, **fields: Any) -> models.CommandView:
+        """One command with its state, result and attempt; a SNAPSHOT's image as a signed URL.
+
+        `commands.getById` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return await self._c._call(
+            _COMMANDS_GET_BY_ID, build_input(models.CommandIdInput, input, fields)
+        )
+
+    @overload
+    async def retry(self, input: models.CommandIdInput, /) -> models.CommandView: ...
+    @overload
+    async def retry(self, *, id: str) -> models.CommandView: ...
+    async def retry(self, *input: models.CommandIdInput, **fields: Any) -> models.CommandView:
+        """Queue a FAILED or EXPIRED command again for one more attempt, with its first time to
+        live.
+
+        The attempt number keeps counting, so the retry is visible; the previous result is
+        cleared.
+
+        `commands.retry` (mutation, auth: roles:ADMIN,OPERATOR).
+        """
+        return await self._c._call(
+            _COMMANDS_RETRY, build_input(models.CommandIdInput, input, fields)
+        )
+
+    @overload
+    async def send(self, input: models.SendInput, /) -> models.CommandView: ...
+    @overload
+    async def send(
+        self,
+        *,
+        sensor_id: str,
+        command: models.Ping | models.Reboot | models.Snapshot | models.SetConfig,
+        ttl_s: int = ...,
+        max_attempts: int = ...,
+    ) -> models.CommandView: ...
+    async def send(self, *input: models.SendInput, **fields: Any) -> models.CommandView:
+        """Queue a command (PING, REBOOT, SNAPSHOT or SET_CONFIG) for a device.
+
+        The device (or its gateway) receives it through `devices.pollCommands`. It expires after
+        `ttlS` seconds unless finished; a delivery the device does not answer within a minute is
+        delivered again, up to `maxAttempts` deliveries. SNAPSHOT is for cameras, ANPR units and
+        NVRs.
+
+        `commands.send` (mutation, auth: roles:ADMIN,OPERATOR).
+        """
+        return await self._c._call(_COMMANDS_SEND, build_input(models.SendInput, input, fields))
+
+
+class _AsyncDevicesApi:
+    """`devices.*`"""
+
+    def __init__(self, c: AsyncClientBase) -> None:
+        self._c = c
+
+    @overload
+    async def create_snapshot_upload(
+        self, input: models.SnapshotUploadInput, /
+    ) -> models.SnapshotUpload: ...
+    @overload
+    async def create_snapshot_upload(
+        self,
+        *,
+        id: str,
+        attempt: int,
+        size: int,
+        sha256: str,
+        content_type: Literal["image/jpeg", "image/png"] = ...,
+    ) -> models.SnapshotUpload: ...
+    async def create_snapshot_upload(
+        self, *input: models.SnapshotUploadInput, **fields: Any
+    ) -> models.SnapshotUpload:
+        """A signed URL to PUT the image a SNAPSHOT command took (then report it SUCCEEDED).
+
+        Announce the exact size and SHA-256; the report is checked against the stored bytes.
+
+        `devices.createSnapshotUpload` (mutation, auth: device).
+        """
+        return await self._c._call(
+            _DEVICES_CREATE_SNAPSHOT_UPLOAD, build_input(models.SnapshotUploadInput, input, fields)
+        )
+
+    @overload
+    async def poll_commands(self, input: models.PollInput, /) -> models.PollResult: ...
+    @overload
+    async def poll_commands(self, *, wait_s: int = ..., max: int = ...) -> models.PollResult: ...
+    async def poll_commands(self, *input: models.PollInput, **fields: Any) -> models.PollResult:
+        """Wait up to `waitS` seconds (at most 25; 0, the default, does not wait) for commands for
+        this device or its children.
+
+        Answers as soon as there is at least one (each delivered once per attempt: answer it
+        with `devices.reportCommand` giving that attempt), or with an empty list when the wait
+        ends.
+
+        `devices.pollCommands` (mutation, auth: device).
+        """
+        return await self._c._call(
+            _DEVICES_POLL_COMMANDS, build_input(models.PollInput, input, fields)
+        )
+
+    @overload
+    async def report_command(self, input: models.ReportInput, /) -> models.ReportAck: ...
+    @overload
+    async def report_command(
+        self,
+        *,
+        id: str,
+        attempt: int,
+        state: Literal["FAILED", "RUNNING", "SUCCEEDED"],
+        result: dict[str, str | int | float | bool | None] | None = ...,
+        error: str | None = ...,
+        artifact: models.ArtifactIn | None = ...,
+    ) -> models.ReportAck: ...
+    async def report_command(self, *input: models.ReportInput, **fields: Any) -> models.ReportAck:
+        """Report that a delivered command is RUNNING, or SUCCEEDED / FAILED with its result.
+
+        Give the attempt the poll delivered: a report for an older attempt is CONFLICT.
+        Repeating the final report of the current attempt is harmless (answered with the stored
+        state). A SNAPSHOT succeeds only with the `artifact` uploaded through
+        `devices.createSnapshotUpload`.
+
+        `devices.reportCommand` (mutation, auth: device).
+        """
+        return await self._c._call(
+            _DEVICES_REPORT_COMMAND, build_input(models.ReportInput, input, fields)
+        )
+
+
 class _AsyncEventsApi:
     """`events.*`"""
 
@@ -1856,7 +2250,8 @@ class _AsyncEventsApi:
 
         Announce the exact size and SHA-256: the upload is verified against them. Asking again
         for a kind that is still pending gives a fresh URL; a verified or quarantined kind is
-        CONFLICT.
+        CONFLICT. The URL reserves `size` bytes of the storage quota (PAYLOAD_TOO_LARGE when it
+        is used up); re-announcing another type removes what was uploaded for the earlier one.
 
         `events.createEvidenceUpload` (mutation, auth: device).
         """
@@ -2129,6 +2524,56 @@ class _AsyncLocationsApi:
         )
 
 
+class _AsyncMetricsApi:
+    """`metrics.*`"""
+
+    def __init__(self, c: AsyncClientBase) -> None:
+        self._c = c
+
+    @overload
+    async def get_series(self, input: models.SeriesInput, /) -> models.Series: ...
+    @overload
+    async def get_series(
+        self,
+        *,
+        sensor_id: str,
+        from_: datetime.datetime,
+        to: datetime.datetime,
+        group_by: Literal["day", "hour", "month", "week"] = ...,
+    ) -> models.Series: ...
+    async def get_series(self, *input: models.SeriesInput, **fields: Any) -> models.Series:
+        """A sensor's samples in `[from, to)` as hourly, daily, weekly or monthly buckets.
+
+        Buckets follow the local calendar of the system time zone (a daylight-saving day has 23
+        or 25 hourly buckets). Each metric gives avg/min/max, or null when the bucket has no
+        value; `recording` is the share of samples that were recording.
+
+        `metrics.getSeries` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return await self._c._call(
+            _METRICS_GET_SERIES, build_input(models.SeriesInput, input, fields)
+        )
+
+    @overload
+    async def ingest(self, input: models.IngestMetricsInput, /) -> models.IngestMetricsResult: ...
+    @overload
+    async def ingest(self, *, samples: list[models.Sample]) -> models.IngestMetricsResult: ...
+    async def ingest(
+        self, *input: models.IngestMetricsInput, **fields: Any
+    ) -> models.IngestMetricsResult:
+        """Store up to 1,000 health samples of this device or (a gateway) of its children.
+
+        A sample without `deviceId` is the caller's own. Sending a sample again (same device,
+        same `at`) is harmless: it counts as a duplicate. Samples older than 30 days are
+        refused.
+
+        `metrics.ingest` (mutation, auth: device).
+        """
+        return await self._c._call(
+            _METRICS_INGEST, build_input(models.IngestMetricsInput, input, fields)
+        )
+
+
 class _AsyncReportsApi:
     """`reports.*`"""
 
@@ -2233,7 +2678,10 @@ class _AsyncReportsApi:
     async def get_download_url(
         self, *input: models.IdInput, **fields: Any
     ) -> models.ReportsSchemasDownloadUrl:
-        """A short-lived signed URL for a READY report's file.
+        """A short-lived signed, absolute URL for a READY report's file.
+
+        The download is sent as an attachment named for the report's type, period and format
+        (e.g. `tvms-violations-2024-11-01_2024-11-30.pdf`).
 
         `reports.getDownloadUrl` (query, auth: roles:ADMIN,OPERATOR).
         """
@@ -2688,10 +3136,12 @@ class _AsyncStorageApi:
     async def get_download_url(
         self, *input: models.KeyInput, **fields: Any
     ) -> models.StorageSchemasDownloadUrl:
-        """A signed, expiring URL to download one object.
+        """A signed, expiring, absolute URL to download one object, saved under a name made of its
+        key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
 
-        Evidence that is not verified (pending or quarantined) is served to administrators only,
-        and so are report files (their owners use reports.getDownloadUrl).
+        Under `events/` and `violations/` only verified evidence is served to non-administrators
+        (not pending, quarantined or unregistered files), and report files are served to
+        administrators only (their owners use reports.getDownloadUrl).
 
         `storage.getDownloadUrl` (query, auth: user).
         """
@@ -2700,11 +3150,15 @@ class _AsyncStorageApi:
         )
 
     async def get_stats(self) -> models.StorageStats:
-        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per
+        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage, and usage per
         folder.
 
-        Sizes are bytes. Usage comes from a walk over every stored object, reused for 5 s or ten
-        times as long as the walk took (whichever is longer), so figures may lag recent uploads.
+        Sizes are bytes. `buckets` holds the one store, named from configuration (the S3 bucket,
+        or `?bucket=` of a local `TVMS_STORAGE_URL`, default `smart-city-storage`); its
+        `lastModified` is the newest object's time, or the time of the call for an empty store.
+        `folders` breaks usage down by top-level folder (`lastModified` left out while a folder
+        is empty). Usage comes from a walk over every stored object, reused for 5 s or ten times
+        as long as the walk took (whichever is longer), so figures may lag recent uploads.
 
         `storage.getStats` (query, auth: public).
         """
@@ -2719,12 +3173,15 @@ class _AsyncStorageApi:
     async def get_upload_url(
         self, *input: models.UploadUrlInput, **fields: Any
     ) -> models.UploadUrl:
-        """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
+        """A signed, absolute URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under
+        `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
-        Refused when the upload would exceed the storage quota, and CONFLICT when a file already
-        exists under that key (an upload never replaces one). `reports/` is written by the
-        report worker only, evidence folders by devices only (both FORBIDDEN).
+        The URL reserves `size` bytes of the storage quota until it expires or the upload is
+        stored: PAYLOAD_TOO_LARGE when stored files, other unexpired URLs and this upload would
+        exceed the quota (`error.data`: quotaBytes, usedBytes, reservedBytes). CONFLICT when a
+        file already exists under that key (an upload never replaces one). `reports/` is written
+        by the report worker only, evidence folders by devices only (both FORBIDDEN).
 
         `storage.getUploadUrl` (mutation, auth: roles:ADMIN,OPERATOR).
         """
@@ -3236,6 +3693,167 @@ class _BatchAuthMfaApi:
         )
 
 
+class _BatchCommandsApi:
+    """`commands.*`"""
+
+    def __init__(self, c: BatchBase) -> None:
+        self._c = c
+
+    @overload
+    def get_all(self, input: models.CommandsGetAllInput, /) -> Pending[models.CommandPage]: ...
+    @overload
+    def get_all(
+        self,
+        *,
+        sensor_id: str | None = ...,
+        state: Literal["DELIVERED", "EXPIRED", "FAILED", "QUEUED", "RUNNING", "SUCCEEDED"]
+        | None = ...,
+        type: Literal["PING", "REBOOT", "SET_CONFIG", "SNAPSHOT"] | None = ...,
+        skip: int = ...,
+        take: int = ...,
+    ) -> Pending[models.CommandPage]: ...
+    def get_all(
+        self, *input: models.CommandsGetAllInput, **fields: Any
+    ) -> Pending[models.CommandPage]:
+        """Commands, newest first, filtered by sensor, state and type.
+
+        `commands.getAll` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return self._c._call(
+            _COMMANDS_GET_ALL, build_input(models.CommandsGetAllInput, input, fields)
+        )
+
+    @overload
+    def get_by_id(self, input: models.CommandIdInput, /) -> Pending[models.CommandView]: ...
+    @overload
+    def get_by_id(self, *, id: str) -> Pending[models.CommandView]: ...
+    def get_by_id(
+        self, *input: models.CommandIdInput, **fields: Any
+    ) -> Pending[models.CommandView]:
+        """One command with its state, result and attempt; a SNAPSHOT's image as a signed URL.
+
+        `commands.getById` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return self._c._call(_COMMANDS_GET_BY_ID, build_input(models.CommandIdInput, input, fields))
+
+    @overload
+    def retry(self, input: models.CommandIdInput, /) -> Pending[models.CommandView]: ...
+    @overload
+    def retry(self, *, id: str) -> Pending[models.CommandView]: ...
+    def retry(self, *input: models.CommandIdInput, **fields: Any) -> Pending[models.CommandView]:
+        """Queue a FAILED or EXPIRED command again for one more attempt, with its first time to
+        live.
+
+        The attempt number keeps counting, so the retry is visible; the previous result is
+        cleared.
+
+        `commands.retry` (mutation, auth: roles:ADMIN,OPERATOR).
+        """
+        return self._c._call(_COMMANDS_RETRY, build_input(models.CommandIdInput, input, fields))
+
+    @overload
+    def send(self, input: models.SendInput, /) -> Pending[models.CommandView]: ...
+    @overload
+    def send(
+        self,
+        *,
+        sensor_id: str,
+        command: models.Ping | models.Reboot | models.Snapshot | models.SetConfig,
+        ttl_s: int = ...,
+        max_attempts: int = ...,
+    ) -> Pending[models.CommandView]: ...
+    def send(self, *input: models.SendInput, **fields: Any) -> Pending[models.CommandView]:
+        """Queue a command (PING, REBOOT, SNAPSHOT or SET_CONFIG) for a device.
+
+        The device (or its gateway) receives it through `devices.pollCommands`. It expires after
+        `ttlS` seconds unless finished; a delivery the device does not answer within a minute is
+        delivered again, up to `maxAttempts` deliveries. SNAPSHOT is for cameras, ANPR units and
+        NVRs.
+
+        `commands.send` (mutation, auth: roles:ADMIN,OPERATOR).
+        """
+        return self._c._call(_COMMANDS_SEND, build_input(models.SendInput, input, fields))
+
+
+class _BatchDevicesApi:
+    """`devices.*`"""
+
+    def __init__(self, c: BatchBase) -> None:
+        self._c = c
+
+    @overload
+    def create_snapshot_upload(
+        self, input: models.SnapshotUploadInput, /
+    ) -> Pending[models.SnapshotUpload]: ...
+    @overload
+    def create_snapshot_upload(
+        self,
+        *,
+        id: str,
+        attempt: int,
+        size: int,
+        sha256: str,
+        content_type: Literal["image/jpeg", "image/png"] = ...,
+    ) -> Pending[models.SnapshotUpload]: ...
+    def create_snapshot_upload(
+        self, *input: models.SnapshotUploadInput, **fields: Any
+    ) -> Pending[models.SnapshotUpload]:
+        """A signed URL to PUT the image a SNAPSHOT command took (then report it SUCCEEDED).
+
+        Announce the exact size and SHA-256; the report is checked against the stored bytes.
+
+        `devices.createSnapshotUpload` (mutation, auth: device).
+        """
+        return self._c._call(
+            _DEVICES_CREATE_SNAPSHOT_UPLOAD, build_input(models.SnapshotUploadInput, input, fields)
+        )
+
+    @overload
+    def poll_commands(self, input: models.PollInput, /) -> Pending[models.PollResult]: ...
+    @overload
+    def poll_commands(self, *, wait_s: int = ..., max: int = ...) -> Pending[models.PollResult]: ...
+    def poll_commands(self, *input: models.PollInput, **fields: Any) -> Pending[models.PollResult]:
+        """Wait up to `waitS` seconds (at most 25; 0, the default, does not wait) for commands for
+        this device or its children.
+
+        Answers as soon as there is at least one (each delivered once per attempt: answer it
+        with `devices.reportCommand` giving that attempt), or with an empty list when the wait
+        ends.
+
+        `devices.pollCommands` (mutation, auth: device).
+        """
+        return self._c._call(_DEVICES_POLL_COMMANDS, build_input(models.PollInput, input, fields))
+
+    @overload
+    def report_command(self, input: models.ReportInput, /) -> Pending[models.ReportAck]: ...
+    @overload
+    def report_command(
+        self,
+        *,
+        id: str,
+        attempt: int,
+        state: Literal["FAILED", "RUNNING", "SUCCEEDED"],
+        result: dict[str, str | int | float | bool | None] | None = ...,
+        error: str | None = ...,
+        artifact: models.ArtifactIn | None = ...,
+    ) -> Pending[models.ReportAck]: ...
+    def report_command(
+        self, *input: models.ReportInput, **fields: Any
+    ) -> Pending[models.ReportAck]:
+        """Report that a delivered command is RUNNING, or SUCCEEDED / FAILED with its result.
+
+        Give the attempt the poll delivered: a report for an older attempt is CONFLICT.
+        Repeating the final report of the current attempt is harmless (answered with the stored
+        state). A SNAPSHOT succeeds only with the `artifact` uploaded through
+        `devices.createSnapshotUpload`.
+
+        `devices.reportCommand` (mutation, auth: device).
+        """
+        return self._c._call(
+            _DEVICES_REPORT_COMMAND, build_input(models.ReportInput, input, fields)
+        )
+
+
 class _BatchEventsApi:
     """`events.*`"""
 
@@ -3285,7 +3903,8 @@ class _BatchEventsApi:
 
         Announce the exact size and SHA-256: the upload is verified against them. Asking again
         for a kind that is still pending gives a fresh URL; a verified or quarantined kind is
-        CONFLICT.
+        CONFLICT. The URL reserves `size` bytes of the storage quota (PAYLOAD_TOO_LARGE when it
+        is used up); re-announcing another type removes what was uploaded for the earlier one.
 
         `events.createEvidenceUpload` (mutation, auth: device).
         """
@@ -3564,6 +4183,54 @@ class _BatchLocationsApi:
         )
 
 
+class _BatchMetricsApi:
+    """`metrics.*`"""
+
+    def __init__(self, c: BatchBase) -> None:
+        self._c = c
+
+    @overload
+    def get_series(self, input: models.SeriesInput, /) -> Pending[models.Series]: ...
+    @overload
+    def get_series(
+        self,
+        *,
+        sensor_id: str,
+        from_: datetime.datetime,
+        to: datetime.datetime,
+        group_by: Literal["day", "hour", "month", "week"] = ...,
+    ) -> Pending[models.Series]: ...
+    def get_series(self, *input: models.SeriesInput, **fields: Any) -> Pending[models.Series]:
+        """A sensor's samples in `[from, to)` as hourly, daily, weekly or monthly buckets.
+
+        Buckets follow the local calendar of the system time zone (a daylight-saving day has 23
+        or 25 hourly buckets). Each metric gives avg/min/max, or null when the bucket has no
+        value; `recording` is the share of samples that were recording.
+
+        `metrics.getSeries` (query, auth: roles:ADMIN,OPERATOR,VIEWER).
+        """
+        return self._c._call(_METRICS_GET_SERIES, build_input(models.SeriesInput, input, fields))
+
+    @overload
+    def ingest(
+        self, input: models.IngestMetricsInput, /
+    ) -> Pending[models.IngestMetricsResult]: ...
+    @overload
+    def ingest(self, *, samples: list[models.Sample]) -> Pending[models.IngestMetricsResult]: ...
+    def ingest(
+        self, *input: models.IngestMetricsInput, **fields: Any
+    ) -> Pending[models.IngestMetricsResult]:
+        """Store up to 1,000 health samples of this device or (a gateway) of its children.
+
+        A sample without `deviceId` is the caller's own. Sending a sample again (same device,
+        same `at`) is harmless: it counts as a duplicate. Samples older than 30 days are
+        refused.
+
+        `metrics.ingest` (mutation, auth: device).
+        """
+        return self._c._call(_METRICS_INGEST, build_input(models.IngestMetricsInput, input, fields))
+
+
 class _BatchReportsApi:
     """`reports.*`"""
 
@@ -3668,7 +4335,10 @@ class _BatchReportsApi:
     def get_download_url(
         self, *input: models.IdInput, **fields: Any
     ) -> Pending[models.ReportsSchemasDownloadUrl]:
-        """A short-lived signed URL for a READY report's file.
+        """A short-lived signed, absolute URL for a READY report's file.
+
+        The download is sent as an attachment named for the report's type, period and format
+        (e.g. `tvms-violations-2024-11-01_2024-11-30.pdf`).
 
         `reports.getDownloadUrl` (query, auth: roles:ADMIN,OPERATOR).
         """
@@ -4117,21 +4787,27 @@ class _BatchStorageApi:
     def get_download_url(
         self, *input: models.KeyInput, **fields: Any
     ) -> Pending[models.StorageSchemasDownloadUrl]:
-        """A signed, expiring URL to download one object.
+        """A signed, expiring, absolute URL to download one object, saved under a name made of its
+        key (`sensors/s1/snapshot.jpg` → `sensors_s1_snapshot.jpg`).
 
-        Evidence that is not verified (pending or quarantined) is served to administrators only,
-        and so are report files (their owners use reports.getDownloadUrl).
+        Under `events/` and `violations/` only verified evidence is served to non-administrators
+        (not pending, quarantined or unregistered files), and report files are served to
+        administrators only (their owners use reports.getDownloadUrl).
 
         `storage.getDownloadUrl` (query, auth: user).
         """
         return self._c._call(_STORAGE_GET_DOWNLOAD_URL, build_input(models.KeyInput, input, fields))
 
     def get_stats(self) -> Pending[models.StorageStats]:
-        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage and usage per
+        """Storage quota (setting `storage.quotaBytes`, default 10 GB), real usage, and usage per
         folder.
 
-        Sizes are bytes. Usage comes from a walk over every stored object, reused for 5 s or ten
-        times as long as the walk took (whichever is longer), so figures may lag recent uploads.
+        Sizes are bytes. `buckets` holds the one store, named from configuration (the S3 bucket,
+        or `?bucket=` of a local `TVMS_STORAGE_URL`, default `smart-city-storage`); its
+        `lastModified` is the newest object's time, or the time of the call for an empty store.
+        `folders` breaks usage down by top-level folder (`lastModified` left out while a folder
+        is empty). Usage comes from a walk over every stored object, reused for 5 s or ten times
+        as long as the walk took (whichever is longer), so figures may lag recent uploads.
 
         `storage.getStats` (query, auth: public).
         """
@@ -4146,12 +4822,15 @@ class _BatchStorageApi:
     def get_upload_url(
         self, *input: models.UploadUrlInput, **fields: Any
     ) -> Pending[models.UploadUrl]:
-        """A signed URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under `sensors/`.
+        """A signed, absolute URL to PUT one new file (≤ 100 MB) at `{folder}/{filename}` under
+        `sensors/`.
 
         Types: JPEG, PNG, WebP, GIF images; PDF, CSV, JSON documents (the extension must match).
-        Refused when the upload would exceed the storage quota, and CONFLICT when a file already
-        exists under that key (an upload never replaces one). `reports/` is written by the
-        report worker only, evidence folders by devices only (both FORBIDDEN).
+        The URL reserves `size` bytes of the storage quota until it expires or the upload is
+        stored: PAYLOAD_TOO_LARGE when stored files, other unexpired URLs and this upload would
+        exceed the quota (`error.data`: quotaBytes, usedBytes, reservedBytes). CONFLICT when a
+        file already exists under that key (an upload never replaces one). `reports/` is written
+        by the report worker only, evidence folders by devices only (both FORBIDDEN).
 
         `storage.getUploadUrl` (mutation, auth: roles:ADMIN,OPERATOR).
         """
@@ -4394,8 +5073,11 @@ class Client(ClientBase):
     def _bind(self) -> None:
         self.audit = _AuditApi(self)
         self.auth = _AuthApi(self)
+        self.commands = _CommandsApi(self)
+        self.devices = _DevicesApi(self)
         self.events = _EventsApi(self)
         self.locations = _LocationsApi(self)
+        self.metrics = _MetricsApi(self)
         self.reports = _ReportsApi(self)
         self.sensors = _SensorsApi(self)
         self.settings = _SettingsApi(self)
@@ -4429,8 +5111,11 @@ class AsyncClient(AsyncClientBase):
     def _bind(self) -> None:
         self.audit = _AsyncAuditApi(self)
         self.auth = _AsyncAuthApi(self)
+        self.commands = _AsyncCommandsApi(self)
+        self.devices = _AsyncDevicesApi(self)
         self.events = _AsyncEventsApi(self)
         self.locations = _AsyncLocationsApi(self)
+        self.metrics = _AsyncMetricsApi(self)
         self.reports = _AsyncReportsApi(self)
         self.sensors = _AsyncSensorsApi(self)
         self.settings = _AsyncSettingsApi(self)
@@ -4465,8 +5150,11 @@ class Batch(SyncBatchBase):
     def _bind(self) -> None:
         self.audit = _BatchAuditApi(self)
         self.auth = _BatchAuthApi(self)
+        self.commands = _BatchCommandsApi(self)
+        self.devices = _BatchDevicesApi(self)
         self.events = _BatchEventsApi(self)
         self.locations = _BatchLocationsApi(self)
+        self.metrics = _BatchMetricsApi(self)
         self.reports = _BatchReportsApi(self)
         self.sensors = _BatchSensorsApi(self)
         self.settings = _BatchSettingsApi(self)
@@ -4481,8 +5169,11 @@ class AsyncBatch(AsyncBatchBase):
     def _bind(self) -> None:
         self.audit = _BatchAuditApi(self)
         self.auth = _BatchAuthApi(self)
+        self.commands = _BatchCommandsApi(self)
+        self.devices = _BatchDevicesApi(self)
         self.events = _BatchEventsApi(self)
         self.locations = _BatchLocationsApi(self)
+        self.metrics = _BatchMetricsApi(self)
         self.reports = _BatchReportsApi(self)
         self.sensors = _BatchSensorsApi(self)
         self.settings = _BatchSettingsApi(self)

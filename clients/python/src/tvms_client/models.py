@@ -11,6 +11,8 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 __all__ = [
+    "Artifact",
+    "ArtifactIn",
     "AuditEntry",
     "AuditGetAllInput",
     "AuditPage",
@@ -22,11 +24,16 @@ __all__ = [
     "Check",
     "Checks",
     "ClassCount",
+    "CommandIdInput",
+    "CommandPage",
+    "CommandView",
+    "CommandsGetAllInput",
     "CompleteUploadInput",
     "ConfirmMfaEnrolmentInput",
     "Coordinates",
     "CoordinatesInput",
     "DashboardStats",
+    "DeviceCommand",
     "EnrolMfaInput",
     "Event",
     "EventDetail",
@@ -36,6 +43,7 @@ __all__ = [
     "EvidenceUploadInput",
     "FeatureFlag",
     "FeatureFlagInput",
+    "Folder",
     "GenerateInput",
     "GenerateResult",
     "GetAllInput",
@@ -48,6 +56,8 @@ __all__ = [
     "HotspotsInput",
     "IdInput",
     "IngestInput",
+    "IngestMetricsInput",
+    "IngestMetricsResult",
     "IngestResult",
     "KeyInput",
     "License",
@@ -82,10 +92,16 @@ __all__ = [
     "NotificationUpdate",
     "ObjectList",
     "OptionalPeriodInput",
+    "Ping",
+    "PollInput",
+    "PollResult",
+    "Reboot",
     "Receipt",
     "RecoveryCodes",
     "Report",
+    "ReportAck",
     "ReportFilters",
+    "ReportInput",
     "ReportPage",
     "ReportsInput",
     "ReportsSchemasDeleted",
@@ -95,6 +111,8 @@ __all__ = [
     "ReviewCounts",
     "ReviewEntry",
     "ReviewInput",
+    "Sample",
+    "SendInput",
     "Sensor",
     "SensorApiKey",
     "SensorCounts",
@@ -111,9 +129,17 @@ __all__ = [
     "SensorUptime",
     "SensorUptimeInput",
     "SensorWithKey",
+    "Series",
+    "SeriesBucket",
+    "SeriesInput",
+    "SetConfig",
     "Setting",
     "SettingCategory",
     "SettingType",
+    "Snapshot",
+    "SnapshotUpload",
+    "SnapshotUploadInput",
+    "Stat",
     "StorageSchemasDeleted",
     "StorageSchemasDownloadUrl",
     "StorageStats",
@@ -151,11 +177,29 @@ SettingCategory: TypeAlias = Literal[
 SettingType: TypeAlias = Literal["STRING", "NUMBER", "BOOLEAN", "JSON", "SELECT", "MULTI_SELECT"]
 
 
+class Artifact(msgspec.Struct, kw_only=True):
+    """The `Artifact` wire object."""
+
+    key: str
+    content_type: str = msgspec.field(name="contentType")
+    size: int
+    url: str
+    url_expires_at: str = msgspec.field(name="urlExpiresAt")
+
+
+class ArtifactIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `ArtifactIn` wire object."""
+
+    key: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+    size: Annotated[int, msgspec.Meta(ge=1, le=5242880)]
+    sha256: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$(?!\\n)")]
+
+
 class AuditEntry(msgspec.Struct, kw_only=True):
     """The `AuditEntry` wire object."""
 
     id: str
-    at: str
+    at: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     actor_kind: Literal["device", "user"] | None = msgspec.field(name="actorKind")
     actor_id: str | None = msgspec.field(name="actorId")
     actor_role: str | None = msgspec.field(name="actorRole")
@@ -200,12 +244,14 @@ class AuditPage(msgspec.Struct, kw_only=True):
 
 
 class Bucket(msgspec.Struct, kw_only=True):
-    """A top-level folder of the object layout (events, violations, reports, sensors)."""
+    """The store (named from configuration): bytes and files in it, and its newest change."""
 
     name: str
     size: int
     file_count: int = msgspec.field(name="fileCount")
-    last_modified: str | None = msgspec.field(name="lastModified")
+    last_modified: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="lastModified"
+    )
 
 
 class ById(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -280,6 +326,66 @@ class ClassCount(msgspec.Struct, kw_only=True):
     count: int
 
 
+class CommandIdInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `CommandIdInput` wire object.
+
+    Input of `commands.getById`, `commands.retry`.
+    """
+
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class CommandPage(msgspec.Struct, kw_only=True):
+    """The `CommandPage` wire object.
+
+    Returned by `commands.getAll`.
+    """
+
+    commands: list[CommandView]
+    total: int
+    page_count: int = msgspec.field(name="pageCount")
+
+
+class CommandView(msgspec.Struct, kw_only=True):
+    """The `CommandView` wire object.
+
+    Returned by `commands.getById`, `commands.retry`, `commands.send`.
+    """
+
+    id: str
+    sensor_id: str = msgspec.field(name="sensorId")
+    type: Literal["PING", "REBOOT", "SET_CONFIG", "SNAPSHOT"]
+    command: Ping | Reboot | Snapshot | SetConfig
+    state: Literal["DELIVERED", "EXPIRED", "FAILED", "QUEUED", "RUNNING", "SUCCEEDED"]
+    attempt: int
+    max_attempts: int = msgspec.field(name="maxAttempts")
+    created_by: str = msgspec.field(name="createdBy")
+    created_at: str = msgspec.field(name="createdAt")
+    updated_at: str = msgspec.field(name="updatedAt")
+    expires_at: str = msgspec.field(name="expiresAt")
+    delivered_at: str | None = msgspec.field(name="deliveredAt")
+    started_at: str | None = msgspec.field(name="startedAt")
+    finished_at: str | None = msgspec.field(name="finishedAt")
+    result: dict[str, Any] | None
+    error: str | None
+    artifact: Artifact | None
+
+
+class CommandsGetAllInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `CommandsGetAllInput` wire object.
+
+    Input of `commands.getAll`.
+    """
+
+    sensor_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = msgspec.field(
+        default=None, name="sensorId"
+    )
+    state: Literal["DELIVERED", "EXPIRED", "FAILED", "QUEUED", "RUNNING", "SUCCEEDED"] | None = None
+    type: Literal["PING", "REBOOT", "SET_CONFIG", "SNAPSHOT"] | None = None
+    skip: Annotated[int, msgspec.Meta(ge=0, le=1000000)] = 0
+    take: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+
+
 class CompleteUploadInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The `CompleteUploadInput` wire object.
 
@@ -337,8 +443,8 @@ class DashboardStats(msgspec.Struct, kw_only=True):
     Returned by `reports.getDashboardStats`.
     """
 
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(name="from")
+    to: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     timezone: str
     total_events: int = msgspec.field(name="totalEvents")
     total_violations: int = msgspec.field(name="totalViolations")
@@ -354,6 +460,17 @@ class DashboardStats(msgspec.Struct, kw_only=True):
         ]
         | None
     )
+
+
+class DeviceCommand(msgspec.Struct, kw_only=True):
+    """The `DeviceCommand` wire object."""
+
+    id: str
+    sensor_id: str = msgspec.field(name="sensorId")
+    device_id: str = msgspec.field(name="deviceId")
+    attempt: int
+    expires_at: str = msgspec.field(name="expiresAt")
+    command: Ping | Reboot | Snapshot | SetConfig
 
 
 class EnrolMfaInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -396,8 +513,12 @@ class Event(msgspec.Struct, kw_only=True):
         "VIDEO_LOSS",
         "WRONG_WAY",
     ]
-    occurred_at: str = msgspec.field(name="occurredAt")
-    received_at: str = msgspec.field(name="receivedAt")
+    occurred_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="occurredAt"
+    )
+    received_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="receivedAt"
+    )
     location_id: str | None = msgspec.field(name="locationId")
     plate: str | None
     corrected_plate: str | None = msgspec.field(name="correctedPlate")
@@ -413,7 +534,9 @@ class Event(msgspec.Struct, kw_only=True):
     review_status: Literal["CONFIRMED", "PENDING", "REJECTED"] | None = msgspec.field(
         name="reviewStatus"
     )
-    reviewed_at: str | None = msgspec.field(name="reviewedAt")
+    reviewed_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="reviewedAt"
+    )
     reviewed_by: str | None = msgspec.field(name="reviewedBy")
 
 
@@ -443,8 +566,12 @@ class EventDetail(msgspec.Struct, kw_only=True):
         "VIDEO_LOSS",
         "WRONG_WAY",
     ]
-    occurred_at: str = msgspec.field(name="occurredAt")
-    received_at: str = msgspec.field(name="receivedAt")
+    occurred_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="occurredAt"
+    )
+    received_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="receivedAt"
+    )
     location_id: str | None = msgspec.field(name="locationId")
     plate: str | None
     corrected_plate: str | None = msgspec.field(name="correctedPlate")
@@ -460,7 +587,9 @@ class EventDetail(msgspec.Struct, kw_only=True):
     review_status: Literal["CONFIRMED", "PENDING", "REJECTED"] | None = msgspec.field(
         name="reviewStatus"
     )
-    reviewed_at: str | None = msgspec.field(name="reviewedAt")
+    reviewed_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="reviewedAt"
+    )
     reviewed_by: str | None = msgspec.field(name="reviewedBy")
     evidence: list[Evidence]
 
@@ -489,10 +618,16 @@ class Evidence(msgspec.Struct, kw_only=True):
     content_type: str = msgspec.field(name="contentType")
     size: int
     sha256: str
-    created_at: str = msgspec.field(name="createdAt")
-    completed_at: str | None = msgspec.field(name="completedAt")
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    completed_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="completedAt"
+    )
     download_url: str | None = msgspec.field(name="downloadUrl")
-    expires_at: str | None = msgspec.field(name="expiresAt")
+    expires_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="expiresAt"
+    )
 
 
 class EvidenceUpload(msgspec.Struct, kw_only=True):
@@ -506,7 +641,9 @@ class EvidenceUpload(msgspec.Struct, kw_only=True):
     upload_url: str = msgspec.field(name="uploadUrl")
     method: Literal["PUT"]
     headers: dict[str, str]
-    expires_at: str = msgspec.field(name="expiresAt")
+    expires_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="expiresAt"
+    )
 
 
 class EvidenceUploadInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -546,6 +683,17 @@ class FeatureFlagInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
 
     key: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     enabled: bool
+
+
+class Folder(msgspec.Struct, kw_only=True):
+    """A top-level folder of the object layout (events, violations, reports, sensors)."""
+
+    name: str
+    size: int
+    file_count: int = msgspec.field(name="fileCount")
+    last_modified: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | UnsetType = msgspec.field(
+        default=UNSET, name="lastModified"
+    )
 
 
 class GenerateInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -639,7 +787,9 @@ class HeartbeatAck(msgspec.Struct, kw_only=True):
     Returned by `sensors.heartbeat`.
     """
 
-    server_time: str = msgspec.field(name="serverTime")
+    server_time: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="serverTime"
+    )
 
 
 class HeartbeatChild(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -714,8 +864,8 @@ class Hotspots(msgspec.Struct, kw_only=True):
     Returned by `reports.getHotspots`.
     """
 
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(name="from")
+    to: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     hotspots: list[Hotspot]
 
 
@@ -854,6 +1004,25 @@ class IngestInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ]
 
 
+class IngestMetricsInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `IngestMetricsInput` wire object.
+
+    Input of `metrics.ingest`.
+    """
+
+    samples: Annotated[list[Sample], msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class IngestMetricsResult(msgspec.Struct, kw_only=True):
+    """The `IngestMetricsResult` wire object.
+
+    Returned by `metrics.ingest`.
+    """
+
+    accepted: int
+    duplicates: int
+
+
 class IngestResult(msgspec.Struct, kw_only=True):
     """The `IngestResult` wire object.
 
@@ -883,12 +1052,14 @@ class License(msgspec.Struct, kw_only=True):
 
     valid: bool
     type: str
-    expires_at: str | None = msgspec.field(name="expiresAt")
+    expires_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="expiresAt"
+    )
     features: list[str]
     max_users: int = msgspec.field(name="maxUsers")
     max_sensors: int = msgspec.field(name="maxSensors")
     organization: str
-    issued_at: str = msgspec.field(name="issuedAt")
+    issued_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(name="issuedAt")
 
 
 class ListInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -917,8 +1088,12 @@ class Location(msgspec.Struct, kw_only=True):
     status: Literal["ACTIVE", "INACTIVE", "MAINTENANCE"]
     description: str | None
     sensor_count: int = msgspec.field(name="sensorCount")
-    created_at: str = msgspec.field(name="createdAt")
-    updated_at: str = msgspec.field(name="updatedAt")
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    updated_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="updatedAt"
+    )
 
 
 class LocationBulkDeleteInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -972,8 +1147,12 @@ class LocationDetail(msgspec.Struct, kw_only=True):
     longitude: float
     status: Literal["ACTIVE", "INACTIVE", "MAINTENANCE"]
     description: str | None
-    created_at: str = msgspec.field(name="createdAt")
-    updated_at: str = msgspec.field(name="updatedAt")
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    updated_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="updatedAt"
+    )
     sensors: list[LocationSensor]
 
 
@@ -1141,7 +1320,9 @@ class MapSensor(msgspec.Struct, kw_only=True):
     coordinates: Coordinates | None
     location_id: str | None = msgspec.field(name="locationId")
     parent_sensor_id: str | None = msgspec.field(name="parentSensorId")
-    last_heartbeat: str | None = msgspec.field(name="lastHeartbeat")
+    last_heartbeat: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="lastHeartbeat"
+    )
     location: SensorLocation | None
 
 
@@ -1156,8 +1337,12 @@ class Me(msgspec.Struct, kw_only=True):
     first_name: str = msgspec.field(name="firstName")
     last_name: str = msgspec.field(name="lastName")
     role: Literal["ADMIN", "OPERATOR", "VIEWER"]
-    created_at: str = msgspec.field(name="createdAt")
-    updated_at: str = msgspec.field(name="updatedAt")
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    updated_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="updatedAt"
+    )
 
 
 class MfaCodeInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -1308,6 +1493,39 @@ class OptionalPeriodInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     to: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = None
 
 
+class Ping(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="PING"):
+    """Answer at once (proves the command path end to end)."""
+
+
+class PollInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `PollInput` wire object.
+
+    Input of `devices.pollCommands`.
+    """
+
+    wait_s: Annotated[
+        int, msgspec.Meta(ge=0, le=25, description="how long the server may wait")
+    ] = msgspec.field(default=0, name="waitS")
+    max: Annotated[int, msgspec.Meta(ge=1, le=20)] = 10
+
+
+class PollResult(msgspec.Struct, kw_only=True):
+    """The `PollResult` wire object.
+
+    Returned by `devices.pollCommands`.
+    """
+
+    commands: list[DeviceCommand]
+
+
+class Reboot(
+    msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="REBOOT"
+):
+    """Restart the device after `delayS` seconds."""
+
+    delay_s: Annotated[int, msgspec.Meta(ge=0, le=3600)] = msgspec.field(default=0, name="delayS")
+
+
 class Receipt(msgspec.Struct, kw_only=True):
     """The `Receipt` wire object."""
 
@@ -1337,18 +1555,35 @@ class Report(msgspec.Struct, kw_only=True):
     format: Literal["CSV", "JSON", "PDF"]
     status: Literal["FAILED", "QUEUED", "READY", "RUNNING"]
     progress: Annotated[int, msgspec.Meta(ge=0, le=100)]
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(name="from")
+    to: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     timezone: str
     filters: ReportFilters
     created_by: str = msgspec.field(name="createdBy")
-    created_at: str = msgspec.field(name="createdAt")
-    started_at: str | None = msgspec.field(name="startedAt")
-    finished_at: str | None = msgspec.field(name="finishedAt")
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    started_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="startedAt"
+    )
+    finished_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="finishedAt"
+    )
     size_bytes: int | None = msgspec.field(name="sizeBytes")
     row_count: int | None = msgspec.field(name="rowCount")
     error: str | None
     file_key: str | None = msgspec.field(name="fileKey")
+
+
+class ReportAck(msgspec.Struct, kw_only=True):
+    """The `ReportAck` wire object.
+
+    Returned by `devices.reportCommand`.
+    """
+
+    id: str
+    state: Literal["DELIVERED", "EXPIRED", "FAILED", "QUEUED", "RUNNING", "SUCCEEDED"]
+    attempt: int
 
 
 class ReportFilters(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -1389,6 +1624,29 @@ class ReportFilters(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     review_status: Literal["CONFIRMED", "PENDING", "REJECTED"] | None = msgspec.field(
         default=None, name="reviewStatus"
     )
+
+
+class ReportInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `ReportInput` wire object.
+
+    Input of `devices.reportCommand`.
+    """
+
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    attempt: Annotated[int, msgspec.Meta(ge=1, le=10)]
+    state: Literal["FAILED", "RUNNING", "SUCCEEDED"]
+    result: (
+        Annotated[
+            dict[
+                Annotated[str, msgspec.Meta(min_length=1, max_length=64)],
+                Annotated[str, msgspec.Meta(max_length=1000)] | int | float | bool | None,
+            ],
+            msgspec.Meta(max_length=50),
+        ]
+        | None
+    ) = None
+    error: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None = None
+    artifact: ArtifactIn | None = None
 
 
 class ReportPage(msgspec.Struct, kw_only=True):
@@ -1433,7 +1691,9 @@ class ReportsSchemasDownloadUrl(msgspec.Struct, kw_only=True):
     """
 
     url: str
-    expires_at: str = msgspec.field(name="expiresAt")
+    expires_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="expiresAt"
+    )
 
 
 class ResetInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -1479,7 +1739,9 @@ class ReviewEntry(msgspec.Struct, kw_only=True):
     original_plate: str | None = msgspec.field(name="originalPlate")
     corrected_plate: str | None = msgspec.field(name="correctedPlate")
     reviewer_id: str = msgspec.field(name="reviewerId")
-    reviewed_at: str = msgspec.field(name="reviewedAt")
+    reviewed_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="reviewedAt"
+    )
 
 
 class ReviewInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -1495,6 +1757,56 @@ class ReviewInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         msgspec.field(default=None, name="correctedPlate")
     )
     comment: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class Sample(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One reading of a device; fields a device does not have are left out."""
+
+    at: datetime.datetime
+    device_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = msgspec.field(
+        default=None, name="deviceId"
+    )
+    cpu_pct: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = msgspec.field(
+        default=None, name="cpuPct"
+    )
+    memory_pct: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = msgspec.field(
+        default=None, name="memoryPct"
+    )
+    disk_pct: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = msgspec.field(
+        default=None, name="diskPct"
+    )
+    temperature_c: Annotated[float, msgspec.Meta(ge=-60, le=150)] | None = msgspec.field(
+        default=None, name="temperatureC"
+    )
+    uptime_s: Annotated[int, msgspec.Meta(ge=0, le=10000000000)] | None = msgspec.field(
+        default=None, name="uptimeS"
+    )
+    fps: Annotated[float, msgspec.Meta(ge=0, le=1000)] | None = None
+    bitrate_kbps: Annotated[float, msgspec.Meta(ge=0, le=10000000)] | None = msgspec.field(
+        default=None, name="bitrateKbps"
+    )
+    recording: bool | None = None
+    storage_used_pct: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = msgspec.field(
+        default=None, name="storageUsedPct"
+    )
+
+
+class SendInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `SendInput` wire object.
+
+    Input of `commands.send`.
+    """
+
+    sensor_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = msgspec.field(
+        name="sensorId"
+    )
+    command: Ping | Reboot | Snapshot | SetConfig
+    ttl_s: Annotated[int, msgspec.Meta(ge=10, le=86400, description="seconds until it expires")] = (
+        msgspec.field(default=300, name="ttlS")
+    )
+    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = msgspec.field(
+        default=3, name="maxAttempts"
+    )
 
 
 class Sensor(msgspec.Struct, kw_only=True):
@@ -1515,10 +1827,18 @@ class Sensor(msgspec.Struct, kw_only=True):
     firmware_version: str | None = msgspec.field(name="firmwareVersion")
     api_key_prefix: str | None = msgspec.field(name="apiKeyPrefix")
     heartbeat_timeout_s: int = msgspec.field(name="heartbeatTimeoutS")
-    last_heartbeat: str | None = msgspec.field(name="lastHeartbeat")
-    last_event_at: str | None = msgspec.field(name="lastEventAt")
-    created_at: str = msgspec.field(name="createdAt")
-    updated_at: str = msgspec.field(name="updatedAt")
+    last_heartbeat: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="lastHeartbeat"
+    )
+    last_event_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="lastEventAt"
+    )
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    updated_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="updatedAt"
+    )
 
 
 class SensorApiKey(msgspec.Struct, kw_only=True):
@@ -1608,10 +1928,18 @@ class SensorDetail(msgspec.Struct, kw_only=True):
     firmware_version: str | None = msgspec.field(name="firmwareVersion")
     api_key_prefix: str | None = msgspec.field(name="apiKeyPrefix")
     heartbeat_timeout_s: int = msgspec.field(name="heartbeatTimeoutS")
-    last_heartbeat: str | None = msgspec.field(name="lastHeartbeat")
-    last_event_at: str | None = msgspec.field(name="lastEventAt")
-    created_at: str = msgspec.field(name="createdAt")
-    updated_at: str = msgspec.field(name="updatedAt")
+    last_heartbeat: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="lastHeartbeat"
+    )
+    last_event_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="lastEventAt"
+    )
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    updated_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="updatedAt"
+    )
     location: SensorLocation | None
     children: list[SensorRef]
 
@@ -1800,11 +2128,79 @@ class SensorWithKey(msgspec.Struct, kw_only=True):
     firmware_version: str | None = msgspec.field(name="firmwareVersion")
     api_key_prefix: str | None = msgspec.field(name="apiKeyPrefix")
     heartbeat_timeout_s: int = msgspec.field(name="heartbeatTimeoutS")
-    last_heartbeat: str | None = msgspec.field(name="lastHeartbeat")
-    last_event_at: str | None = msgspec.field(name="lastEventAt")
-    created_at: str = msgspec.field(name="createdAt")
-    updated_at: str = msgspec.field(name="updatedAt")
+    last_heartbeat: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="lastHeartbeat"
+    )
+    last_event_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="lastEventAt"
+    )
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    updated_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="updatedAt"
+    )
     api_key: str = msgspec.field(name="apiKey")
+
+
+class Series(msgspec.Struct, kw_only=True):
+    """The `Series` wire object.
+
+    Returned by `metrics.getSeries`.
+    """
+
+    sensor_id: str = msgspec.field(name="sensorId")
+    timezone: str
+    group_by: Literal["day", "hour", "month", "week"] = msgspec.field(name="groupBy")
+    buckets: list[SeriesBucket]
+
+
+class SeriesBucket(msgspec.Struct, kw_only=True):
+    """The `SeriesBucket` wire object."""
+
+    start: str
+    end: str
+    label: str
+    samples: int
+    cpu_pct: Stat | None = msgspec.field(name="cpuPct")
+    memory_pct: Stat | None = msgspec.field(name="memoryPct")
+    disk_pct: Stat | None = msgspec.field(name="diskPct")
+    temperature_c: Stat | None = msgspec.field(name="temperatureC")
+    uptime_s: Stat | None = msgspec.field(name="uptimeS")
+    fps: Stat | None
+    bitrate_kbps: Stat | None = msgspec.field(name="bitrateKbps")
+    recording: Stat | None
+    storage_used_pct: Stat | None = msgspec.field(name="storageUsedPct")
+
+
+class SeriesInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `SeriesInput` wire object.
+
+    Input of `metrics.getSeries`.
+    """
+
+    sensor_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = msgspec.field(
+        name="sensorId"
+    )
+    from_: datetime.datetime = msgspec.field(name="from")
+    to: datetime.datetime
+    group_by: Literal["day", "hour", "month", "week"] = msgspec.field(
+        default="hour", name="groupBy"
+    )
+
+
+class SetConfig(
+    msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="SET_CONFIG"
+):
+    """Apply configuration values (1 to 50 keys) on the device."""
+
+    settings: Annotated[
+        dict[
+            Annotated[str, msgspec.Meta(pattern="^[A-Za-z][A-Za-z0-9_.]{0,63}$(?!\\n)")],
+            Annotated[str, msgspec.Meta(max_length=200)] | int | float | bool,
+        ],
+        msgspec.Meta(min_length=1, max_length=50),
+    ]
 
 
 class Setting(msgspec.Struct, kw_only=True):
@@ -1823,9 +2219,57 @@ class Setting(msgspec.Struct, kw_only=True):
     is_public: bool = msgspec.field(name="isPublic")
     is_editable: bool = msgspec.field(name="isEditable")
     default_value: Any = msgspec.field(name="defaultValue")
-    updated_at: str | None = msgspec.field(name="updatedAt")
+    updated_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="updatedAt"
+    )
     updated_by: str | None = msgspec.field(name="updatedBy")
     options: list[str] | None = None
+    masked: bool = False
+
+
+class Snapshot(
+    msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="SNAPSHOT"
+):
+    """Take a still image and upload it as the command's artifact."""
+
+    width: Annotated[int, msgspec.Meta(ge=64, le=3840)] = 640
+    height: Annotated[int, msgspec.Meta(ge=48, le=2160)] = 360
+
+
+class SnapshotUpload(msgspec.Struct, kw_only=True):
+    """The `SnapshotUpload` wire object.
+
+    Returned by `devices.createSnapshotUpload`.
+    """
+
+    key: str
+    upload_url: str = msgspec.field(name="uploadUrl")
+    method: str
+    headers: dict[str, str]
+    expires_at: str = msgspec.field(name="expiresAt")
+
+
+class SnapshotUploadInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `SnapshotUploadInput` wire object.
+
+    Input of `devices.createSnapshotUpload`.
+    """
+
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    attempt: Annotated[int, msgspec.Meta(ge=1, le=10)]
+    size: Annotated[int, msgspec.Meta(ge=1, le=5242880)]
+    sha256: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$(?!\\n)")]
+    content_type: Literal["image/jpeg", "image/png"] = msgspec.field(
+        default="image/jpeg", name="contentType"
+    )
+
+
+class Stat(msgspec.Struct, kw_only=True):
+    """The `Stat` wire object."""
+
+    avg: float
+    min: float
+    max: float
 
 
 class StorageSchemasDeleted(msgspec.Struct, kw_only=True):
@@ -1845,7 +2289,9 @@ class StorageSchemasDownloadUrl(msgspec.Struct, kw_only=True):
     """
 
     url: str
-    expires_at: str = msgspec.field(name="expiresAt")
+    expires_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="expiresAt"
+    )
 
 
 class StorageStats(msgspec.Struct, kw_only=True):
@@ -1858,6 +2304,7 @@ class StorageStats(msgspec.Struct, kw_only=True):
     used_storage: int = msgspec.field(name="usedStorage")
     available_storage: int = msgspec.field(name="availableStorage")
     buckets: list[Bucket]
+    folders: list[Folder]
 
 
 class StoredObject(msgspec.Struct, kw_only=True):
@@ -1866,7 +2313,9 @@ class StoredObject(msgspec.Struct, kw_only=True):
     key: str
     size: int
     content_type: str = msgspec.field(name="contentType")
-    last_modified: str = msgspec.field(name="lastModified")
+    last_modified: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="lastModified"
+    )
 
 
 class TimezoneList(msgspec.Struct, kw_only=True):
@@ -1918,7 +2367,9 @@ class TokenResult(msgspec.Struct, kw_only=True):
     """
 
     token: str
-    expires_at: str = msgspec.field(name="expiresAt")
+    expires_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="expiresAt"
+    )
 
 
 class TrafficVolume(msgspec.Struct, kw_only=True):
@@ -1927,8 +2378,8 @@ class TrafficVolume(msgspec.Struct, kw_only=True):
     Returned by `reports.getTrafficVolume`.
     """
 
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(name="from")
+    to: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     group_by: Literal["day", "hour", "month", "week"] = msgspec.field(name="groupBy")
     timezone: str
     total: int
@@ -1990,7 +2441,9 @@ class UploadUrl(msgspec.Struct, kw_only=True):
     url: str
     method: str
     headers: dict[str, str]
-    expires_at: str = msgspec.field(name="expiresAt")
+    expires_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="expiresAt"
+    )
 
 
 class UploadUrlInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -2013,8 +2466,8 @@ class UptimeReport(msgspec.Struct, kw_only=True):
     Returned by `reports.getSensorUptime`.
     """
 
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(name="from")
+    to: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     uptime: (
         Annotated[
             float,
@@ -2039,9 +2492,15 @@ class User(msgspec.Struct, kw_only=True):
     last_name: str = msgspec.field(name="lastName")
     role: str
     disabled: bool
-    created_at: str = msgspec.field(name="createdAt")
-    updated_at: str = msgspec.field(name="updatedAt")
-    last_login_at: str | None = msgspec.field(name="lastLoginAt")
+    created_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="createdAt"
+    )
+    updated_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(
+        name="updatedAt"
+    )
+    last_login_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = msgspec.field(
+        name="lastLoginAt"
+    )
 
 
 class UserCreateInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -2206,8 +2665,8 @@ class VerifyMfaInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class ViolationBucket(msgspec.Struct, kw_only=True):
     """The `ViolationBucket` wire object."""
 
-    start: str
-    end: str
+    start: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
+    end: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     label: str
     count: int
     coverage: (
@@ -2228,8 +2687,8 @@ class ViolationStats(msgspec.Struct, kw_only=True):
     Returned by `reports.getViolationStats`.
     """
 
-    from_: str = msgspec.field(name="from")
-    to: str
+    from_: Annotated[datetime.datetime, msgspec.Meta(tz=True)] = msgspec.field(name="from")
+    to: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     group_by: Literal["day", "hour", "month", "week"] = msgspec.field(name="groupBy")
     timezone: str
     total: int
@@ -2284,8 +2743,8 @@ class ViolationStatsInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
 class VolumeBucket(msgspec.Struct, kw_only=True):
     """The `VolumeBucket` wire object."""
 
-    start: str
-    end: str
+    start: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
+    end: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
     label: str
     count: int
     average_speed_kmh: float | None = msgspec.field(name="averageSpeedKmh")

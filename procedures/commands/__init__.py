@@ -1,0 +1,7 @@
+"""Device commands: `commands.*` for operators, `devices.*` for the devices that run them."""
+
+from procedures.commands.device import devices
+from procedures.commands.operators import commands
+from procedures.commands.store import Wakeups, command_sweeper, settle, wakeups
+
+__all__ = ["Wakeups", "command_sweeper", "commands", "devices", "settle", "wakeups"]
