@@ -17,7 +17,7 @@ import msgspec
 from procedures import seed
 from tvms import __version__
 from tvms.clientgen import register as register_gen_client
-from tvms.config import Config, ConfigError, load_config, log_level_number
+from tvms.config import SERVERS, Config, ConfigError, load_config, log_level_number
 from tvms.conformance import register as register_conformance
 from tvms.db import DatabaseError
 from tvms.edge.command import register as register_edge
@@ -70,18 +70,28 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
         host=args.host or config.host,
         port=args.port or config.port,
         workers=args.workers or config.workers,
+        server=args.server or config.server,
     )
     require_shared_secret(config)
     load_secret(config)  # generated once here, before the workers read it
     version = asyncio.run(run_migrations(config))
     url = f"http://{config.host}:{config.port}"
     log.info(
-        "tvms %s serving on %s with %d worker(s), schema version %d",
+        "tvms %s serving on %s with %d worker(s) on %s, schema version %d",
         __version__,
         url,
         config.workers,
+        config.server,
         version,
-        extra={"fields": {"version": __version__, "url": url, "workers": config.workers, "schema": version}},
+        extra={
+            "fields": {
+                "version": __version__,
+                "url": url,
+                "workers": config.workers,
+                "server": config.server,
+                "schema": version,
+            }
+        },
     )
     # Worker processes read their configuration from the environment.
     os.environ.update({"TVMS_HOST": config.host, "TVMS_PORT": str(config.port)})
@@ -133,6 +143,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (TVMS_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (TVMS_PORT, default 8000)")
     serve.add_argument("--workers", type=int, help="worker processes (TVMS_WORKERS, default 1)")
+    serve.add_argument(
+        "--server",
+        choices=SERVERS,
+        help="HTTP server (TVMS_SERVER, default uvicorn; hypercorn also speaks HTTP/2)",
+    )
     serve.set_defaults(run=_serve)
     commands.add_parser(
         "migrate",

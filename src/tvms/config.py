@@ -21,6 +21,9 @@ DEFAULT_CORS_ORIGINS = (
     "http://localhost:3000",
 )
 
+SERVERS = ("uvicorn", "hypercorn")
+"""The HTTP servers `tvms serve` can run on (`TVMS_SERVER`, `--server`); the first is the default."""
+
 
 class ConfigError(Exception):
     """A bad setting; the message is one line fit for the terminal."""
@@ -31,6 +34,7 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    server: str = "uvicorn"
     data_dir: Path = Path("data")
     database_url: str = ""
     storage_url: str = ""
@@ -39,8 +43,12 @@ class Config:
     max_body_bytes: int = 10 * 1024 * 1024
     max_batch: int = 100
     request_timeout: float = 30.0
+    body_timeout: float = 30.0
+    body_buffer_bytes: int = 64 * 1024 * 1024
     log_level: str = "INFO"
     license_file: Path | None = None
+    metrics_dir: Path | None = None
+    """Where every worker writes its metrics (`PROMETHEUS_MULTIPROC_DIR`; `tvms serve` makes one)."""
     bcrypt_rounds: int = 12
     report_lease_s: float = 60.0
     """How long a report job stays with a worker that stopped renewing it (a crashed replica)."""
@@ -142,10 +150,17 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     if license_file is not None and not Path(license_file).is_file():
         raise ConfigError(f"TVMS_LICENSE_FILE: no such file {license_file!r}")
     database_url = env.get("TVMS_DATABASE_URL", "")
-    return Config(
+    server = (env.get("TVMS_SERVER") or "uvicorn").lower()
+    if server not in SERVERS:
+        raise ConfigError(f"TVMS_SERVER must be one of {', '.join(SERVERS)}, got {server!r}")
+    metrics_dir = env.get("PROMETHEUS_MULTIPROC_DIR") or None
+    if metrics_dir is not None and not Path(metrics_dir).is_dir():
+        raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR: no such directory {metrics_dir!r}")
+    config = Config(
         host=env.get("TVMS_HOST", "127.0.0.1") or "127.0.0.1",
         port=_int(env, "TVMS_PORT", 8000, 1, 65535),
         workers=_int(env, "TVMS_WORKERS", 1, 1, 64),
+        server=server,
         data_dir=Path(env.get("TVMS_DATA_DIR") or "data"),
         database_url=_database_url(database_url) if database_url else "",
         storage_url=storage_url,
@@ -154,8 +169,11 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         max_body_bytes=_int(env, "TVMS_MAX_BODY_BYTES", 10 * 1024 * 1024, 1024, 1024**3),
         max_batch=_int(env, "TVMS_MAX_BATCH", 100, 1, 10_000),
         request_timeout=_float(env, "TVMS_REQUEST_TIMEOUT", 30.0, 0.1, 3600.0),
+        body_timeout=_float(env, "TVMS_BODY_TIMEOUT", 30.0, 0.1, 3600.0),
+        body_buffer_bytes=_int(env, "TVMS_BODY_BUFFER_BYTES", 64 * 1024 * 1024, 1024, 1024**4),
         log_level=level,
         license_file=Path(license_file) if license_file else None,
+        metrics_dir=Path(metrics_dir) if metrics_dir else None,
         bcrypt_rounds=_int(env, "TVMS_BCRYPT_ROUNDS", 12, 4, 31),
         report_lease_s=_float(env, "TVMS_REPORT_LEASE_S", 60.0, 3.0, 3600.0),
         public_url=_public_url(env["TVMS_PUBLIC_URL"]) if env.get("TVMS_PUBLIC_URL") else "",
@@ -163,6 +181,12 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         rate_limit=_int(env, "TVMS_RATE_LIMIT", 1000, 0, 10_000_000),
         rate_limit_window_s=_int(env, "TVMS_RATE_LIMIT_WINDOW", 60, 1, 86_400),
     )
+    if config.body_buffer_bytes < config.max_body_bytes:
+        raise ConfigError(
+            f"TVMS_BODY_BUFFER_BYTES ({config.body_buffer_bytes}) must be at least TVMS_MAX_BODY_BYTES"
+            f" ({config.max_body_bytes}), or no body of the largest size could ever be read"
+        )
+    return config
 
 
 def log_level_number(config: Config) -> int:

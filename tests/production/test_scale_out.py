@@ -324,7 +324,6 @@ async def scenario(
     s3: SeaweedS3,
 ) -> None:
     load = Load(base)
-    victim = replicas[1]
     async with httpx.AsyncClient(timeout=15) as http:
         login = await load.call(http, "login", "auth.login", {"email": ADMIN[0], "password": ADMIN[1]})
         assert login is not None, load.tallies
@@ -342,27 +341,31 @@ async def scenario(
         await asyncio.sleep(6)  # warm: every kind of call has run on every replica
         assert all(t.ok > 0 for t in load.tallies.values()), load.tallies
 
-        # Kill the victim while it holds a running report, so that report must move.
-        owner = f"%:{victim.process.pid}:%"
+        # Kill the victim while it holds a running report, so that report must move. The report
+        # worker runs in one replica of the cluster (the holder of the periodic-work lock): that
+        # replica is the victim.
+        pids = {replica.process.pid: index for index, replica in enumerate(replicas)}
         held: list[str] = []
         deadline = time.monotonic() + 30
         while not held:
-            assert time.monotonic() < deadline, "the victim never held a running report"
+            assert time.monotonic() < deadline, "no replica ever held a running report"
             await load.generate(http)
             await asyncio.sleep(0.05)
-            rows = await db.fetch(
-                "SELECT id FROM reports WHERE status = 'RUNNING' AND lease_owner LIKE :owner",
-                {"owner": owner},
-            )
-            held = [row["id"] for row in rows]
+            rows = await db.fetch("SELECT id, lease_owner FROM reports WHERE status = 'RUNNING'", {})
+            owners = {int(row["lease_owner"].split(":")[-2]): row["id"] for row in rows if row["lease_owner"]}
+            index = next((pids[pid] for pid in owners if pid in pids), None)
+            if index is not None:
+                victim = replicas[index]
+                held = [owners[victim.process.pid]]
+        name = f"replica{index + 1}"
         killed_at = time.monotonic()
         victim.process.send_signal(signal.SIGKILL)
         victim.process.wait()
 
-        await wait_for(lambda: backend_states(stats_url).get("replica2") == "DOWN", 15, "replica2 DOWN")
+        await wait_for(lambda: backend_states(stats_url).get(name) == "DOWN", 15, f"{name} DOWN")
         await asyncio.sleep(3)  # load continues on two replicas
         await asyncio.to_thread(victim.start)  # same port, same environment
-        await wait_for(lambda: backend_states(stats_url).get("replica2") == "UP", 15, "replica2 back UP")
+        await wait_for(lambda: backend_states(stats_url).get(name) == "UP", 15, f"{name} back UP")
         await asyncio.sleep(2)
         load.stop.set()
         await asyncio.gather(*tasks)

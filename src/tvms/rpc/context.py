@@ -67,7 +67,7 @@ class Caller:
     that a batch cannot multiply expensive work.
     """
 
-    __slots__ = ("_error", "_principal", "_resolved", "credentials", "seen")
+    __slots__ = ("_error", "_principal", "_resolved", "credentials", "finished", "seen")
 
     def __init__(self, credentials: Credentials) -> None:
         self.credentials = credentials
@@ -75,6 +75,9 @@ class Caller:
         self._principal: Principal | None = None
         self._error: BaseException | None = None
         self.seen: dict[str, int] = {}
+        self.finished: list[tuple[str, str, str, float, str | None]] = []
+        """(procedure, kind, outcome, seconds, principal id) of each call this request ran, for
+        the metrics and the access log, which the dispatcher records once per request."""
 
     def forget(self) -> None:
         """Resolve again on next use: the credentials were just revoked or changed."""

@@ -158,6 +158,12 @@ class Dispatcher:
 
     async def handle(self, body: bytes, caller: Caller, request_id: str) -> bytes | None:
         """A POST body → the response body, or None when nothing is to be answered."""
+        try:
+            return await self._handle(body, caller, request_id)
+        finally:
+            self.finish(caller, request_id)
+
+    async def _handle(self, body: bytes, caller: Caller, request_id: str) -> bytes | None:
         # msgspec checks UTF-8 only in strings it decodes (raising UnicodeDecodeError, not
         # DecodeError) and not in skipped ones (params), so check it once here.
         if not body.isascii():
@@ -224,16 +230,37 @@ class Dispatcher:
                 )
         else:
             params = msgspec.Raw()
-        if procedure.get_status is None:
-            body, code_or_none = await self._call(procedure, name, params, None, caller, request_id)
-            status = 200 if code_or_none is None else code_or_none.http_status
-            return status, body
         try:
-            value = await self.call(procedure, name, params, caller, request_id)
-        except RpcError as exc:
-            body = error_body(exc.code, exc.message, path=name, request_id=request_id, extra=exc.data)
-            return exc.code.http_status, body
-        return procedure.get_status(value), _response(_encode(value), None)
+            if procedure.get_status is None:
+                body, code_or_none = await self._call(procedure, name, params, None, caller, request_id)
+                status = 200 if code_or_none is None else code_or_none.http_status
+                return status, body
+            try:
+                value = await self.call(procedure, name, params, caller, request_id)
+            except RpcError as exc:
+                body = error_body(exc.code, exc.message, path=name, request_id=request_id, extra=exc.data)
+                return exc.code.http_status, body
+            return procedure.get_status(value), _response(_encode(value), None)
+        finally:
+            self.finish(caller, request_id)
+
+    def note_unknown(self, caller: Caller) -> None:
+        """Count a call of a procedure that does not exist (under one label for all names)."""
+        caller.finished.append((_UNKNOWN, "-", ErrorCode.METHOD_NOT_FOUND.name, 0.0, None))
+
+    def finish(self, caller: Caller, request_id: str) -> None:
+        """Metrics and the access log of the calls one HTTP request ran, in one go each.
+
+        The access log has one line per request: the call's own line, or for several calls a
+        summary (how many, per procedure and per outcome, total time).
+        """
+        calls = caller.finished
+        if not calls:
+            return
+        caller.finished = []
+        self.metrics.record([(name, outcome, seconds) for name, _, outcome, seconds, _ in calls])
+        if access_log.enabled():
+            access_log.request(request_id, calls)
 
     # ----- one request object ---------------------------------------------------------------
 
@@ -262,7 +289,7 @@ class Dispatcher:
         if procedure is None:
             if name == "rpc.discover" and self._discover is not None:
                 return None if notification else _response(self._discover(caller), id)
-            self.metrics.observe(_UNKNOWN, ErrorCode.METHOD_NOT_FOUND.name, 0.0)
+            self.note_unknown(caller)
             if notification:
                 return None
             return error_body(
@@ -324,9 +351,10 @@ class Dispatcher:
         """One call exactly as `/rpc` runs it, returning the Python result instead of bytes.
 
         Same auth check, `decode_input`, middleware chain, output validation, metrics and
-        access log. `convert` (e.g. to the adapter's wire form) runs inside the error
-        boundary. Raises the call's `RpcError`; any other exception is logged and raised as
-        a generic INTERNAL_SERVER_ERROR, so no exception text leaves through an adapter either.
+        access log (noted on `caller`; the adapter calls `finish` once its request is done).
+        `convert` (e.g. to the adapter's wire form) runs inside the error boundary. Raises the
+        call's `RpcError`; any other exception is logged and raised as a generic
+        INTERNAL_SERVER_ERROR, so no exception text leaves through an adapter either.
         """
         started = time.perf_counter()
         ctx = Context(self.services, procedure, path, request_id, caller)
@@ -339,30 +367,27 @@ class Dispatcher:
             if convert is not None:
                 value = convert(value)
         except RpcError as exc:
-            self._observe(ctx, started, exc.code)
+            self._observe(ctx, caller, started, exc.code)
             raise
         except Exception:
             log.exception("internal error in %s", path, extra={"fields": {"requestId": request_id}})
-            self._observe(ctx, started, ErrorCode.INTERNAL_SERVER_ERROR)
+            self._observe(ctx, caller, started, ErrorCode.INTERNAL_SERVER_ERROR)
             raise RpcError(ErrorCode.INTERNAL_SERVER_ERROR, "Internal server error") from None
-        self._observe(ctx, started, None)
+        self._observe(ctx, caller, started, None)
         return value
 
-    def _observe(self, ctx: Context, started: float, code: ErrorCode | None) -> None:
-        """Metrics and the access-log line of one finished call."""
-        elapsed = time.perf_counter() - started
-        outcome = "OK" if code is None else code.name
-        self.metrics.observe(ctx.procedure.name, outcome, elapsed)
-        if access_log.enabled():
-            principal = ctx.principal
-            access_log.write(
-                ctx.request_id,
-                ctx.path,
+    def _observe(self, ctx: Context, caller: Caller, started: float, code: ErrorCode | None) -> None:
+        """Note one finished call; `finish` records the request's calls together."""
+        principal = ctx.principal
+        caller.finished.append(
+            (
+                ctx.procedure.name,
                 ctx.procedure.kind,
-                outcome,
-                round(elapsed * 1000, 3),
+                "OK" if code is None else code.name,
+                time.perf_counter() - started,
                 None if principal is None else principal.id,
             )
+        )
 
 
 def _compose(middleware: Sequence[Middleware], end: Next) -> Next:

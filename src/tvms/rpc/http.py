@@ -14,6 +14,7 @@ from starlette.types import Message, Receive, Scope, Send
 from tvms.rpc.context import Caller, Credentials
 from tvms.rpc.dispatch import Dispatcher, error_body
 from tvms.rpc.errors import ErrorCode
+from tvms.rpc.guard import BodyBudget, BodyRefused, BodyTimeout
 from tvms.rpc.request_id import request_id_of
 
 _JSON = (b"content-type", b"application/json")
@@ -62,21 +63,30 @@ def credentials_of(scope: Scope) -> Credentials:
     )
 
 
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """The whole request body, or BodyTooLarge as soon as it passes `limit` bytes."""
+async def read_body(receive: Receive, limit: int, budget: BodyBudget) -> bytes:
+    """The whole request body, or BodyTooLarge as soon as it passes `limit` bytes.
+
+    The bytes read so far count against the process's `budget` until the body is complete
+    (BodyRefused when it is spent). Under `HttpGuard`, `receive` raises BodyTimeout past the
+    body deadline.
+    """
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ConnectionResetError("client disconnected")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ConnectionResetError("client disconnected")
+            chunk = message.get("body", b"")
+            if size + len(chunk) > limit:
+                raise BodyTooLarge
+            budget.take(len(chunk))
+            size += len(chunk)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        budget.give(size)
 
 
 def _content_type_ok(value: str | None) -> bool:
@@ -86,13 +96,25 @@ def _content_type_ok(value: str | None) -> bool:
     return media in _ACCEPTED_TYPES or (media.startswith("application/") and media.endswith("+json"))
 
 
+RETRY_AFTER_S = 1
+"""What a client refused for want of body buffer space is told to wait (`Retry-After`)."""
+
+
 async def send_json(
-    send: Send, status: int, body: bytes, *, allow: bytes | None = None, close: bool = False
+    send: Send,
+    status: int,
+    body: bytes,
+    *,
+    allow: bytes | None = None,
+    close: bool = False,
+    retry_after: int | None = None,
 ) -> None:
     """One complete JSON response (no body nor length for 204, as HTTP requires)."""
     headers = [] if status == 204 else [_JSON, (b"content-length", str(len(body)).encode())]
     if allow is not None:
         headers.append((b"allow", allow))
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
     if close:
         headers.append((b"connection", b"close"))
     start: Message = {"type": "http.response.start", "status": status, "headers": headers}
@@ -114,10 +136,20 @@ async def _wrong_method(send: Send, allowed: str, message: str, request_id: str)
 class RpcEndpoint:
     """ASGI app for `/rpc` (POST) and `/rpc/{procedure}` (GET)."""
 
-    def __init__(self, dispatcher: Dispatcher | None, *, max_body: int, timeout: float | None) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher | None,
+        *,
+        max_body: int,
+        timeout: float | None,
+        budget: BodyBudget,
+        body_timeout: float,
+    ) -> None:
         self.dispatcher = dispatcher  # set by the app's lifespan, which opens the services
         self.max_body = max_body
         self.timeout = timeout
+        self.budget = budget
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         dispatcher = self.dispatcher
@@ -155,9 +187,34 @@ class RpcEndpoint:
         try:
             if declared is not None and int(declared) > self.max_body:
                 raise BodyTooLarge
-            body = await read_body(receive, self.max_body)
+            body = await read_body(receive, self.max_body, self.budget)
         except ConnectionResetError:
             return  # the client left mid-body: nobody to answer, and not a server error
+        except BodyTimeout:
+            await send_json(
+                send,
+                408,
+                error_body(
+                    ErrorCode.TIMEOUT,
+                    f"Request body not received within {self.body_timeout} s",
+                    request_id=request_id,
+                ),
+                close=True,
+            )
+            return
+        except BodyRefused:
+            await send_json(
+                send,
+                429,
+                error_body(
+                    ErrorCode.TOO_MANY_REQUESTS,
+                    "Too many request bodies in flight on this server; retry shortly",
+                    request_id=request_id,
+                ),
+                close=True,
+                retry_after=RETRY_AFTER_S,
+            )
+            return
         except BodyTooLarge:
             await send_json(
                 send,

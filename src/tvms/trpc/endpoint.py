@@ -25,7 +25,8 @@ from starlette.types import Receive, Scope, Send
 from tvms.rpc.context import Caller
 from tvms.rpc.dispatch import Dispatcher
 from tvms.rpc.errors import ErrorCode, RpcError
-from tvms.rpc.http import BodyTooLarge, credentials_of, query_of, read_body, send_json
+from tvms.rpc.guard import BodyBudget, BodyRefused, BodyTimeout
+from tvms.rpc.http import RETRY_AFTER_S, BodyTooLarge, credentials_of, query_of, read_body, send_json
 from tvms.rpc.request_id import request_id_of
 from tvms.rpc.router import Procedure
 from tvms.trpc.errors import error_shape, http_status
@@ -38,6 +39,7 @@ DispatcherGetter = Callable[[], Dispatcher | None]
 _encode = msgspec.json.Encoder().encode
 _MAX_ECHOED_PATH = 200
 _ACCEPTED_METHOD = {"query": "GET", "mutation": "POST"}
+_BODY_REFUSALS = (ErrorCode.PAYLOAD_TOO_LARGE, ErrorCode.TIMEOUT, ErrorCode.TOO_MANY_REQUESTS)
 
 
 class _Outcome:
@@ -73,12 +75,17 @@ class TrpcEndpoint:
         *,
         max_body: int,
         timeout: float | None,
+        budget: BodyBudget,
+        body_timeout: float,
         transformer: TransformerName = "superjson",
     ) -> None:
         self._dispatcher = dispatcher
         self.max_body = max_body
         self.timeout = timeout
+        self.budget = budget
+        self.body_timeout = body_timeout
         self.transformer: Transformer = TRANSFORMERS[transformer]
+        self._encoders: dict[str, Callable[[Any], bytes]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         dispatcher = self._dispatcher()
@@ -101,8 +108,13 @@ class TrpcEndpoint:
         try:
             self._check(scope, method, batch, names, procedures, dispatcher.max_batch)
             raw = await self._raw_input(scope, receive, method, query)
+        except ConnectionResetError:
+            return  # the client left mid-body: nobody to answer, and not a server error
         except RpcError as exc:
-            await self._fail(send, exc, request_id, close=exc.code is ErrorCode.PAYLOAD_TOO_LARGE)
+            # After a body that was not read whole, the connection cannot carry another request.
+            close = exc.code in _BODY_REFUSALS
+            retry = RETRY_AFTER_S if exc.code is ErrorCode.TOO_MANY_REQUESTS else None
+            await self._fail(send, exc, request_id, close=close, retry_after=retry)
             return
         inputs = self._inputs(raw, batch, len(names))
         caller = Caller(credentials_of(scope))
@@ -118,6 +130,8 @@ class TrpcEndpoint:
             error = RpcError(ErrorCode.TIMEOUT, f"Request timed out after {self.timeout} s")
             await self._fail(send, error, request_id)
             return
+        finally:
+            dispatcher.finish(caller, request_id)
         statuses = {outcome.status for outcome in outcomes}
         status = statuses.pop() if len(statuses) == 1 else 207
         allow = next((o.allow for o in reversed(outcomes) if o.allow is not None), None)
@@ -164,7 +178,15 @@ class TrpcEndpoint:
         try:
             if declared is not None and int(declared) > self.max_body:
                 raise BodyTooLarge
-            body = await read_body(receive, self.max_body)
+            body = await read_body(receive, self.max_body, self.budget)
+        except BodyTimeout:
+            raise RpcError(
+                ErrorCode.TIMEOUT, f"Request body not received within {self.body_timeout} s"
+            ) from None
+        except BodyRefused:
+            raise RpcError(
+                ErrorCode.TOO_MANY_REQUESTS, "Too many request bodies in flight on this server; retry shortly"
+            ) from None
         except BodyTooLarge:
             raise RpcError(
                 ErrorCode.PAYLOAD_TOO_LARGE,
@@ -216,7 +238,7 @@ class TrpcEndpoint:
         allow = None
         try:
             if procedure is None:
-                dispatcher.metrics.observe("<unknown>", ErrorCode.METHOD_NOT_FOUND.name, 0.0)
+                dispatcher.note_unknown(caller)
                 raise RpcError(ErrorCode.NOT_FOUND, f'No procedure found on path "{echoed}"')
             accepted = _ACCEPTED_METHOD[procedure.kind]
             if method != accepted:
@@ -229,13 +251,15 @@ class TrpcEndpoint:
                 raise value
             status_of = procedure.get_status  # e.g. health: 503 while the replica cannot serve
             status = 200
-            encode = self.transformer.encode_output
+            encode = self._encoders.get(procedure.name) or self._encoder(procedure)
+            if status_of is None:
+                convert = encode
+            else:
 
-            def convert(result: Any) -> Any:
-                nonlocal status
-                if status_of is not None:
+                def convert(result: Any) -> Any:
+                    nonlocal status
                     status = status_of(result)
-                return encode(result)
+                    return encode(result)
 
             data = await dispatcher.call(procedure, name, _params(value), caller, request_id, convert=convert)
         except RpcError as exc:
@@ -244,12 +268,59 @@ class TrpcEndpoint:
             return _Outcome(http_status(exc), body, allow)
         return _Outcome(status, b'{"result":{"data":' + data + b"}}")
 
+    def _encoder(self, procedure: Procedure) -> Callable[[Any], bytes]:
+        """The output encoder of a procedure, chosen once from its output type."""
+        encoder = self.transformer.encode_output
+        if self.transformer.name == "superjson" and not _may_hold_dates(
+            msgspec.inspect.type_info(procedure.output_type), set()
+        ):
+            encoder = _superjson_without_dates
+        self._encoders[procedure.name] = encoder
+        return encoder
+
     # ----- sending --------------------------------------------------------------------------
 
-    async def _fail(self, send: Send, error: RpcError, request_id: str, *, close: bool = False) -> None:
+    async def _fail(
+        self,
+        send: Send,
+        error: RpcError,
+        request_id: str,
+        *,
+        close: bool = False,
+        retry_after: int | None = None,
+    ) -> None:
         shape = error_shape(error, path=None, request_id=request_id)
         body = b'{"error":' + self.transformer.wrap(_encode(shape)) + b"}"
-        await send_json(send, http_status(error), body, close=close)
+        await send_json(send, http_status(error), body, close=close, retry_after=retry_after)
+
+
+def _may_hold_dates(info: msgspec.inspect.Type, seen: set[int]) -> bool:
+    """Whether a value of this type can hold a datetime (which superjson sends with metadata)."""
+    inspect = msgspec.inspect
+    if isinstance(info, inspect.DateTimeType | inspect.AnyType | inspect.CustomType):
+        return True
+    if isinstance(info, inspect.StructType | inspect.DataclassType | inspect.TypedDictType):
+        if id(info.cls) in seen:
+            return False
+        seen.add(id(info.cls))
+        return any(_may_hold_dates(field.type, seen) for field in info.fields)
+    if isinstance(info, inspect.NamedTupleType):
+        return any(_may_hold_dates(field.type, seen) for field in info.fields)
+    if isinstance(info, inspect.ListType | inspect.SetType | inspect.FrozenSetType | inspect.VarTupleType):
+        return _may_hold_dates(info.item_type, seen)
+    if isinstance(info, inspect.TupleType):
+        return any(_may_hold_dates(item, seen) for item in info.item_types)
+    if isinstance(info, inspect.DictType):
+        return _may_hold_dates(info.key_type, seen) or _may_hold_dates(info.value_type, seen)
+    if isinstance(info, inspect.UnionType):
+        return any(_may_hold_dates(item, seen) for item in info.types)
+    return False
+
+
+def _superjson_without_dates(value: Any) -> bytes:
+    """superjson's envelope of a value that holds no datetime: `{"json": value}`, encoded in one
+    step (what `encode_output` gives for such a value, without walking it in Python)."""
+    return b'{"json":' + _encode(value) + b"}"
 
 
 def _params(value: Any) -> bytes:
@@ -270,9 +341,22 @@ def trpc_routes(
     *,
     max_body: int,
     timeout: float | None,
+    budget: BodyBudget | None = None,
+    body_timeout: float = 30.0,
     prefix: str = "/trpc",
     transformer: TransformerName = "superjson",
 ) -> list[BaseRoute]:
-    """The routes serving the tRPC wire format under `prefix` (one route: `{prefix}/{path}`)."""
-    endpoint = TrpcEndpoint(dispatcher, max_body=max_body, timeout=timeout, transformer=transformer)
+    """The routes serving the tRPC wire format under `prefix` (one route: `{prefix}/{path}`).
+
+    `budget` is the app's bound on bytes held by unfinished bodies (shared with `/rpc`); without
+    one these routes get their own, of one largest body.
+    """
+    endpoint = TrpcEndpoint(
+        dispatcher,
+        max_body=max_body,
+        timeout=timeout,
+        budget=budget or BodyBudget(max_body),
+        body_timeout=body_timeout,
+        transformer=transformer,
+    )
     return [Route(f"{prefix}/{{path:path}}", endpoint, methods=None)]
