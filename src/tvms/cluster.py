@@ -79,6 +79,7 @@ class AdvisoryLock:
         self.url = url
         self.key = key
         self._conn: Any = None
+        self._held = False
 
     async def acquire(self) -> bool:
         import asyncpg  # type: ignore[import-untyped]
@@ -86,6 +87,7 @@ class AdvisoryLock:
         if self._conn is None:
             self._conn = await asyncpg.connect(self.url)
         got: bool = await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key)
+        self._held = got
         return got
 
     async def held(self) -> bool:
@@ -97,12 +99,14 @@ class AdvisoryLock:
         return True
 
     async def release(self) -> None:
-        if self._conn is not None:
+        """Give the lock back (if held) and close the connection, also one that only tried."""
+        if self._conn is not None and self._held:
             with contextlib.suppress(Exception):
                 await self._conn.fetchval("SELECT pg_advisory_unlock($1)", self.key)
-            await self._drop()
+        await self._drop()
 
     async def _drop(self) -> None:
+        self._held = False
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(Exception):
@@ -134,6 +138,15 @@ async def _lead(
     lock: ClusterLock, hooks: Sequence[Hook], services: Services, stop: asyncio.Event, settled: asyncio.Event
 ) -> None:
     """Take the lock when free, run the hooks while holding it, release it at shutdown."""
+    try:
+        await _compete(lock, hooks, services, stop, settled)
+    finally:
+        await lock.release()  # also closes a connection that only ever tried
+
+
+async def _compete(
+    lock: ClusterLock, hooks: Sequence[Hook], services: Services, stop: asyncio.Event, settled: asyncio.Event
+) -> None:
     while not stop.is_set():
         if not await _try(lock):
             settled.set()

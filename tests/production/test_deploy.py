@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import configparser
 import os
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.server import ROOT
 from tvms.cli import require_shared_secret
-from tvms.config import load_config
+from tvms.config import ConfigError, load_config
 
 DEPLOY = ROOT / "deploy"
 
@@ -58,12 +61,23 @@ def test_the_systemd_unit_is_valid(tmp_path: Path) -> None:
     assert verified.returncode == 0, verified.stderr
 
 
-def test_the_example_replica_environment_is_accepted() -> None:
+def _example_environment() -> dict[str, str]:
     env: dict[str, str] = {}
     for line in (DEPLOY / "tvms.env.example").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             name, _, value = line.partition("=")
             env[name] = value
+    return env
+
+
+def test_the_example_replica_environment_needs_its_own_secret() -> None:
+    """Copied unchanged, the example must not start a replica with a key everyone can read."""
+    with pytest.raises(ConfigError, match="TVMS_SECRET_KEY"):
+        require_shared_secret(load_config(_example_environment()))
+
+
+def test_the_example_replica_environment_is_accepted_with_a_secret() -> None:
+    env = {**_example_environment(), "TVMS_SECRET_KEY": secrets.token_hex(32)}
     config = load_config(env)  # raises ConfigError (one line naming the variable) when not
     require_shared_secret(config)
     assert config.database_url.startswith("postgresql://") and config.storage_url.startswith("s3://")
