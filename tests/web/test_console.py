@@ -116,7 +116,7 @@ def test_create_find_edit_delete_a_sensor(console: Console, site: Site) -> None:
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("cannot be undone")
     dialog.get_by_role("button", name="Yes, delete").click()
-    expect(page.get_by_role("heading", name="Sensors")).to_be_visible()
+    expect(page.get_by_role("heading", name="Field devices")).to_be_visible()
     found = site.call("sensors.getAll", {"search": "BROWSER-CAM-1"})
     assert isinstance(found, dict) and found["total"] == 0
 
@@ -183,7 +183,7 @@ def test_generate_watch_and_download_a_report(console: Console) -> None:
 def test_viewer_sees_no_edit_controls_and_a_write_is_forbidden(console: Console, site: Site) -> None:
     page = console.page
     console.sign_in(VIEWER, "/sensors")
-    expect(page.get_by_role("heading", name="Sensors")).to_be_visible()
+    expect(page.get_by_role("heading", name="Field devices")).to_be_visible()
     expect(page.get_by_role("row").nth(1)).to_be_visible()
     expect(page.get_by_role("link", name="Register device")).to_have_count(0)
     page.get_by_role("row").nth(1).get_by_role("link").first.click()
@@ -333,7 +333,8 @@ def test_network_loss_shows_a_retry_banner(console: Console) -> None:
 
 PAGES = {
     "/": "Dashboard",
-    "/sensors": "Sensors",
+    "/sensors": "Field devices",
+    "/sensors?type=CAMERA": "Cameras",
     "/health": "Health monitor",
     "/map": "Map",
     "/locations": "Locations",
@@ -355,4 +356,7 @@ def test_every_page_renders_for_the_administrator(console: Console) -> None:
         expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
         expect(page.get_by_text("Loading")).to_have_count(0)
         expect(page.get_by_role("alert")).to_have_count(0)
+        current = page.get_by_role("navigation", name="Main").locator("[aria-current=page]")
+        if path in ("/sensors", "/sensors?type=CAMERA"):  # one menu item is current, not two
+            expect(current).to_have_text("Field Devices" if path == "/sensors" else "Cameras")
         console.shot(f"page {title}")
