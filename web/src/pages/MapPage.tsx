@@ -71,10 +71,11 @@ const overlaps = (a: Box, b: Box) => a.x < b.x + b.w && b.x < a.x + a.w && a.y <
 /** Greedy label placement: a name is drawn only when its box hits no name drawn before it; the
  * others show on hover or keyboard focus. */
 function placeLabels(places: { id: string; name: string; px: number; py: number }[]): Set<string> {
-  const drawn: Box[] = [];
+  // Every location's square is an obstacle too, so a name does not cover another location.
+  const drawn: Box[] = places.map((place) => ({ x: place.px - 5, y: place.py - 5, w: 10, h: 10 }));
   const shown = new Set<string>();
   for (const place of places) {
-    const box = { x: place.px - 6, y: place.py - 8, w: 14 + place.name.length * 6.2, h: 16 };
+    const box = { x: place.px + 6, y: place.py - 8, w: 4 + place.name.length * 7, h: 16 };
     if (drawn.some((other) => overlaps(box, other))) continue;
     drawn.push(box);
     shown.add(place.id);
