@@ -110,13 +110,15 @@ def test_create_find_edit_delete_a_sensor(console: Console, site: Site) -> None:
     expect(page.get_by_text("MAINTENANCE", exact=True)).to_be_visible()
     found = site.call("sensors.getAll", {"search": "BROWSER-CAM-1"})
     assert isinstance(found, dict) and found["sensors"][0]["status"] == "MAINTENANCE"
+    # a camera has no devices behind it; only a gateway shows that section
+    expect(page.get_by_role("heading", name="Devices behind this gateway")).to_have_count(0)
     console.shot("sensor detail")
 
     page.get_by_role("button", name="Delete").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("cannot be undone")
     dialog.get_by_role("button", name="Yes, delete").click()
-    expect(page.get_by_role("heading", name="Sensors")).to_be_visible()
+    expect(page.get_by_role("heading", name="Field devices")).to_be_visible()
     found = site.call("sensors.getAll", {"search": "BROWSER-CAM-1"})
     assert isinstance(found, dict) and found["total"] == 0
 
@@ -183,7 +185,7 @@ def test_generate_watch_and_download_a_report(console: Console) -> None:
 def test_viewer_sees_no_edit_controls_and_a_write_is_forbidden(console: Console, site: Site) -> None:
     page = console.page
     console.sign_in(VIEWER, "/sensors")
-    expect(page.get_by_role("heading", name="Sensors")).to_be_visible()
+    expect(page.get_by_role("heading", name="Field devices")).to_be_visible()
     expect(page.get_by_role("row").nth(1)).to_be_visible()
     expect(page.get_by_role("link", name="Register device")).to_have_count(0)
     page.get_by_role("row").nth(1).get_by_role("link").first.click()
@@ -333,7 +335,8 @@ def test_network_loss_shows_a_retry_banner(console: Console) -> None:
 
 PAGES = {
     "/": "Dashboard",
-    "/sensors": "Sensors",
+    "/sensors": "Field devices",
+    "/sensors?type=CAMERA": "Cameras",
     "/health": "Health monitor",
     "/map": "Map",
     "/locations": "Locations",
@@ -346,7 +349,7 @@ PAGES = {
 }
 
 
-def test_every_page_renders_for_the_administrator(console: Console) -> None:
+def test_every_page_renders_for_the_administrator(console: Console, site: Site) -> None:
     page = console.page
     console.sign_in(ADMIN)
     for path, title in PAGES.items():
@@ -355,4 +358,12 @@ def test_every_page_renders_for_the_administrator(console: Console) -> None:
         expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
         expect(page.get_by_text("Loading")).to_have_count(0)
         expect(page.get_by_role("alert")).to_have_count(0)
+        current = page.get_by_role("navigation", name="Main").locator("[aria-current=page]")
+        if path == "/health":  # the offline list shows 20 and links to the rest
+            offline = site.call("sensors.getAll", {"status": "OFFLINE", "take": 1})
+            assert isinstance(offline, dict) and offline["total"] > 20
+            more = page.get_by_role("link", name=f"{offline['total'] - 20} more")
+            expect(more).to_have_attribute("href", "/sensors?status=OFFLINE")
+        if path in ("/sensors", "/sensors?type=CAMERA"):  # one menu item is current, not two
+            expect(current).to_have_text("Field Devices" if path == "/sensors" else "Cameras")
         console.shot(f"page {title}")

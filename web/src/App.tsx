@@ -13,7 +13,7 @@ import { Reports } from "./pages/Reports";
 import { SensorDetail, SensorForm, SensorList } from "./pages/Sensors";
 import { Settings } from "./pages/Settings";
 import { Users } from "./pages/Users";
-import { Link, navigate, usePath } from "./router";
+import { Link, navigate, usePath, useSearch } from "./router";
 import { Page, useSession } from "./ui";
 
 interface NavItem {
@@ -100,6 +100,12 @@ function Redirect({ to }: { to: string }) {
   return null;
 }
 
+// A menu item is current when its path matches and its `?type=` (or the lack of one) matches too.
+function isCurrent(href: string, path: string, type: string): boolean {
+  const [itemPath, query = ""] = href.split("?");
+  return itemPath === path && (new URLSearchParams(query).get("type") ?? "") === type;
+}
+
 export function App() {
   const path = usePath();
   const user = useSession();
@@ -113,6 +119,7 @@ export function App() {
  * expired token leads back to sign-in, then to the same page. */
 function Shell({ path, user, offline }: { path: string; user: LoginUser; offline: boolean }) {
   useCall("auth.me", undefined, { staleTime: 60_000, refetchInterval: 300_000 });
+  const type = useSearch().get("type") ?? "";
   const signOut = async () => {
     try {
       await client.call("auth.logout", {});
@@ -135,7 +142,7 @@ function Shell({ path, user, offline }: { path: string; user: LoginUser; offline
             <ul>
               {group.items.filter(visible).map((item) => (
                 <li key={item.href}>
-                  <Link href={item.href} aria-current={item.href === path ? "page" : undefined}>
+                  <Link href={item.href} aria-current={isCurrent(item.href, path, type) ? "page" : undefined}>
                     {item.text}
                   </Link>
                 </li>

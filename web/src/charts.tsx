@@ -5,55 +5,116 @@ export interface Bar {
 }
 
 const TOP = 16;
-const BOTTOM = 56;
-const LEFT = 56; // room for the slanted labels
+const BOTTOM = 24;
+const LEFT = 8;
+const LABEL_WIDTH = 120; // room for category names left of horizontal bars
+const ROW = 22;
 
-export function BarChart(props: { title: string; bars: Bar[]; height?: number; color?: string }) {
+function shorten(label: string, max: number): string {
+  return label.length > max ? `${label.slice(0, max - 1)}…` : label;
+}
+
+// Horizontal bars, one category per row with its name at the left: long names stay readable.
+function HorizontalBars(props: { title: string; bars: Bar[]; color: string }) {
   const { bars } = props;
-  const height = props.height ?? 150;
-  const width = Math.max(bars.length * (bars.length > 12 ? 14 : 24), 300);
+  const width = 320;
   const max = Math.max(1, ...bars.map((bar) => bar.value));
-  const step = (width - LEFT) / Math.max(bars.length, 1);
+  const room = width - LABEL_WIDTH - 36; // leave space for the value after the bar
+  const height = bars.length * ROW + 8;
+  return (
+    <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={props.title}>
+      <title>{props.title}</title>
+      <line x1={LABEL_WIDTH} x2={LABEL_WIDTH} y1={0} y2={height} stroke="#cbd5e1" />
+      {bars.map((bar, index) => {
+        const y = 4 + index * ROW;
+        const w = (bar.value / max) * room;
+        return (
+          <g key={bar.label}>
+            <text
+              x={LABEL_WIDTH - 6}
+              y={y + ROW / 2 + 1}
+              textAnchor="end"
+              dominantBaseline="middle"
+              fontSize="11"
+            >
+              {shorten(bar.label, 20)}
+            </text>
+            <rect x={LABEL_WIDTH} y={y + 3} width={w} height={ROW - 6} fill={props.color}>
+              <title>{`${bar.label}: ${bar.value}`}</title>
+            </rect>
+            <text x={LABEL_WIDTH + w + 4} y={y + ROW / 2 + 1} dominantBaseline="middle" fontSize="10">
+              {bar.value}
+            </text>
+          </g>
+        );
+      })}
+    </svg>
+  );
+}
+
+// Vertical bars for ordered series (hours); only every `labelEvery`-th label is drawn, horizontally.
+function VerticalBars(props: { title: string; bars: Bar[]; color: string; labelEvery: number }) {
+  const { bars } = props;
+  const height = 150;
+  const width = 320;
+  const max = Math.max(1, ...bars.map((bar) => bar.value));
+  const step = (width - LEFT * 2) / Math.max(bars.length, 1);
   const barWidth = Math.min(step * 0.7, 36);
+  return (
+    <svg viewBox={`0 0 ${width} ${height + TOP + BOTTOM}`} role="img" aria-label={props.title}>
+      <title>{props.title}</title>
+      <line x1={LEFT} x2={width - LEFT} y1={TOP + height} y2={TOP + height} stroke="#cbd5e1" />
+      {bars.map((bar, index) => {
+        const h = (bar.value / max) * height;
+        const center = LEFT + index * step + step / 2;
+        return (
+          <g key={bar.label}>
+            <rect
+              x={center - barWidth / 2}
+              y={TOP + height - h}
+              width={barWidth}
+              height={h}
+              fill={props.color}
+            >
+              <title>{`${bar.label}: ${bar.value}`}</title>
+            </rect>
+            <text x={center} y={TOP + height - h - 3} textAnchor="middle" fontSize="9">
+              {bar.value > 0 ? bar.value : ""}
+            </text>
+            {index % props.labelEvery === 0 ? (
+              <text x={center} y={TOP + height + 14} textAnchor="middle" fontSize="10">
+                {shorten(bar.label, 6)}
+              </text>
+            ) : null}
+          </g>
+        );
+      })}
+    </svg>
+  );
+}
+
+export function BarChart(props: {
+  title: string;
+  bars: Bar[];
+  color?: string;
+  horizontal?: boolean;
+  labelEvery?: number;
+}) {
+  const color = props.color ?? "#2563eb";
   return (
     <figure className="chart">
       <figcaption>{props.title}</figcaption>
-      {bars.length === 0 ? (
+      {props.bars.length === 0 ? (
         <p className="muted">No data for this period.</p>
+      ) : props.horizontal ? (
+        <HorizontalBars title={props.title} bars={props.bars} color={color} />
       ) : (
-        <svg viewBox={`0 0 ${width} ${height + TOP + BOTTOM}`} role="img" aria-label={props.title}>
-          <title>{props.title}</title>
-          <line x1={LEFT} x2={width} y1={TOP + height} y2={TOP + height} stroke="#cbd5e1" />
-          {bars.map((bar, index) => {
-            const h = (bar.value / max) * height;
-            const center = LEFT + index * step + step / 2;
-            return (
-              <g key={bar.label}>
-                <rect
-                  x={center - barWidth / 2}
-                  y={TOP + height - h}
-                  width={barWidth}
-                  height={h}
-                  fill={props.color ?? "#2563eb"}
-                >
-                  <title>{`${bar.label}: ${bar.value}`}</title>
-                </rect>
-                <text x={center} y={TOP + height - h - 3} textAnchor="middle" fontSize="10">
-                  {bar.value > 0 ? bar.value : ""}
-                </text>
-                <text
-                  x={center}
-                  y={TOP + height + 12}
-                  textAnchor="end"
-                  fontSize="10"
-                  transform={`rotate(-45 ${center} ${TOP + height + 12})`}
-                >
-                  {bar.label.length > 14 ? `${bar.label.slice(0, 13)}…` : bar.label}
-                </text>
-              </g>
-            );
-          })}
-        </svg>
+        <VerticalBars
+          title={props.title}
+          bars={props.bars}
+          color={color}
+          labelEvery={props.labelEvery ?? 1}
+        />
       )}
     </figure>
   );

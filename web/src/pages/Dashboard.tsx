@@ -56,6 +56,7 @@ export function Dashboard() {
                 value: count,
               }))}
               color="#0d9488"
+              horizontal
             />
             <BarChart
               title="Violations today by type"
@@ -64,6 +65,7 @@ export function Dashboard() {
                 value: item.count,
               }))}
               color="#dc2626"
+              horizontal
             />
             <BarChart
               title="Traffic volume today by hour"
@@ -71,6 +73,7 @@ export function Dashboard() {
                 label: formatTime(bucket.start, tz),
                 value: bucket.count,
               }))}
+              labelEvery={3}
             />
           </div>
           <h2>

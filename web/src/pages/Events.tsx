@@ -50,6 +50,7 @@ export function Events() {
     sensorId: params.get("sensor") || undefined,
     cursor,
   };
+  const names = useSensorNames();
   const events = useCall("events.getAll", input, {
     refetchInterval: live && cursor === undefined ? 5000 : false,
     placeholderData: (previous) => previous,
@@ -125,7 +126,7 @@ export function Events() {
                     {event.speedLimitKmh !== null ? ` (limit ${event.speedLimitKmh})` : ""}
                   </td>
                   <td>
-                    <Link href={`/sensors/${event.sensorId}`}>{event.sensorId}</Link>
+                    <SensorRef id={event.sensorId} names={names} />
                   </td>
                   <td>{event.isViolation ? <Status value={event.reviewStatus} /> : "—"}</td>
                 </tr>
@@ -155,10 +156,29 @@ export function Events() {
   );
 }
 
+/** Sensor names by id: events carry only the id; the map's unpaged list rides in the same batch
+ * and stays cached for a minute. */
+function useSensorNames(): Map<string, string> {
+  const sensors = useCall("sensors.getAllSensors", undefined, { staleTime: 60_000 });
+  return new Map((sensors.data ?? []).map((sensor) => [sensor.id, sensor.name]));
+}
+
+/** The sensor's name linking to it, its id as secondary text. */
+function SensorRef({ id, names }: { id: string; names: Map<string, string> }) {
+  const name = names.get(id);
+  return (
+    <>
+      <Link href={`/sensors/${id}`}>{name ?? id}</Link>
+      {name ? <small className="muted"> {id}</small> : null}
+    </>
+  );
+}
+
 export function EventDetail({ id }: { id: string }) {
   const tz = useTimezone();
   const may = useCan(...canEdit);
   const event = useCall("events.getById", { id });
+  const names = useSensorNames();
   const history = useCall("events.getHistory", { id });
   const review = useMutate("events.review", ["events.", "reports."]);
   const [decision, setDecision] = useState<"CONFIRM" | "REJECT">("CONFIRM");
@@ -193,7 +213,7 @@ export function EventDetail({ id }: { id: string }) {
         <dd>{formatDate(e.receivedAt, tz)}</dd>
         <dt>Sensor</dt>
         <dd>
-          <Link href={`/sensors/${e.sensorId}`}>{e.sensorId}</Link>
+          <SensorRef id={e.sensorId} names={names} />
         </dd>
         <dt>Plate</dt>
         <dd>

@@ -42,16 +42,18 @@ export function Health() {
               {(storage.data.totalStorage / 1e9).toFixed(1)} GB
             </p>
           ) : null}
-          <Attention title="Offline sensors" page={offline.data} />
-          <Attention title="Sensors in error" page={failing.data} />
+          <Attention title="Offline sensors" page={offline.data} status="OFFLINE" />
+          <Attention title="Sensors in error" page={failing.data} status="ERROR" />
         </>
       )}
     </Page>
   );
 }
 
-function Attention({ title, page }: { title: string; page: SensorPage | undefined }) {
+/** The first sensors of one status; the rest are counted and linked to the filtered sensor list. */
+function Attention({ title, page, status }: { title: string; page: SensorPage | undefined; status: string }) {
   const tz = useTimezone();
+  const more = page ? page.total - page.sensors.length : 0;
   return (
     <section aria-label={title}>
       <h2>{title}</h2>
@@ -65,8 +67,13 @@ function Attention({ title, page }: { title: string; page: SensorPage | undefine
           ))}
         </ul>
       ) : (
-        <p className="muted">None{page && page.total > page.sensors.length ? "" : "."}</p>
+        <p className="muted">None.</p>
       )}
+      {more > 0 ? (
+        <p>
+          and <Link href={`/sensors?status=${status}`}>{more} more</Link>
+        </p>
+      ) : null}
     </section>
   );
 }

@@ -59,6 +59,30 @@ function Tiles(props: { template: string; scale: number; offsetX: number; offset
   );
 }
 
+interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+const overlaps = (a: Box, b: Box) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
+/** Greedy label placement: a name is drawn only when its box hits no name drawn before it; the
+ * others show on hover or keyboard focus. */
+function placeLabels(places: { id: string; name: string; px: number; py: number }[]): Set<string> {
+  // Every location's square is an obstacle too, so a name does not cover another location.
+  const drawn: Box[] = places.map((place) => ({ x: place.px - 5, y: place.py - 5, w: 10, h: 10 }));
+  const shown = new Set<string>();
+  for (const place of places) {
+    const box = { x: place.px + 6, y: place.py - 8, w: 4 + place.name.length * 7, h: 16 };
+    if (drawn.some((other) => overlaps(box, other))) continue;
+    drawn.push(box);
+    shown.add(place.id);
+  }
+  return shown;
+}
+
 /** Locations and sensors as projected points on a plain background: no tile server needed. */
 export function MapPage() {
   const sensors = useCall("sensors.getAllSensors");
@@ -91,6 +115,14 @@ export function MapPage() {
   const offsetY = (H - (maxY - minY) * scale) / 2 - minY * scale;
   const x = (lon: number) => worldX(lon) * scale + offsetX;
   const y = (lat: number) => worldY(lat) * scale + offsetY;
+  const shown = placeLabels(
+    places.map((place) => ({
+      id: place.id,
+      name: place.name,
+      px: x(place.longitude),
+      py: y(place.latitude),
+    })),
+  );
   const counts = new Map<string, number>();
   for (const { sensor } of points) counts.set(sensor.status, (counts.get(sensor.status) ?? 0) + 1);
   return (
@@ -114,7 +146,13 @@ export function MapPage() {
           <rect width={W} height={H} fill="#f1f5f9" />
           {TILE_URL ? <Tiles template={TILE_URL} scale={scale} offsetX={offsetX} offsetY={offsetY} /> : null}
           {places.map((place) => (
-            <g key={place.id}>
+            <g
+              key={place.id}
+              className={shown.has(place.id) ? "place" : "place crowded"}
+              tabIndex={0}
+              aria-label={place.name}
+            >
+              <title>{place.name}</title>
               <rect
                 x={x(place.longitude) - 5}
                 y={y(place.latitude) - 5}

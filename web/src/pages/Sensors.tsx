@@ -21,6 +21,13 @@ export const SENSOR_TYPES = ["CAMERA", "RADAR", "ANPR", "SPEED_DETECTOR", "EDGE_
 export const SENSOR_STATUSES = ["ONLINE", "OFFLINE", "MAINTENANCE", "ERROR"] as const;
 const SORTS = ["createdAt", "name", "type", "status", "lastHeartbeat"] as const;
 const TAKE = 20;
+// The sensor list is headed by the kind the menu item shows.
+const LIST_TITLES: Record<string, string> = {
+  "": "Field devices",
+  EDGE_CONTROLLER: "Gateways",
+  CAMERA: "Cameras",
+  NVR: "NVRs",
+};
 
 function useLocationOptions() {
   const locations = useCall("locations.getAll", { take: 100, sortBy: "name", sortOrder: "asc" });
@@ -69,7 +76,7 @@ export function SensorList() {
   };
   return (
     <Page
-      title="Sensors"
+      title={LIST_TITLES[params.get("type") ?? ""] ?? `${label(params.get("type") ?? "")} sensors`}
       actions={
         may ? (
           <Link className="button primary" href="/sensors/new">
@@ -229,21 +236,26 @@ export function SensorDetail({ id }: { id: string }) {
         <dd>{formatDate(s.updatedAt, tz)}</dd>
       </dl>
       <p className="muted">
-        Status history is not recorded by the service yet; the status above is the current one.
+        The API does not expose status history yet; the status above is the current one.
       </p>
-      <h2>Devices behind this gateway</h2>
-      {s.children.length === 0 ? (
-        <p className="muted">None.</p>
-      ) : (
-        <ul>
-          {s.children.map((child) => (
-            <li key={child.id}>
-              <Link href={`/sensors/${child.id}`}>{child.name}</Link> ({label(child.type)}){" "}
-              <Status value={child.status} />
-            </li>
-          ))}
-        </ul>
-      )}
+      {/* Only a gateway (EDGE_CONTROLLER) can have devices behind it. */}
+      {s.type === "EDGE_CONTROLLER" || s.children.length > 0 ? (
+        <>
+          <h2>Devices behind this gateway</h2>
+          {s.children.length === 0 ? (
+            <p className="muted">None.</p>
+          ) : (
+            <ul>
+              {s.children.map((child) => (
+                <li key={child.id}>
+                  <Link href={`/sensors/${child.id}`}>{child.name}</Link> ({label(child.type)}){" "}
+                  <Status value={child.status} />
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      ) : null}
       <h2>Snapshot</h2>
       {snapshot.data && showSnapshot ? (
         <img

@@ -5,6 +5,16 @@ import { useCall, useMutate } from "../hooks";
 import { ErrorMessage, Loading, Page, SelectField, TextField, useCan } from "../ui";
 
 const DATE_FORMATS = ["DD/MM/YYYY", "MM/DD/YYYY", "YYYY-MM-DD", "DD.MM.YYYY"] as const;
+// Settings that have their own form above the generic editors; each is shown once.
+const OWN_FORM = new Set([
+  "app.timezone",
+  "app.dateFormat",
+  "app.timeFormat",
+  "app.firstDayOfWeek",
+  "notifications.emailEnabled",
+  "notifications.smsEnabled",
+]);
+const shownOnce = (setting: Setting) => !OWN_FORM.has(setting.key) && !setting.key.startsWith("features.");
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 export function Settings() {
@@ -12,7 +22,8 @@ export function Settings() {
   const settings = useCall("settings.getAll");
   const flags = useCall("settings.getFeatureFlags");
   const toggle = useMutate("settings.updateFeatureFlag", ["settings."]);
-  const categories = [...new Set((settings.data ?? []).map((setting) => setting.category))];
+  const rows = (settings.data ?? []).filter(shownOnce);
+  const categories = [...new Set(rows.map((setting) => setting.category))];
   return (
     <Page title="Settings">
       {admin ? null : <p className="muted">Only an ADMIN can change settings; you can read them.</p>}
@@ -44,7 +55,7 @@ export function Settings() {
         categories.map((category) => (
           <section key={category} aria-label={category}>
             <h2>{category.charAt(0) + category.slice(1).toLowerCase()}</h2>
-            {settings.data
+            {rows
               .filter((setting) => setting.category === category)
               .map((setting) => (
                 <SettingRow key={setting.key} setting={setting} admin={admin} />
@@ -149,10 +160,6 @@ function NotificationsForm({ admin }: { admin: boolean }) {
         />{" "}
         SMS
       </label>
-      <p>
-        Webhook: {n.webhookUrl ?? "—"} · Recipients: {n.recipients.join(", ") || "—"} · Events:{" "}
-        {n.events.join(", ") || "—"}
-      </p>
       {problem ? (
         <p role="alert" className="error">
           {problem}
@@ -164,8 +171,10 @@ function NotificationsForm({ admin }: { admin: boolean }) {
 
 function SettingRow({ setting, admin }: { setting: Setting; admin: boolean }) {
   const tz = useTimezone();
-  const initial =
-    setting.type === "JSON" || setting.type === "MULTI_SELECT"
+  const list = setting.type === "MULTI_SELECT" || Array.isArray(setting.value);
+  const initial = list
+    ? (setting.value as unknown[]).map(String).join(", ")
+    : setting.type === "JSON"
       ? JSON.stringify(setting.value)
       : String(setting.value ?? "");
   const [value, setValue] = useState(initial);
@@ -175,7 +184,13 @@ function SettingRow({ setting, admin }: { setting: Setting; admin: boolean }) {
   const parse = (): unknown => {
     if (setting.type === "NUMBER") return Number(value);
     if (setting.type === "BOOLEAN") return value === "true";
-    if (setting.type === "JSON" || setting.type === "MULTI_SELECT") return JSON.parse(value);
+    if (list) {
+      return value
+        .split(",")
+        .map((item) => item.trim())
+        .filter((item) => item !== "");
+    }
+    if (setting.type === "JSON") return JSON.parse(value);
     return value;
   };
   const submit = (event: FormEvent) => {
@@ -192,16 +207,26 @@ function SettingRow({ setting, admin }: { setting: Setting; admin: boolean }) {
   };
   return (
     <form className="setting" onSubmit={submit}>
-      {setting.type === "BOOLEAN" || setting.type === "SELECT" ? (
+      {setting.type === "BOOLEAN" ? (
+        <label className="inline">
+          <input
+            type="checkbox"
+            checked={value === "true"}
+            disabled={!editable}
+            onChange={(event) => setValue(String(event.target.checked))}
+          />{" "}
+          {setting.label}
+        </label>
+      ) : setting.type === "SELECT" ? (
         <SelectField
           label={setting.label}
           value={value}
           onChange={setValue}
-          options={setting.type === "BOOLEAN" ? ["true", "false"] : (setting.options ?? [value])}
+          options={setting.options ?? [value]}
         />
       ) : (
         <TextField
-          label={setting.label}
+          label={list ? `${setting.label} (comma-separated)` : setting.label}
           value={value}
           onChange={setValue}
           type={setting.type === "NUMBER" ? "number" : "text"}
