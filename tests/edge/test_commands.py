@@ -96,6 +96,7 @@ async def test_round_trip(client: httpx.AsyncClient, site: Database, command: di
     if command["type"] == "SNAPSHOT":
         artifact = final["artifact"]
         assert artifact["contentType"] == "image/jpeg" and artifact["size"] == len(JPEG)
+        assert artifact["url"].startswith(str(client.base_url).rstrip("/") + "/storage/objects/")
         picture = await client.get(artifact["url"])
         assert picture.status_code == 200 and picture.content == JPEG
     else:
