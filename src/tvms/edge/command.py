@@ -29,7 +29,8 @@ def status_line(name: str, stats: dict[str, int], counts: dict[str, int]) -> str
 
 def quiet_http_logs() -> None:
     """One line per HTTP request would drown the status lines."""
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:
