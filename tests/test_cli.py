@@ -160,3 +160,65 @@ def test_every_environment_variable_is_checked_at_start(
     done = tvms("migrate", env={**env, name: value})
     assert done.returncode == 2
     assert done.stderr.startswith(message) and done.stderr.count("\n") == 1
+
+
+def _readme() -> str:
+    return (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def test_the_help_and_the_readme_list_every_environment_variable() -> None:
+    import re
+
+    from tvms import config
+
+    names = set(re.findall(r'"(TVMS_[A-Z_]+)"', Path(config.__file__).read_text()))
+    assert {"TVMS_PUBLIC_URL", "TVMS_RATE_LIMIT", "TVMS_BODY_BUFFER_BYTES"} <= names
+    root_help = tvms("--help", env={}).stdout
+    table = {row.split("`")[1] for row in _readme().splitlines() if row.startswith("| `TVMS_")}
+    for name in names:
+        assert re.search(rf"^  {name}\s", root_help, re.MULTILINE), f"`tvms --help` leaves out {name}"
+        assert name in table, f"the README's configuration table leaves out {name}"
+    assert "AWS_*" in root_help and "| `AWS_*` |" in _readme()
+
+
+def test_the_agent_config_format_is_documented_in_full() -> None:
+    import re
+
+    from tvms.edge.config import AgentConfig, Child, Traffic
+
+    agent_help = tvms("agent", "--help", env={}).stdout
+    readme = _readme()
+    for struct in (AgentConfig, Child, Traffic):
+        for name in struct.__struct_fields__:
+            if name == "base_dir":  # set from the file's place, not a key
+                continue
+            assert re.search(rf"^\s+(\[+)?{name}\b", agent_help, re.MULTILINE), f"agent --help: {name}"
+            documented = f"`{name}`" in readme or f"`[[{name}]]`" in readme or f"`[{name}]`" in readme
+            assert documented, f"the README's agent table leaves out {name}"
+
+
+def test_the_readme_agent_example_produces_events(tmp_path: Path) -> None:
+    from tvms.edge.config import load_agent_config
+
+    readme = _readme()
+    example = readme.split("**The agent.**", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "gw.toml").write_text(example)
+    config = load_agent_config(tmp_path / "gw.toml")
+    assert config.traffic is not None and config.traffic.events_per_minute > 0
+    assert [child.device_id for child in config.children] == ["ALA-CAM-0003"]
+
+
+def test_simulate_help_gives_defaults_and_the_readme_every_flag() -> None:
+    import argparse
+
+    from tvms.edge.command import add_simulate_arguments
+
+    help_text = " ".join(tvms("simulate", "--help", env={}).stdout.split())
+    assert "(default: http://127.0.0.1:8000)" in help_text and "(default: 6.0)" in help_text
+    flags = argparse.ArgumentParser(add_help=False)
+    add_simulate_arguments(flags)
+    row = next(line for line in _readme().splitlines() if line.startswith("| `tvms simulate"))
+    for action in flags._actions:
+        assert f"{action.option_strings[0]} " in row, (
+            f"the README's simulate row leaves out {action.option_strings[0]}"
+        )

@@ -28,6 +28,7 @@ from procedures.paging import placeholders
 from tvms.clock import iso_ms
 from tvms.db import Row
 from tvms.rpc import DEVICE, Context, ErrorCode, Router, RpcError, invalid_params
+from tvms.rpc.origin import absolute
 from tvms.storage import ObjectNotFound
 
 devices = Router("devices")
@@ -168,7 +169,7 @@ async def create_snapshot_upload(ctx: Context, input: SnapshotUploadInput) -> Sn
     signed = await ctx.storage.presign_put(key, input.content_type, input.size, sha256=input.sha256)
     return SnapshotUpload(
         key=key,
-        upload_url=signed.url,
+        upload_url=absolute(signed.url, ctx.base_url),
         method=signed.method,
         headers=signed.headers,
         expires_at=iso_ms(signed.expires_at_ms),

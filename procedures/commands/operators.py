@@ -94,7 +94,7 @@ async def get_by_id(ctx: Context, input: CommandIdInput) -> CommandView:
     row = await load(ctx.db, input.id)
     if await settle(ctx.db, ctx.clock.now_ms(), [row["sensor_id"]]):
         row = await load(ctx.db, input.id)
-    return await view_of(row, ctx.storage)
+    return await view_of(row, ctx.storage, ctx.base_url)
 
 
 @commands.mutation("retry", auth=SENDERS)

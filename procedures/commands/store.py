@@ -20,6 +20,7 @@ from procedures.paging import placeholders
 from tvms.clock import iso_ms
 from tvms.db import Database, Row
 from tvms.rpc import ErrorCode, RpcError, Services
+from tvms.rpc.origin import absolute
 from tvms.storage import ObjectInfo, ObjectNotFound, Storage
 
 log = logging.getLogger("tvms.commands")
@@ -41,8 +42,11 @@ def _iso(value: int | None) -> str | None:
     return None if value is None else iso_ms(value)
 
 
-async def view_of(row: Row, storage: Storage | None = None) -> CommandView:
-    """The wire view; with `storage`, a SUCCEEDED artifact comes with a signed download URL."""
+async def view_of(row: Row, storage: Storage | None = None, base_url: str = "") -> CommandView:
+    """The wire view; with `storage`, a SUCCEEDED artifact comes with a signed download URL.
+
+    The URL is absolute on `base_url` (the service's public origin), like every URL handed out.
+    """
     artifact = None
     info: ObjectInfo | None = None
     if storage is not None and row["artifact_key"] is not None:
@@ -56,7 +60,7 @@ async def view_of(row: Row, storage: Storage | None = None) -> CommandView:
             key=row["artifact_key"],
             content_type=info.content_type,
             size=info.size,
-            url=signed.url,
+            url=absolute(signed.url, base_url),
             url_expires_at=iso_ms(signed.expires_at_ms),
         )
     return CommandView(

@@ -17,7 +17,7 @@ import msgspec
 from procedures import seed
 from tvms import __version__
 from tvms.clientgen import register as register_gen_client
-from tvms.config import SERVERS, Config, ConfigError, load_config, log_level_number
+from tvms.config import ENVIRONMENT, SERVERS, Config, ConfigError, load_config, log_level_number
 from tvms.conformance import register as register_conformance
 from tvms.db import DatabaseError
 from tvms.edge.command import register as register_edge
@@ -112,23 +112,17 @@ def _openrpc(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-ENVIRONMENT = """environment (read and checked once at start):
-  TVMS_DATABASE_URL     sqlite:///path or postgresql://… (default sqlite:///<data dir>/tvms.db)
-  TVMS_STORAGE_URL      file://dir or s3://bucket?endpoint=…&region=… (default <data dir>/storage)
-  TVMS_DATA_DIR         local data directory (default ./data)
-  TVMS_SECRET_KEY       token signing key, >= 32 bytes; required with several workers or PostgreSQL
-  TVMS_HOST, TVMS_PORT, TVMS_WORKERS   where and how `serve` listens
-  TVMS_LOG_LEVEL        debug, info, warning or error (JSON lines on stderr)
-  TVMS_BCRYPT_ROUNDS    password hashing cost, 4 to 31 (default 12)
-  TVMS_REPORT_LEASE_S   seconds before a stopped replica's running report is retried (default 60)
-  TVMS_CORS_ORIGINS, TVMS_MAX_BODY_BYTES, TVMS_MAX_BATCH, TVMS_REQUEST_TIMEOUT, TVMS_LICENSE_FILE"""
+def environment_help() -> str:
+    """The epilog of `tvms --help`: every environment variable (from `tvms.config.ENVIRONMENT`)."""
+    lines = [f"  {name:<24}{meaning}" for name, meaning in ENVIRONMENT]
+    return "environment (read and checked once at start):\n" + "\n".join(lines)
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="tvms",
         description="Smart City TVMS backend: a typed JSON-RPC 2.0 service and its tools.",
-        epilog=ENVIRONMENT,
+        epilog=environment_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     root.add_argument("--version", action="version", version=f"tvms {__version__}")

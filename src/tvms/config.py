@@ -128,6 +128,34 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ConfigError(f"{name} must be 1 or 0, got {raw[:20]!r}")
 
 
+ENVIRONMENT: tuple[tuple[str, str], ...] = (
+    ("TVMS_DATABASE_URL", "sqlite:///path or postgresql://… (default sqlite:///<data dir>/tvms.db)"),
+    ("TVMS_STORAGE_URL", "file://dir or s3://bucket?endpoint=…&region=… (default <data dir>/storage)"),
+    ("AWS_*", "S3 credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or any botocore source)"),
+    ("TVMS_DATA_DIR", "local data directory (default ./data)"),
+    ("TVMS_SECRET_KEY", "token signing key, >= 32 bytes; required with several workers or PostgreSQL"),
+    ("TVMS_HOST", "address `serve` binds (default 127.0.0.1)"),
+    ("TVMS_PORT", "port `serve` listens on (default 8000)"),
+    ("TVMS_WORKERS", "worker processes (default 1)"),
+    ("TVMS_SERVER", f"HTTP server: {' or '.join(SERVERS)} (default {SERVERS[0]})"),
+    ("TVMS_PUBLIC_URL", "https://host[/prefix] clients reach the service at; links are built on it"),
+    ("TVMS_TRUST_FORWARDED", "1: links follow X-Forwarded-Host/-Proto (only behind a proxy; default 0)"),
+    ("TVMS_LOG_LEVEL", "debug, info, warning or error (JSON lines on stderr; default info)"),
+    ("TVMS_CORS_ORIGINS", "comma-separated allowed origins (default the documented ones)"),
+    ("TVMS_MAX_BODY_BYTES", "request body limit (default 10485760)"),
+    ("TVMS_MAX_BATCH", "requests per batch (default 100)"),
+    ("TVMS_REQUEST_TIMEOUT", "seconds one HTTP request may take (default 30)"),
+    ("TVMS_BODY_TIMEOUT", "seconds a request body may take to arrive (default 30)"),
+    ("TVMS_BODY_BUFFER_BYTES", "bytes all unfinished bodies of a process may hold (default 67108864)"),
+    ("TVMS_RATE_LIMIT", "anonymous or failed calls per client per window, 0: off (default 1000)"),
+    ("TVMS_RATE_LIMIT_WINDOW", "the rate limit's window in seconds (default 60)"),
+    ("TVMS_LICENSE_FILE", "JSON licence file (default the unlimited enterprise licence)"),
+    ("TVMS_BCRYPT_ROUNDS", "password hashing cost, 4 to 31 (default 12)"),
+    ("TVMS_REPORT_LEASE_S", "seconds before a stopped replica's running report is retried (default 60)"),
+)
+"""Every variable the service reads, with its meaning: `tvms --help` lists these."""
+
+
 def load_config(env: Mapping[str, str] | None = None) -> Config:
     """The configuration from the environment (or the given mapping)."""
     env = os.environ if env is None else env

@@ -115,6 +115,25 @@ def test_nothing_listening_fails_cleanly(capsys: pytest.CaptureFixture[str]) -> 
     assert "ConnectError" in out
 
 
+def test_the_http_client_logs_no_line_per_request() -> None:
+    import logging
+
+    from tests.server import free_port
+    from tvms.conformance import main
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.INFO)  # as `tvms` sets it up: INFO unless TVMS_LOG_LEVEL says otherwise
+    try:
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
+        main([f"http://127.0.0.1:{free_port()}", "--timeout", "2"])
+        for name in ("httpx", "httpcore"):
+            assert not logging.getLogger(name).isEnabledFor(logging.INFO)
+    finally:
+        root.setLevel(level)
+
+
 def test_examples_needing_credentials_are_skipped_without_them() -> None:
     seen: list[Any] = []
     methods = [{**METHOD, "x-auth": "roles:ADMIN", "examples": [example("admin", 1, 1, 2)]}]

@@ -59,6 +59,7 @@ async def upload_snapshot(client: httpx.AsyncClient, command_id: str, attempt: i
         {"id": command_id, "attempt": attempt, "size": len(JPEG), "sha256": digest},
         headers=GW1,
     )
+    assert slot["uploadUrl"].startswith(str(client.base_url).rstrip("/") + "/storage/objects/")
     assert (await client.put(slot["uploadUrl"], content=JPEG, headers=slot["headers"])).status_code == 200
     return {"key": slot["key"], "size": len(JPEG), "sha256": digest}
 
@@ -96,6 +97,7 @@ async def test_round_trip(client: httpx.AsyncClient, site: Database, command: di
     if command["type"] == "SNAPSHOT":
         artifact = final["artifact"]
         assert artifact["contentType"] == "image/jpeg" and artifact["size"] == len(JPEG)
+        assert artifact["url"].startswith(str(client.base_url).rstrip("/") + "/storage/objects/")
         picture = await client.get(artifact["url"])
         assert picture.status_code == 200 and picture.content == JPEG
     else:

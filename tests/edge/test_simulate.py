@@ -34,6 +34,45 @@ async def small_city(database_url: str) -> None:
         await db.close()
 
 
+def _simulate(server_url: str, env: dict[str, str], outboxes: Path, seconds: int) -> tuple[int, ...]:
+    """One `tvms simulate` run; its summary's events generated, acknowledged, queued, dropped."""
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tvms",
+            "simulate",
+            "--url",
+            server_url,
+            "--duration",
+            str(seconds),
+            "--rate",
+            "600",
+            "--violations",
+            "0.3",
+            "--outages",
+            "0",
+            "--heartbeat",
+            "2",
+            "--dir",
+            str(outboxes),
+            "--seed",
+            "3",
+        ],
+        env={**os.environ, **env, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "2 agents against" in run.stderr
+    summary = re.search(
+        r"events generated (\d+), acknowledged (\d+), queued (\d+), dropped (\d+)", run.stdout
+    )
+    assert summary is not None, run.stdout
+    return tuple(map(int, summary.groups()))
+
+
 def test_simulate_runs_the_city(tmp_path: Path, database_url: str) -> None:
     asyncio.run(small_city(database_url))
     env = {
@@ -42,43 +81,13 @@ def test_simulate_runs_the_city(tmp_path: Path, database_url: str) -> None:
         "TVMS_LOG_LEVEL": "WARNING",
     }
     with live_server(env, tmp_path / "server.log", timeout=60) as server:
-        run = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tvms",
-                "simulate",
-                "--url",
-                server.url,
-                "--duration",
-                "8",
-                "--rate",
-                "600",
-                "--violations",
-                "0.3",
-                "--outages",
-                "0",
-                "--heartbeat",
-                "2",
-                "--dir",
-                str(tmp_path / "sim"),
-                "--seed",
-                "3",
-            ],
-            env={**os.environ, **env, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert "2 agents against" in run.stderr
-    summary = re.search(
-        r"events generated (\d+), acknowledged (\d+), queued (\d+), dropped (\d+)", run.stdout
-    )
-    assert summary is not None, run.stdout
-    generated, acknowledged, queued, dropped = map(int, summary.groups())
-    assert generated > 0 and dropped == 0 and generated == acknowledged + queued
-    asyncio.run(_check(database_url, acknowledged))
+        generated, acknowledged, queued, dropped = _simulate(server.url, env, tmp_path / "sim", 8)
+        assert generated > 0 and dropped == 0 and generated == acknowledged + queued
+        asyncio.run(_check(database_url, acknowledged))
+        # A second run on the same outboxes reports its own counts, not the sum since the first.
+        again, acknowledged_again, queued_again, _ = _simulate(server.url, env, tmp_path / "sim", 4)
+        assert again > 0 and queued + again == acknowledged_again + queued_again
+        asyncio.run(_check(database_url, acknowledged + acknowledged_again))
 
 
 async def _check(database_url: str, acknowledged: int) -> None:

@@ -13,6 +13,7 @@ one the user names as disposable (`--disposable`).
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -301,6 +302,8 @@ def execute(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except ImportError:
         print("tvms conformance: needs httpx (pip install httpx)", file=sys.stderr)
         return 2
+    for name in ("httpx", "httpcore"):  # a log line per request would bury the PASS lines
+        logging.getLogger(name).setLevel(logging.WARNING)
     if args.url and args.write and not args.disposable:
         print(
             "tvms conformance: --write changes the server's data and ends sessions; add --disposable"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tvms.config import Config
-from tvms.edge.config import AgentConfigError, load_agent_config
+from tvms.edge.config import FORMAT, AgentConfigError, load_agent_config
 
 STATUS_EVERY_S = 10.0
 
@@ -29,7 +29,8 @@ def status_line(name: str, stats: dict[str, int], counts: dict[str, int]) -> str
 
 def quiet_http_logs() -> None:
     """One line per HTTP request would drown the status lines."""
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:
@@ -72,12 +73,12 @@ def _run_simulate(args: argparse.Namespace, config: Config) -> int:
 
 
 def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--url", default="http://127.0.0.1:8000", help="the server (default %(default)s)")
+    parser.add_argument("--url", default="http://127.0.0.1:8000", help="the server")
     parser.add_argument("--email", default="admin@itms.solutions", help="an OPERATOR or ADMIN account")
     parser.add_argument(
         "--password-env",
         default="TVMS_SIMULATE_PASSWORD",
-        help="environment variable holding the password (default %(default)s; the demo's if unset)",
+        help="environment variable holding the password (the demo's if unset)",
     )
     parser.add_argument("--devices", type=int, default=0, help="at most this many agents (0: every device)")
     parser.add_argument("--rate", type=float, default=6.0, help="events per minute per agent on average")
@@ -93,9 +94,18 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def register(commands: Any) -> None:
-    agent = commands.add_parser("agent", help="run the gateway agent (heartbeats, events, metrics, commands)")
+    agent = commands.add_parser(
+        "agent",
+        help="run the gateway agent (heartbeats, events, metrics, commands)",
+        epilog=FORMAT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     agent.add_argument("--config", required=True, help="the agent's TOML configuration file")
     agent.set_defaults(run=_run_agent)
-    simulate = commands.add_parser("simulate", help="a living demo city: virtual devices behind gateways")
+    simulate = commands.add_parser(
+        "simulate",
+        help="a living demo city: virtual devices behind gateways",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     add_simulate_arguments(simulate)
     simulate.set_defaults(run=_run_simulate)

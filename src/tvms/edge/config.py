@@ -66,6 +66,30 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         return self.base_dir / self.queue
 
 
+FORMAT = """configuration file (TOML; every key, its default and meaning):
+  server = "http://…"      required: the TVMS server
+  key = "tvms_dk_…"        required: the gateway's device key (sensors.rotateApiKey)
+  queue = "agent-queue.db" the durable outbox, relative to the file
+  disk_budget_mb = 64      the outbox's payload budget (oldest entries dropped beyond it)
+  heartbeat_s = 30         seconds between heartbeats
+  metrics_s = 60           seconds between health samples
+  batch = 100              events per events.ingest call (1-500)
+  poll_wait_s = 25         seconds the server may hold a command poll (0-25)
+  [[children]]             one block per camera or NVR behind the gateway (default none):
+    device_id = "…"          required: the child's device id
+    type = "CAMERA"          CAMERA or NVR
+  [traffic]                optional: synthetic traffic from the cameras; without it, no events
+    events_per_minute = 60   average rate
+    rush_hours = true        volume follows the local hour (peaks 08:00, 18:00); false: steady
+    violation_rate = 0.06    share of vehicles that violate (0-1)
+    evidence = true          violations carry an evidence image
+    timezone = "Asia/Almaty" the time zone of the rush hours
+    speed_limit_kmh = 60     the road's limit (10-200)
+    max_events = 0           stop after this many events in the outbox's lifetime (0: never)
+    seed = 1                 random seed for repeatable traffic (default: none)"""
+"""`tvms agent --help` shows this; the README's "The edge" section gives the same keys."""
+
+
 class AgentConfigError(ValueError):
     """The file is missing, not TOML, or not a valid agent configuration."""
 

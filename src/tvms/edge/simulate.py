@@ -70,7 +70,12 @@ async def _keys(client: tvms_client.AsyncClient, sites: list[Site]) -> list[str]
     return keys
 
 
-def _totals(agents: list[Agent]) -> dict[str, int]:
+def _totals(agents: list[Agent], since: dict[str, int] | None = None) -> dict[str, int]:
+    """The agents' counters summed; with `since` (the sums at the start), this run's share.
+
+    The outboxes' counters persist across runs, so a run reports what it added to them; `queued`
+    is what waits in the outboxes now (a level, not a count), whichever run generated it.
+    """
     totals = dict.fromkeys(COUNTERS, 0)
     totals.update(commands=0, offline=0)
     for agent in agents:
@@ -79,6 +84,9 @@ def _totals(agents: list[Agent]) -> dict[str, int]:
             totals[name] += stats[name]
         totals["commands"] += agent.counts["commands"]
         totals["offline"] += not agent.uplink.is_set()
+    for name in COUNTERS:
+        if since is not None and name != "queued":
+            totals[name] -= since[name]
     return totals
 
 
@@ -156,6 +164,7 @@ async def simulate(args: argparse.Namespace, password: str) -> dict[str, int]:
             base_dir=base,
         )
         agents.append(Agent(config, name=site.sensor.device_id, tls=tls))
+    start = _totals(agents)  # what earlier runs left in the outboxes' counters
     tasks = [asyncio.create_task(agent.run(stop)) for agent in agents]
     chaos = asyncio.create_task(_outages(agents, args.outages, rng))
     started = time.monotonic()
@@ -167,9 +176,9 @@ async def simulate(args: argparse.Namespace, password: str) -> dict[str, int]:
         if args.duration and elapsed >= args.duration:
             break
         if terminal:
-            print("\r" + _line(elapsed, agents, _totals(agents)), end="", file=sys.stderr, flush=True)
+            print("\r" + _line(elapsed, agents, _totals(agents, start)), end="", file=sys.stderr, flush=True)
         elif elapsed - last_print >= 10:
-            print(_line(elapsed, agents, _totals(agents)), file=sys.stderr, flush=True)
+            print(_line(elapsed, agents, _totals(agents, start)), file=sys.stderr, flush=True)
             last_print = elapsed
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
@@ -178,10 +187,10 @@ async def simulate(args: argparse.Namespace, password: str) -> dict[str, int]:
         agent.go_online()
         agent.stop_traffic()
     drain_until = time.monotonic() + 15
-    while time.monotonic() < drain_until and _totals(agents)["queued"] and not stop.is_set():
+    while time.monotonic() < drain_until and _totals(agents, start)["queued"] and not stop.is_set():
         with contextlib.suppress(TimeoutError):  # a signal ends the wait at once
             await asyncio.wait_for(stop.wait(), 0.5)
-    totals = _totals(agents)
+    totals = _totals(agents, start)
     stop.set()
     await asyncio.gather(*tasks, chaos, return_exceptions=True)
     if terminal:
@@ -200,8 +209,8 @@ def run_simulation(args: argparse.Namespace) -> int:
         print(f"tvms simulate: the server at {args.url} does not answer ({exc})", file=sys.stderr)
         return 2
     print(
-        "tvms simulate: summary (queued events stay in the outboxes and go out on the next run):"
-        " events generated {generated}, acknowledged {acknowledged}, queued {queued},"
+        "tvms simulate: summary of this run (queued: events waiting in the outboxes now, they go out"
+        " on the next run): events generated {generated}, acknowledged {acknowledged}, queued {queued},"
         " dropped {dropped}, rejected {rejected}; evidence images {evidenceGenerated}, uploaded"
         " {evidenceUploaded}, dropped {evidenceDropped}; commands answered {commands}".format(**totals)
     )
