@@ -119,3 +119,101 @@ export function BarChart(props: {
     </figure>
   );
 }
+
+export interface Point {
+  avg: number;
+  min: number;
+  max: number;
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+/** An average line over a min–max band, one point per bucket; a bucket without data (null)
+ * breaks the line. The period's figures are given in the aria-label for screen readers. */
+export function LineChart(props: {
+  title: string;
+  unit: string;
+  labels: string[];
+  points: (Point | null)[];
+  labelEvery: number;
+  color?: string;
+}) {
+  const color = props.color ?? "#2563eb";
+  const height = 90;
+  const width = 320;
+  const known = props.points.filter((point): point is Point => point !== null);
+  const latest = known[known.length - 1];
+  const low = Math.min(0, ...known.map((point) => point.min));
+  const high = Math.max(...known.map((point) => point.max));
+  const top = high > low ? high : low + 1;
+  const step = (width - LEFT * 2) / Math.max(props.points.length, 1);
+  const x = (index: number) => LEFT + index * step + step / 2;
+  const y = (value: number) => TOP + height - ((value - low) / (top - low)) * height;
+  // Runs of consecutive buckets with data: each one is a band and a line of its own.
+  const runs: number[][] = [];
+  props.points.forEach((point, index) => {
+    if (point === null) return;
+    const run = runs[runs.length - 1];
+    if (run && run[run.length - 1] === index - 1) run.push(index);
+    else runs.push([index]);
+  });
+  const at = (index: number) => props.points[index] as Point;
+  const summary = latest
+    ? `latest average ${round(latest.avg)} ${props.unit}, range ${round(Math.min(...known.map((p) => p.min)))}–${round(high)} ${props.unit}`
+    : "no data";
+  return (
+    <figure className="chart">
+      <figcaption>
+        {props.title} <span className="muted">({summary})</span>
+      </figcaption>
+      <svg
+        viewBox={`0 0 ${width} ${height + TOP + BOTTOM}`}
+        role="img"
+        aria-label={`${props.title}: ${summary}`}
+      >
+        <line x1={LEFT} x2={width - LEFT} y1={TOP + height} y2={TOP + height} stroke="#cbd5e1" />
+        <text x={LEFT} y={TOP - 4} fontSize="9" fill="#64748b">
+          {`${round(top)} ${props.unit}`}
+        </text>
+        {runs.map((run) => (
+          <g key={run[0]}>
+            <polygon
+              points={[
+                ...run.map((index) => `${x(index)},${y(at(index).max)}`),
+                ...[...run].reverse().map((index) => `${x(index)},${y(at(index).min)}`),
+              ].join(" ")}
+              fill={color}
+              fillOpacity={0.15}
+              stroke={color}
+              strokeOpacity={0.3}
+            />
+            <polyline
+              points={run.map((index) => `${x(index)},${y(at(index).avg)}`).join(" ")}
+              fill="none"
+              stroke={color}
+              strokeWidth={2}
+            />
+          </g>
+        ))}
+        {props.points.map((point, index) =>
+          point === null ? null : (
+            // biome-ignore lint/suspicious/noArrayIndexKey: buckets are fixed, ordered positions
+            <circle key={index} cx={x(index)} cy={y(point.avg)} r={2.5} fill={color}>
+              <title>{`${props.labels[index]}: average ${round(point.avg)} ${props.unit} (min ${round(point.min)}, max ${round(point.max)})`}</title>
+            </circle>
+          ),
+        )}
+        {props.labels.map((text, index) =>
+          index % props.labelEvery === 0 ? (
+            // biome-ignore lint/suspicious/noArrayIndexKey: buckets are fixed, ordered positions
+            <text key={index} x={x(index)} y={TOP + height + 14} textAnchor="middle" fontSize="10">
+              {shorten(text, 6)}
+            </text>
+          ) : null,
+        )}
+      </svg>
+    </figure>
+  );
+}

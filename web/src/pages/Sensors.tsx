@@ -16,6 +16,7 @@ import {
   TextField,
   useCan,
 } from "../ui";
+import { DeviceHealth, useDeviceHealth } from "./SensorHealth";
 
 export const SENSOR_TYPES = ["CAMERA", "RADAR", "ANPR", "SPEED_DETECTOR", "EDGE_CONTROLLER", "NVR"] as const;
 export const SENSOR_STATUSES = ["ONLINE", "OFFLINE", "MAINTENANCE", "ERROR"] as const;
@@ -168,6 +169,7 @@ export function SensorDetail({ id }: { id: string }) {
   const stored = useCall("storage.list", { prefix: `sensors/${id}/snapshot`, take: 1 });
   const snapshotKey = stored.data?.items[0]?.key;
   const snapshot = useCall("storage.getDownloadUrl", { key: snapshotKey ?? "" }, { enabled: !!snapshotKey });
+  const health = useDeviceHealth(id);
   const remove = useMutate("sensors.delete", ["sensors.", "locations."]);
   const rotate = useMutate("sensors.rotateApiKey", ["sensors."]);
   const [key, setKey] = useState<string | null>(null);
@@ -267,6 +269,7 @@ export function SensorDetail({ id }: { id: string }) {
       ) : (
         <p className="muted">No snapshot uploaded.</p>
       )}
+      <DeviceHealth health={health} />
     </Page>
   );
 }
