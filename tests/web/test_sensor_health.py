@@ -24,9 +24,11 @@ def test_device_health_charts_and_empty_state(console: Console, site: Site) -> N
     reporting, silent = sensors[0], sensors[1]
     key = site.call("sensors.rotateApiKey", {"id": reporting["id"]}, token)["apiKey"]
     now = datetime.now(UTC).replace(microsecond=0)
+    readings = [(3 * 3600, 30, 39.0), (2 * 3600, 50, 40.0), (2 * 3600 - 1, 70, 40.0), (3600, 35, 40.5)]
+    readings += [(3, 20, 41.0), (2, 40, 43.5), (1, 66, 45.0)]  # the latest hour: 20, 40, 66
     samples = [
-        {"at": (now - timedelta(seconds=3 - i)).isoformat(), "cpuPct": cpu, "temperatureC": temp}
-        for i, (cpu, temp) in enumerate([(20, 41.0), (40, 43.5), (66, 45.0)])
+        {"at": (now - timedelta(seconds=ago)).isoformat(), "cpuPct": cpu, "temperatureC": temp}
+        for ago, cpu, temp in readings
     ]
     ingested = httpx.post(
         f"{site.url}/rpc",
@@ -34,15 +36,16 @@ def test_device_health_charts_and_empty_state(console: Console, site: Site) -> N
         headers={"x-api-key": key},
         timeout=30,
     ).json()
-    assert ingested["result"] == {"accepted": 3, "duplicates": 0}, ingested
+    assert ingested["result"] == {"accepted": 7, "duplicates": 0}, ingested
 
     window = {"from": (now - timedelta(hours=24)).isoformat(), "to": (now + timedelta(minutes=1)).isoformat()}
     series = site.call("metrics.getSeries", {"sensorId": reporting["id"], **window, "groupBy": "hour"}, token)
     filled = [bucket for bucket in series["buckets"] if bucket["cpuPct"] is not None]
-    assert sum(bucket["samples"] for bucket in filled) == 3
+    assert sum(bucket["samples"] for bucket in filled) == 7
     cpu, temperature = filled[-1]["cpuPct"], filled[-1]["temperatureC"]
-    if len(filled) == 1:  # the usual case: the three samples fall in one hour
+    if len(filled) == 4:  # the usual case: the three latest samples fall in one hour
         assert cpu == {"avg": 42.0, "min": 20.0, "max": 66.0}
+        assert filled[1]["cpuPct"] == {"avg": 60.0, "min": 50.0, "max": 70.0}
     low, high = min(b["cpuPct"]["min"] for b in filled), max(b["cpuPct"]["max"] for b in filled)
 
     page = console.page
@@ -54,10 +57,21 @@ def test_device_health_charts_and_empty_state(console: Console, site: Site) -> N
     expect(
         panel.get_by_role(
             "img",
-            name=f"CPU: latest average {_figure(cpu['avg'])} %, range {_figure(low)}–{_figure(high)} %",
+            name=f"CPU: latest average {_figure(cpu['avg'])} %, range {_figure(low)} to {_figure(high)} %",
         )
     ).to_be_visible()
-    expect(panel.get_by_role("img", name=f"Temperature: latest average {_figure(temperature['avg'])} °C")).to_be_visible()
+    expect(
+        panel.get_by_role("img", name=f"Temperature: latest average {_figure(temperature['avg'])} °C")
+    ).to_be_visible()
+    # One point per hour with samples, each with the bucket's figures and local start.
+    points = panel.get_by_role("img", name=re.compile(r"^CPU: ")).locator("circle title")
+    expect(points).to_have_text(
+        [
+            f"{b['label'][:16].replace('T', ' ')}: average {_figure(b['cpuPct']['avg'])} % "
+            f"(min {_figure(b['cpuPct']['min'])}, max {_figure(b['cpuPct']['max'])})"
+            for b in filled
+        ]
+    )
     # Only what the device reports: no memory, disk, fps... charts.
     expect(panel.get_by_role("img")).to_have_count(2)
     expect(panel.get_by_text("No health samples")).to_have_count(0)

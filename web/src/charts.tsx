@@ -131,11 +131,12 @@ function round(value: number): number {
 }
 
 /** An average line over a min–max band, one point per bucket; a bucket without data (null)
- * breaks the line. The period's figures are given in the aria-label for screen readers. */
+ * breaks the line. `labels` go under the axis, `names` (the full bucket names) in the tooltips. The period's figures are given in the aria-label for screen readers. */
 export function LineChart(props: {
   title: string;
   unit: string;
   labels: string[];
+  names: string[];
   points: (Point | null)[];
   labelEvery: number;
   color?: string;
@@ -161,7 +162,7 @@ export function LineChart(props: {
   });
   const at = (index: number) => props.points[index] as Point;
   const summary = latest
-    ? `latest average ${round(latest.avg)} ${props.unit}, range ${round(Math.min(...known.map((p) => p.min)))}–${round(high)} ${props.unit}`
+    ? `latest average ${round(latest.avg)} ${props.unit}, range ${round(Math.min(...known.map((p) => p.min)))} to ${round(high)} ${props.unit}`
     : "no data";
   return (
     <figure className="chart">
@@ -176,6 +177,9 @@ export function LineChart(props: {
         <line x1={LEFT} x2={width - LEFT} y1={TOP + height} y2={TOP + height} stroke="#cbd5e1" />
         <text x={LEFT} y={TOP - 4} fontSize="9" fill="#64748b">
           {`${round(top)} ${props.unit}`}
+        </text>
+        <text x={width - LEFT} y={TOP + height - 3} textAnchor="end" fontSize="9" fill="#64748b">
+          {`${round(low)} ${props.unit}`}
         </text>
         {runs.map((run) => (
           <g key={run[0]}>
@@ -201,7 +205,7 @@ export function LineChart(props: {
           point === null ? null : (
             // biome-ignore lint/suspicious/noArrayIndexKey: buckets are fixed, ordered positions
             <circle key={index} cx={x(index)} cy={y(point.avg)} r={2.5} fill={color}>
-              <title>{`${props.labels[index]}: average ${round(point.avg)} ${props.unit} (min ${round(point.min)}, max ${round(point.max)})`}</title>
+              <title>{`${props.names[index]}: average ${round(point.avg)} ${props.unit} (min ${round(point.min)}, max ${round(point.max)})`}</title>
             </circle>
           ),
         )}

@@ -60,6 +60,7 @@ export function DeviceHealth({ health }: { health: ReturnType<typeof useDeviceHe
   const buckets = series.data?.buckets ?? [];
   const reported = METRICS.filter((metric) => buckets.some((bucket) => bucket[metric.key] !== null));
   const labels = buckets.map((bucket) => shortLabel(bucket.label, period));
+  const names = buckets.map((bucket) => bucket.label.slice(0, 16).replace("T", " "));
   return (
     <section aria-labelledby="device-health">
       <h2 id="device-health">Device health</h2>
@@ -85,6 +86,7 @@ export function DeviceHealth({ health }: { health: ReturnType<typeof useDeviceHe
               title={metric.title}
               unit={metric.unit}
               labels={labels}
+              names={names}
               points={buckets.map((bucket) => scaled(bucket[metric.key], metric.scale ?? 1))}
               labelEvery={PERIODS[period].labelEvery}
             />
