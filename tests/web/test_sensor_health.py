@@ -84,8 +84,13 @@ def test_device_health_charts_and_empty_state(console: Console, site: Site) -> N
     shot = console.shot("with samples")
     assert shot.stat().st_size > 0
 
+    week = {**window, "from": (now - timedelta(days=7)).isoformat(), "groupBy": "day"}
+    days = site.call("metrics.getSeries", {"sensorId": reporting["id"], **week}, token)["buckets"]
+    today = [bucket for bucket in days if bucket["cpuPct"] is not None][-1]
     panel.get_by_label("Period").select_option("week")
-    expect(panel.get_by_role("img", name=re.compile(r"^CPU: latest average "))).to_be_visible()
+    daily = panel.get_by_role("img", name=f"CPU: latest average {_figure(today['cpuPct']['avg'])} %")
+    expect(daily).to_be_visible()
+    expect(daily.locator("circle title").last).to_have_text(re.compile(rf"^{today['label']}: average "))
 
     console.goto(f"/sensors/{silent['id']}")
     panel = page.get_by_role("region", name="Device health")

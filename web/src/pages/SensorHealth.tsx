@@ -46,9 +46,9 @@ export function useDeviceHealth(sensorId: string) {
   return { period, setPeriod, series };
 }
 
-function shortLabel(label: string, period: Period): string {
+function shortLabel(label: string, hourly: boolean): string {
   // "2024-03-31T03:00+02:00" → "03:00"; "2024-03-31" → "03-31"
-  return period === "day" ? label.slice(11, 16) : label.slice(5, 10);
+  return hourly ? label.slice(11, 16) : label.slice(5, 10);
 }
 
 function scaled(stat: Stat | null, scale: number): Stat | null {
@@ -59,7 +59,9 @@ export function DeviceHealth({ health }: { health: ReturnType<typeof useDeviceHe
   const { period, setPeriod, series } = health;
   const buckets = series.data?.buckets ?? [];
   const reported = METRICS.filter((metric) => buckets.some((bucket) => bucket[metric.key] !== null));
-  const labels = buckets.map((bucket) => shortLabel(bucket.label, period));
+  // Labelled by what the answer holds: the previous period's answer stays shown while the next loads.
+  const hourly = series.data?.groupBy === "hour";
+  const labels = buckets.map((bucket) => shortLabel(bucket.label, hourly));
   const names = buckets.map((bucket) => bucket.label.slice(0, 16).replace("T", " "));
   return (
     <section aria-labelledby="device-health">
@@ -88,7 +90,7 @@ export function DeviceHealth({ health }: { health: ReturnType<typeof useDeviceHe
               labels={labels}
               names={names}
               points={buckets.map((bucket) => scaled(bucket[metric.key], metric.scale ?? 1))}
-              labelEvery={PERIODS[period].labelEvery}
+              labelEvery={hourly ? PERIODS.day.labelEvery : PERIODS.week.labelEvery}
             />
           ))}
         </div>
