@@ -127,7 +127,8 @@ def wrk(base: str, request: Request, scripts: Path, seconds: int = DURATION) -> 
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk saw errors against {base}{request.path}:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    # The latency distribution's own line: "99%" can also end a stdev column ("69.99%").
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
     return Run(rps * request.calls, p99)
 
 
