@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from procedures.commands.device import family
+from procedures.events.schemas import to_ms
 from procedures.metrics.schemas import (
     METRICS,
     IngestMetricsInput,
@@ -28,10 +27,6 @@ MAX_FUTURE_MS = 5 * 60_000  # device clocks drift; beyond this the timestamp is 
 MAX_BUCKETS = 2_000
 
 
-def _ms(moment: Any) -> int:
-    return int(moment.timestamp() * 1000)
-
-
 @metrics.mutation("ingest", auth=DEVICE)
 async def ingest(ctx: Context, input: IngestMetricsInput) -> IngestMetricsResult:
     """Store up to 1,000 health samples of this device or (a gateway) of its children.
@@ -49,7 +44,7 @@ async def ingest(ctx: Context, input: IngestMetricsInput) -> IngestMetricsResult
         sensor_id = me if sample.device_id is None else by_device.get(sample.device_id)
         if sensor_id is None:
             raise invalid_params(f"$.samples[{index}].deviceId", "not this device nor one of its children")
-        at = _ms(sample.at)
+        at = to_ms(sample.at)
         if not now - MAX_AGE_MS <= at <= now + MAX_FUTURE_MS:
             raise invalid_params(f"$.samples[{index}].at", "outside the accepted range (30 days ago to now)")
         rows.append({"sensor_id": sensor_id, "at": at, **{m: getattr(sample, m) for m in METRICS}})
@@ -70,7 +65,7 @@ async def get_series(ctx: Context, input: SeriesInput) -> Series:
     if exists is None:
         raise RpcError(ErrorCode.NOT_FOUND, f"Sensor {input.sensor_id!r} not found")
     settings = await timezone_settings(ctx)
-    start, end = _ms(input.from_), _ms(input.to)
+    start, end = to_ms(input.from_), to_ms(input.to)
     try:
         buckets = make_buckets(
             start, end, input.group_by, settings.timezone, settings.first_day_of_week, limit=MAX_BUCKETS
