@@ -8,7 +8,7 @@ from typing import Literal
 from procedures.schemas import Output
 from procedures.settings import Setting, current_settings
 from tvms import __version__
-from tvms.readiness import Probe, readiness
+from tvms.readiness import Probe
 from tvms.rpc import PUBLIC, Context, Router
 from tvms.rpc.router import Example
 
@@ -78,7 +78,7 @@ async def health(ctx: Context) -> Health:
     second); served by GET, the answer is HTTP 503 while the database or storage fails.
     """
 
-    verdict = await readiness(ctx.services).verdict()
+    verdict = await ctx.services.readiness.verdict()
     started = time.perf_counter()
     cache_ok = ctx.cache.probe()
     cache = Check(
