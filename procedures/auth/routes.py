@@ -123,7 +123,7 @@ async def login(ctx: Context, input: LoginInput) -> LoginResult:
         {"email": email},
     )
     if row is None:
-        await verify_dummy(input.password)
+        await verify_dummy(input.password, rounds=ctx.config.bcrypt_rounds)
         reason: str | None = "unknown email"
     elif not await verify_password(input.password, row["password_hash"]):
         reason = "wrong password"
@@ -144,10 +144,10 @@ async def login(ctx: Context, input: LoginInput) -> LoginResult:
         raise RpcError(ErrorCode.UNAUTHORIZED, BAD_CREDENTIALS)
     user_id = str(row["id"])
     await attempt_succeeded(ctx, attempt)
-    if needs_rehash(row["password_hash"]):
+    if needs_rehash(row["password_hash"], rounds=ctx.config.bcrypt_rounds):
         await ctx.db.execute(
             "UPDATE users SET password_hash = :hash WHERE id = :id",
-            {"id": user_id, "hash": await hash_password(input.password)},
+            {"id": user_id, "hash": await hash_password(input.password, rounds=ctx.config.bcrypt_rounds)},
         )
     actor = Principal("user", user_id, row["role"])
     try:
@@ -277,7 +277,7 @@ async def change_password(ctx: Context, input: ChangePasswordInput) -> TokenResu
         await attempt_failed(ctx, attempt)
         raise RpcError(ErrorCode.FORBIDDEN, "The current password is incorrect")
     await attempt_succeeded(ctx, attempt)
-    new_hash = await hash_password(input.new_password)
+    new_hash = await hash_password(input.new_password, rounds=ctx.config.bcrypt_rounds)
     now = ctx.clock.now_ms()
     async with ctx.db.transaction() as tx:
         await tx.execute(

@@ -87,7 +87,7 @@ async def change_expired_password(ctx: Context, input: ChangeExpiredPasswordInpu
     current = await ctx.db.fetchval("SELECT password_hash FROM users WHERE id = :id", {"id": user_id})
     if current is not None and await verify_password(input.new_password, str(current)):
         raise invalid_params("$.newPassword", "The new password must differ from the current one")
-    new_hash = await hash_password(input.new_password)
+    new_hash = await hash_password(input.new_password, rounds=ctx.config.bcrypt_rounds)
     now = ctx.clock.now_ms()
     async with ctx.db.transaction() as tx:
         # Still valid (not used or voided meanwhile), and locked until the change is written.
