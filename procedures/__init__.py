@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from procedures.audit import audit, audit_middleware, refusal_summaries
 from procedures.audit.refusals import Refusals
-from procedures.auth import auth, mfa, resolve_bearer, signin_steps
+from procedures.auth import auth, resolve_bearer
 from procedures.commands import Wakeups, command_sweeper, commands, devices
 from procedures.events import events
 from procedures.locations import locations
@@ -15,7 +15,7 @@ from procedures.settings import settings
 from procedures.state import ApiState
 from procedures.storage import storage_router
 from procedures.storage.usage import Usage
-from procedures.system import check_license_file, license_router, system, timezone
+from procedures.system import check_license_file, system
 from procedures.users import users
 from tvms.app import Api
 from tvms.ratelimit import rate_limit
@@ -48,12 +48,8 @@ def api() -> Api:
     return Api(
         routers=[
             system,
-            license_router,
-            timezone,
             settings,
             auth,
-            signin_steps,
-            mfa,
             users,
             audit,
             sensors,

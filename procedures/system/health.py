@@ -12,7 +12,7 @@ from tvms.readiness import Probe
 from tvms.rpc import PUBLIC, Context, Router
 from tvms.rpc.router import Example
 
-system = Router("system")
+router = Router("system")
 
 Status = Literal["ok", "degraded", "down"]
 
@@ -49,7 +49,7 @@ def http_status(health: Health) -> int:
     return 503 if "error" in (health.checks.database.status, health.checks.storage.status) else 200
 
 
-@system.query(
+@router.query(
     "health",
     auth=PUBLIC,
     get_status=http_status,
@@ -106,7 +106,7 @@ async def health(ctx: Context) -> Health:
     )
 
 
-@system.query(
+@router.query(
     "getSettings",
     auth=PUBLIC,
     examples=[
