@@ -67,6 +67,10 @@ async def test_failed_logins_and_the_lockout_are_counted(app: Starlette, client:
     failures = 'tvms_login_failures_total{factor="password"}'
     lockouts = 'tvms_login_lockouts_total{factor="password"}'
     before = await scrape(client)
+    for factor in ("password", "mfa"):  # every series is there from the start, at 0
+        assert before[f'tvms_login_failures_total{{factor="{factor}"}}'] == 0
+        assert before[f'tvms_login_lockouts_total{{factor="{factor}"}}'] == 0
+    assert before['tvms_storage_errors_total{operation="put"}'] == 0
     for _ in range(4):  # security.maxLoginAttempts = 5
         assert (await error(client, "auth.login", {"email": "count@example.com", "password": WRONG}))[
             "code"

@@ -35,6 +35,8 @@ log = logging.getLogger("tvms.metrics")
 POOL_SAMPLE_S = 5.0
 SCRAPE_TIMEOUT_S = 1.0
 POOL_STATES = ("in_use", "open", "max")
+FACTORS = ("password", "mfa")
+STORAGE_OPERATIONS = ("check", "put", "get", "stat", "sha256", "delete", "list")
 
 Scrape = Callable[["Services"], Awaitable[Iterable[Metric]]]
 """Cluster-wide metrics read from the database when `/metrics` is scraped (cheap indexed queries)."""
@@ -70,6 +72,13 @@ class ServiceMetrics:
             multiprocess_mode="liveall",
             registry=self.registry,
         )
+
+        # Every known series from the start, at 0, so that a rate over the first failure is right.
+        for factor in FACTORS:
+            self.login_failures.labels(factor)
+            self.login_lockouts.labels(factor)
+        for operation in STORAGE_OPERATIONS:
+            self.storage_errors.labels(operation)
 
     def login_failed(self, factor: str) -> None:
         self.login_failures.labels(factor).inc()
