@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from tvms.db import Database
     from tvms.rpc.context import Services
 
-log = logging.getLogger("tvms.metrics")
+log = logging.getLogger("tvms.scrape")
 
 POOL_SAMPLE_S = 5.0
 SCRAPE_TIMEOUT_S = 1.0
