@@ -140,7 +140,7 @@ async def cluster_families(
         except Exception as exc:  # TimeoutError or a DatabaseError: the scrape goes on without them
             up = 0.0
             families = []
-            log.warning("cluster metrics unavailable: %s", type(exc).__name__)
+            log.warning("cluster metrics unavailable: %s: %s", type(exc).__name__, str(exc)[:200])
     families.append(
         GaugeMetricFamily(
             "tvms_cluster_metrics_up",
