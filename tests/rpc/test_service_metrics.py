@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 
 from procedures import api
 from tests import support
-from tests.auth.support import PASSWORD, bcrypt_cost, make_user
+from tests.auth.support import PASSWORD, config, make_user
 from tests.support import as_role, asgi_client, error, result, running_app
 from tvms.app import Api
 from tvms.clock import ManualClock
@@ -33,7 +33,7 @@ from tvms.rpc import Services
 from tvms.rpc.metrics import exposition, forget_dead_processes
 from tvms.rpc.service_metrics import cluster_families
 
-__all__ = ["bcrypt_cost"]  # cost 4 for the sign-ins here
+__all__ = ["config"]  # bcrypt cost 4 for the sign-ins here
 
 OPERATOR = as_role("OPERATOR", "op-1")
 WRONG = "Wrong#pass1"
