@@ -5,6 +5,7 @@ from __future__ import annotations
 from procedures.audit import audit, audit_middleware, refusal_summaries
 from procedures.audit.refusals import Refusals
 from procedures.auth import auth, resolve_bearer
+from procedures.cluster_metrics import SCRAPES
 from procedures.commands import Wakeups, command_sweeper, commands, devices
 from procedures.events import events
 from procedures.locations import locations
@@ -68,4 +69,5 @@ def api() -> Api:
         routes=storage_routes(),
         checks=[check_license_file, check_secret],
         state=api_state,
+        scrapes=SCRAPES,
     )

@@ -90,12 +90,16 @@ async def attempt_failed(ctx: Context, attempt: Attempt) -> None:
     """The password was wrong: count it, and lock the address when the limit is reached."""
     now = ctx.clock.now_ms()
     async with ctx.db.transaction() as tx:
-        await tx.execute(
+        failures = await tx.fetchval(
             f"UPDATE login_attempts SET failures = failures + 1, {_RELEASE},"
             " locked_until = CASE WHEN failures + 1 >= :maximum THEN :until ELSE locked_until END,"
-            " updated_at = :now WHERE email = :email",
+            " updated_at = :now WHERE email = :email RETURNING failures",
             {"maximum": attempt.maximum, "until": now + attempt.lock_ms, "now": now, "email": attempt.email},
         )
+    ctx.services.metrics.login_failed("password")
+    # The failure that reaches the limit locks the address (concurrent ones count on past it).
+    if failures is not None and int(failures) == attempt.maximum:
+        ctx.services.metrics.locked_out("password")
 
 
 async def attempt_succeeded(ctx: Context, attempt: Attempt) -> None:

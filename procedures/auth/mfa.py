@@ -102,7 +102,11 @@ async def check_code(
         " WHERE user_id = :id",
         {"failures": failures, "until": until, "now": now, "id": user_id},
     )
-    return wrong if until is None else locked_error(now, until)
+    ctx.services.metrics.login_failed("mfa")
+    if until is None:
+        return wrong
+    ctx.services.metrics.locked_out("mfa")
+    return locked_error(now, until)
 
 
 async def start_enrolment(ctx: Context, user_id: str) -> str:

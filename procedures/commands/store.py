@@ -172,6 +172,7 @@ class Wakeups:
 
 
 SWEEP_S = 5.0
+_SWEEP_FIELDS = {"fields": {"job": "commands.sweep"}}
 
 
 @contextlib.asynccontextmanager
@@ -182,9 +183,13 @@ async def command_sweeper(services: Services) -> AsyncIterator[None]:
         while True:
             await asyncio.sleep(SWEEP_S)
             try:
-                await settle(services.db, services.clock.now_ms())
+                settled = await settle(services.db, services.clock.now_ms())
+                if settled:
+                    log.info(
+                        "command sweep: %d command(s) expired or queued again", settled, extra=_SWEEP_FIELDS
+                    )
             except Exception:
-                log.exception("the command sweep failed; trying again")
+                log.exception("the command sweep failed; trying again", extra=_SWEEP_FIELDS)
 
     task = asyncio.create_task(sweep_forever())
     try:

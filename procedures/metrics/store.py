@@ -77,6 +77,9 @@ async def delete_old_samples(db: Database, before_ms: int, chunk: int = RETENTIO
         await asyncio.sleep(0)  # let other writers in between chunks
 
 
+_RETENTION_FIELDS = {"fields": {"job": "metrics.retention"}}
+
+
 @contextlib.asynccontextmanager
 async def metrics_retention(services: Services) -> AsyncIterator[None]:
     """Deletes samples older than RETENTION_DAYS, once an hour, in bounded chunks."""
@@ -87,9 +90,14 @@ async def metrics_retention(services: Services) -> AsyncIterator[None]:
                 cutoff = services.clock.now_ms() - RETENTION_DAYS * DAY_MS
                 deleted = await delete_old_samples(services.db, cutoff)
                 if deleted:
-                    log.info("metrics retention: deleted %d samples (> %d days old)", deleted, RETENTION_DAYS)
+                    log.info(
+                        "metrics retention: deleted %d samples (> %d days old)",
+                        deleted,
+                        RETENTION_DAYS,
+                        extra=_RETENTION_FIELDS,
+                    )
             except Exception:
-                log.exception("the metrics retention job failed; trying again later")
+                log.exception("the metrics retention job failed; trying again later", extra=_RETENTION_FIELDS)
             await asyncio.sleep(RETENTION_EVERY_S)
 
     task = asyncio.create_task(run_forever())

@@ -18,6 +18,7 @@ from tvms.rpc import Services
 
 log = logging.getLogger("tvms.sensors")
 
+LOGGED_IDS = 20  # a sweep's log line names at most this many sensors (and counts them all)
 DEFAULT_SWEEP_S = 60.0  # timeout 180 s / 3, used while there are no sensors
 MIN_SWEEP_S = 1.0
 
@@ -70,7 +71,12 @@ async def set_status(
 
 
 async def sweep_once(db: Database, now_ms: int) -> int:
-    """Mark OFFLINE every ONLINE/ERROR sensor silent for longer than its timeout; returns how many.
+    """Mark OFFLINE every ONLINE/ERROR sensor silent for longer than its timeout; returns how many."""
+    return len(await sweep_offline(db, now_ms))
+
+
+async def sweep_offline(db: Database, now_ms: int) -> list[str]:
+    """Mark OFFLINE every ONLINE/ERROR sensor silent for longer than its timeout; returns their ids.
 
     A sensor that never sent a heartbeat counts from its creation. The UPDATE only applies if
     the status and the last heartbeat are still the ones read here, so a heartbeat that lands
@@ -83,8 +89,8 @@ async def sweep_once(db: Database, now_ms: int) -> int:
         {"now": now_ms},
     )
     if not stale:
-        return 0
-    changed = 0
+        return []
+    changed: list[str] = []
     async with db.transaction() as tx:
         for row in stale:
             seen = row["last_heartbeat_at"]
@@ -95,8 +101,17 @@ async def sweep_once(db: Database, now_ms: int) -> int:
             )
             if updated:
                 await record_change(tx, row["id"], row["status"], "OFFLINE", now_ms, "heartbeat timeout")
-                changed += 1
+                changed.append(row["id"])
     return changed
+
+
+def offline_fields(ids: list[str]) -> dict[str, object]:
+    """The log fields naming the sensors a sweep marked OFFLINE: the first `LOGGED_IDS` ids and
+    how many there were in all (`sensorIdsTruncated` when the list is cut)."""
+    fields: dict[str, object] = {"sensorIds": ids[:LOGGED_IDS], "sensorCount": len(ids)}
+    if len(ids) > LOGGED_IDS:
+        fields["sensorIdsTruncated"] = True
+    return fields
 
 
 async def sweep_interval(db: Database) -> float:
@@ -117,12 +132,16 @@ async def _sweep_forever(services: Services, wake: asyncio.Event, stop: asyncio.
         wake.clear()  # a wake-up during this round is then seen by the wait below
         interval = DEFAULT_SWEEP_S
         try:
-            changed = await sweep_once(services.db, services.clock.now_ms())
+            changed = await sweep_offline(services.db, services.clock.now_ms())
             if changed:
-                log.info("heartbeat sweep: %d sensor(s) marked OFFLINE", changed)
+                log.info(
+                    "heartbeat sweep: %d sensor(s) marked OFFLINE",
+                    len(changed),
+                    extra={"fields": {"job": "sensors.heartbeat-sweep", **offline_fields(changed)}},
+                )
             interval = await sweep_interval(services.db)
         except Exception:  # a failed round must not stop the sweeping; the next one retries
-            log.exception("heartbeat sweep failed")
+            log.exception("heartbeat sweep failed", extra={"fields": {"job": "sensors.heartbeat-sweep"}})
             interval = MIN_SWEEP_S * 5
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), interval)

@@ -38,10 +38,11 @@ from tvms.rpc.context import Credentials
 from tvms.rpc.errors import ErrorCode, RpcError
 from tvms.rpc.guard import BodyBudget, HttpGuard
 from tvms.rpc.http import RpcEndpoint, credentials_of
-from tvms.rpc.metrics import Metrics, forget_dead_processes
+from tvms.rpc.metrics import Metrics, exposition, forget_dead_processes
 from tvms.rpc.openrpc import build_document, with_server
 from tvms.rpc.origin import base_url
 from tvms.rpc.request_id import RequestIdMiddleware, request_id_of
+from tvms.rpc.service_metrics import Scrape, ServiceMetrics, cluster_families
 from tvms.storage import open_storage
 from tvms.trpc import trpc_routes
 
@@ -72,6 +73,8 @@ class Api:
     """Start-up checks of the configuration; each raises ConfigError with a one-line message."""
     state: Callable[[Services], object] = lambda services: None
     """Makes the API's own long-lived state (`Services.state`) once the core services exist."""
+    scrapes: Sequence[Scrape] = ()
+    """Cluster-wide metrics read from the database at each `/metrics` scrape (bounded in time)."""
 
 
 def _cors(origins: Sequence[str]) -> AsgiMiddleware:
@@ -172,6 +175,7 @@ def create_app(
         check(config)
     registry = flatten(api.routers)
     metrics = Metrics(config.metrics_dir)
+    service_metrics = ServiceMetrics(metrics.registry)
     budget = BodyBudget(config.body_buffer_bytes)
     endpoint = RpcEndpoint(
         None,
@@ -206,7 +210,9 @@ def create_app(
                 forget_dead_processes(config.metrics_dir)
             db = await open_database(config.resolved_database_url)
             stack.push_async_callback(db.close)
-            storage = open_storage(config.resolved_storage_url, config=config)
+            storage = open_storage(
+                config.resolved_storage_url, config=config, on_error=service_metrics.storage_failed
+            )
             stack.push_async_callback(storage.close)
             the_clock = clock or Clock()
             limit, window_ms = config.rate_limit, int(config.rate_limit_window_s * 1000)
@@ -219,8 +225,10 @@ def create_app(
                 readiness=Readiness(db, storage),
                 rate_limiter=RateLimiter(db, limit, window_ms) if limit > 0 else None,
                 resolver=api.resolver,
+                metrics=service_metrics,
             )
             services.state = api.state(services)
+            await stack.enter_async_context(service_metrics.sampling(db))
             endpoint.dispatcher = Dispatcher(
                 registry,
                 services,
@@ -254,7 +262,10 @@ def create_app(
         return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
 
     async def prometheus(request: Request) -> Response:
-        return Response(metrics.render(), media_type=CONTENT_TYPE_PLAIN_0_0_4)
+        services: Services = request.app.state.services
+        service_metrics.sample_pool(services.db)
+        cluster = exposition(await cluster_families(api.scrapes, services))
+        return Response(metrics.render() + cluster, media_type=CONTENT_TYPE_PLAIN_0_0_4)
 
     async def metrics_export(request: Request) -> Response:
         """The documented authenticated export: exactly what `/metrics` serves, to ADMIN tokens."""

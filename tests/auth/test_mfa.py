@@ -151,6 +151,17 @@ async def test_the_window_is_one_step_either_side(
     assert code_of(body) == -32001  # older than the step just accepted
 
 
+async def _mfa_counts(client: httpx.AsyncClient) -> tuple[float, float]:
+    """This process's (failures, lockouts) of second factors, from `/metrics`."""
+    lines = (await client.get("/metrics")).text.splitlines()
+
+    def value(name: str) -> float:
+        prefix = name + '{factor="mfa"} '
+        return float(next(line for line in lines if line.startswith(prefix)).removeprefix(prefix))
+
+    return value("tvms_login_failures_total"), value("tvms_login_lockouts_total")
+
+
 async def test_wrong_codes_lock_the_factor_in_every_process(
     client: httpx.AsyncClient,
     clock: ManualClock,
@@ -164,10 +175,13 @@ async def test_wrong_codes_lock_the_factor_in_every_process(
     challenge = await challenge_of(client, alice.email)
     for _ in range(4):
         assert code_of(await verify(client, challenge, wrong)) == -32001
+    assert await _mfa_counts(client) == (4, 0)
     locked = await verify(client, challenge, wrong)  # the 5th: security.maxLoginAttempts
     assert code_of(locked) == -32029 and locked["error"]["data"]["retryAfter"] == 30 * 60
+    assert await _mfa_counts(client) == (5, 1)  # tvms_login_failures/lockouts_total{factor="mfa"}
     body = await verify(client, await challenge_of(client, alice.email), right)
     assert code_of(body) == -32029  # even the right code, while locked
+    assert await _mfa_counts(client) == (5, 1)  # refused unchecked: counted in neither
     body = await verify(other, await challenge_of(other, alice.email), right)
     assert code_of(body) == -32029  # another process sees the same lock
     clock.advance(30 * 60)

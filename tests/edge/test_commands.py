@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 
+from procedures.commands import command_sweeper
 from procedures.commands import device as device_module
+from procedures.commands import store as store_module
 from procedures.state import state_of
 from tests.events.conftest import add_sensor
 from tests.support import as_device, as_role, error, result
@@ -384,3 +387,25 @@ async def test_a_removed_snapshot_reads_as_no_artifact(
     assert await app.state.services.storage.delete(artifact["key"])
     gone = await get(client, sent["id"])
     assert (gone["state"], gone["artifact"]) == ("SUCCEEDED", None)
+
+
+async def test_the_sweep_logs_what_it_settled_with_its_job_id(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    site: Database,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await send(client, ttlS=10)
+    clock.advance(11)  # overdue: the next sweep expires it
+    monkeypatch.setattr(store_module, "SWEEP_S", 0.01)
+    with caplog.at_level(logging.INFO, logger="tvms.commands"):
+        async with command_sweeper(app.state.services):
+            for _ in range(500):
+                if any("command sweep" in r.getMessage() for r in caplog.records):
+                    break
+                await asyncio.sleep(0.01)
+    [line] = [r for r in caplog.records if "command sweep" in r.getMessage()]
+    assert "1 command(s)" in line.getMessage()
+    assert line.fields == {"job": "commands.sweep"}  # type: ignore[attr-defined]

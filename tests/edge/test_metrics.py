@@ -3,13 +3,16 @@ across daylight-saving changes, retention in bounded chunks, and bad input."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
-from procedures.metrics import delete_old_samples
+from procedures.metrics import delete_old_samples, metrics_retention
 from tests.support import as_device, as_role, error, result
 from tvms.clock import ManualClock, iso_ms
 from tvms.db import Database
@@ -176,3 +179,23 @@ async def test_retention_deletes_old_samples_in_chunks(
     assert await site.fetchval("SELECT COUNT(*) FROM device_metrics") == 21
     assert await site.fetchval("SELECT MIN(at) FROM device_metrics") == cutoff
     assert await delete_old_samples(site, cutoff, chunk=7) == 0
+
+
+async def test_the_retention_job_logs_its_work_with_its_job_id(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    site: Database,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await ingest(client, [{"at": iso_ms(clock.now_ms() - n * 60_000), "cpuPct": 1} for n in range(3)])
+    clock.advance(91 * 86_400)  # every sample is now past the 90 days kept
+    with caplog.at_level(logging.INFO, logger="tvms.metrics"):
+        async with metrics_retention(app.state.services):  # a round at once, then hourly
+            for _ in range(500):
+                if any("metrics retention" in r.getMessage() for r in caplog.records):
+                    break
+                await asyncio.sleep(0.01)
+    [line] = [r for r in caplog.records if "metrics retention" in r.getMessage()]
+    assert "deleted 3 samples" in line.getMessage()
+    assert line.fields == {"job": "metrics.retention"}  # type: ignore[attr-defined]

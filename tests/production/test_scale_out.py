@@ -5,7 +5,10 @@ SIGKILLed while it holds a running report, then restarted.
 
 Asserted: no acknowledged write is lost (checked in the database), clients see at most one
 failure per request in flight at the kill, the killed replica's report finishes on another
-replica, and HAProxy takes the replica out and back in.
+replica, and HAProxy takes the replica out and back in. `/metrics`, scraped through HAProxy all
+along, never goes backwards (the calls counter in total and per series), across the kill and
+the restart too, and ends counting at least every call a client saw answered. The replicas share
+one `PROMETHEUS_MULTIPROC_DIR`, as replicas on one host may: any of them serves the cluster's sum.
 
 PostgreSQL only (replicas on one SQLite file are not a deployment): it runs in CI's PostgreSQL
 pass and is reported as skipped, with this reason, on SQLite.
@@ -17,6 +20,7 @@ import asyncio
 import csv
 import io
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -49,6 +53,12 @@ pytestmark = pytest.mark.skipif(
 ADMIN = ("scale@example.com", "Scale-out-Test-2026!")
 LEASE_S = 4  # TVMS_REPORT_LEASE_S: how soon the killed replica's report is retried elsewhere
 BATCH = 50
+CALLS = re.compile(r"^tvms_rpc_calls_total(\{[^}]*\}) (\S+)$", re.MULTILINE)
+
+
+def calls_by_series(text: str) -> dict[str, float]:
+    """`tvms_rpc_calls_total`'s value per label set in one scrape."""
+    return {labels: float(value) for labels, value in CALLS.findall(text)}
 
 
 @dataclass
@@ -67,6 +77,8 @@ class Load:
     reports: list[str] = field(default_factory=list)
     acked: dict[str, dict[str, str]] = field(default_factory=dict)  # sensor → externalId → event id
     unacked: dict[str, list[list[dict[str, Any]]]] = field(default_factory=dict)
+    scrapes: list[dict[str, float]] = field(default_factory=list)  # calls by series, in order
+    scrape_failures: list[tuple[float, str]] = field(default_factory=list)
 
     async def call(
         self,
@@ -176,6 +188,24 @@ class Load:
         self.reports.append(created["id"])
         return str(created["id"])
 
+    async def scrape(self, http: httpx.AsyncClient) -> bool:
+        """One `/metrics` through the load balancer, kept in `scrapes`; False if it failed."""
+        try:
+            response = await http.get(self.base + "/metrics")
+        except httpx.HTTPError as exc:
+            self.scrape_failures.append((time.monotonic(), type(exc).__name__))
+            return False
+        if response.status_code != 200:
+            self.scrape_failures.append((time.monotonic(), f"HTTP {response.status_code}"))
+            return False
+        self.scrapes.append(calls_by_series(response.text))
+        return True
+
+    async def scraper(self, http: httpx.AsyncClient) -> None:
+        while not self.stop.is_set():
+            await self.scrape(http)
+            await asyncio.sleep(0.25)
+
     async def reporter(self, http: httpx.AsyncClient) -> None:
         while not self.stop.is_set():
             await self.generate(http)
@@ -277,7 +307,10 @@ async def test_three_replicas_behind_haproxy_lose_nothing_when_one_is_killed(
     with ExitStack() as stack:
         s3 = stack.enter_context(seaweedfs(tmp_path / "s3"))
         await create_bucket(s3)
+        metrics_dir = tmp_path / "metrics"
+        metrics_dir.mkdir()
         common = {
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             "TVMS_DATABASE_URL": database_url,
             "TVMS_STORAGE_URL": s3.storage_url(),
             **s3.environment(),
@@ -333,6 +366,7 @@ async def scenario(
             asyncio.create_task(load.reader(http, "reader 2")),
             asyncio.create_task(load.writer(http)),
             asyncio.create_task(load.reporter(http)),
+            asyncio.create_task(load.scraper(http)),
             *(
                 asyncio.create_task(load.device(http, sensor_id, key, n * 1_000_000))
                 for n, (sensor_id, key) in enumerate(devices)
@@ -340,6 +374,8 @@ async def scenario(
         ]
         await asyncio.sleep(6)  # warm: every kind of call has run on every replica
         assert all(t.ok > 0 for t in load.tallies.values()), load.tallies
+        scraped_before_kill = len(load.scrapes)
+        assert scraped_before_kill > 0, load.scrape_failures
 
         # Kill the victim while it holds a running report, so that report must move. The report
         # worker runs in one replica of the cluster (the holder of the periodic-work lock): that
@@ -378,7 +414,7 @@ async def scenario(
             for at, why in t.failures
         ]
         report = f"failures (task, s after the kill, why): {failures}\nHAProxy: {haproxy_log_tail()}"
-        assert len(failures) <= len(tasks), report
+        assert len(failures) <= len(tasks) - 1, report  # the scraper's failures are apart
         assert all(after < 5 for _, after, _ in failures), report
         assert len({task for task, _, _ in failures}) == len(failures), report  # once per task
 
@@ -386,6 +422,21 @@ async def scenario(
         for sensor_id, key in devices:
             for items in load.unacked[sensor_id]:
                 assert await load.send(http, sensor_id, key, items, load.acked[sensor_id])
+
+        # The metrics, scraped through HAProxy, never went backwards (the kill and the restart
+        # included), and count at least every call a client saw answered.
+        assert await load.scrape(http), load.scrape_failures
+        assert len(load.scrapes) > scraped_before_kill + 4, "too few scrapes after the kill"
+        lost = [(round(at - killed_at, 2), why) for at, why in load.scrape_failures]
+        scrape_report = f"scrape failures (s after the kill, why): {lost}"
+        assert len(load.scrape_failures) <= 1, scrape_report  # the one in flight at the kill
+        assert all(at - killed_at < 5 for at, _ in load.scrape_failures), scrape_report
+        for number, (before, after) in enumerate(zip(load.scrapes, load.scrapes[1:], strict=False)):
+            assert sum(after.values()) >= sum(before.values()), f"scrape {number + 1}: total went back"
+            for series, value in before.items():
+                assert after.get(series, 0.0) >= value, f"scrape {number + 1}: {series} went back"
+        answered = sum(t.ok for t in load.tallies.values())
+        assert sum(load.scrapes[-1].values()) >= answered, (sum(load.scrapes[-1].values()), answered)
 
         # No acknowledged write lost.
         stored = {row["id"] for row in await db.fetch("SELECT id FROM locations")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -253,3 +254,29 @@ async def test_licence_limits_sensor_creation(tmp_path: Path, config: Config, cl
         assert page["total"] == 2
         await result(client, "sensors.delete", {"id": first["id"]}, headers=OPERATOR)
         await make_sensor(client)  # a deleted sensor frees its seat
+
+
+async def test_sweep_log_line_names_the_sensors_it_marked_offline(
+    client: httpx.AsyncClient, app: Any, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    from procedures.sensors.status import LOGGED_IDS, heartbeat_sweeper, offline_fields
+
+    sensors = [await make_sensor(client, status="ONLINE") for _ in range(3)]
+    clock.advance(181)  # past the default 180 s timeout: all three are silent
+    with caplog.at_level(logging.INFO, logger="tvms.sensors"):
+        async with heartbeat_sweeper(app.state.services):
+            for _ in range(500):  # the sweep runs at once; give its task the loop until it logs
+                if any("marked OFFLINE" in r.getMessage() for r in caplog.records):
+                    break
+                await asyncio.sleep(0.01)
+    [line] = [r for r in caplog.records if "marked OFFLINE" in r.getMessage()]
+    fields = line.fields  # type: ignore[attr-defined]
+    assert fields["job"] == "sensors.heartbeat-sweep"
+    assert sorted(fields["sensorIds"]) == sorted(s["id"] for s in sensors)
+    assert fields["sensorCount"] == 3
+    assert "sensorIdsTruncated" not in fields
+    many = [f"s{n}" for n in range(LOGGED_IDS + 5)]
+    bounded = offline_fields(many)
+    assert bounded["sensorIds"] == many[:LOGGED_IDS]
+    assert bounded["sensorCount"] == LOGGED_IDS + 5
+    assert bounded["sensorIdsTruncated"] is True

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 Params = Mapping[str, Any] | None
 Engine = Literal["sqlite", "postgresql"]
@@ -51,6 +51,17 @@ class Transaction(Protocol):
     async def executemany(self, sql: str, params: Sequence[Mapping[str, Any]]) -> None: ...
 
 
+class PoolStats(NamedTuple):
+    """A process's connections to the database at one moment (the `tvms_db_pool_connections` gauge)."""
+
+    in_use: int
+    """Connections running a query or holding a transaction now."""
+    open: int
+    """Connections open, in use or idle."""
+    max: int
+    """The most connections this process will open."""
+
+
 class Database(Transaction, Protocol):
     """A lazily connected database; the same five query methods outside a transaction."""
 
@@ -60,6 +71,8 @@ class Database(Transaction, Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
 
     async def ping(self) -> None: ...
+
+    def pool_stats(self) -> PoolStats: ...
 
     async def close(self) -> None: ...
 

@@ -25,6 +25,7 @@ from ._base import (
     DatabaseError,
     IntegrityError,
     Params,
+    PoolStats,
     Row,
     Transaction,
     bind,
@@ -164,6 +165,14 @@ class PostgresDatabase:
     def open_connections(self) -> int:
         """Connections currently open (0 until the first query: the pool is created lazily)."""
         return 0 if self._pool is None else int(self._pool.get_size())
+
+    def pool_stats(self) -> PoolStats:
+        """In use: taken from asyncpg's pool and not parked here (see `_lease`)."""
+        pool = self._pool
+        if pool is None:
+            return PoolStats(0, 0, self._max_size)
+        size = int(pool.get_size())
+        return PoolStats(max(0, size - int(pool.get_idle_size()) - len(self._parked)), size, self._max_size)
 
     async def _start(self) -> Any:
         async with self._pool_lock:

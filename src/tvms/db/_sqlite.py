@@ -51,6 +51,7 @@ from ._base import (
     DatabaseError,
     IntegrityError,
     Params,
+    PoolStats,
     Row,
     Transaction,
     enter_transaction,
@@ -253,6 +254,12 @@ class SqliteDatabase:
         """Connections currently open (0 until the first query: opening is lazy)."""
         extra = (self._writer, self._inline, self._checkpointer)
         return len(self._readers) + sum(conn is not None for conn in extra)
+
+    def pool_stats(self) -> PoolStats:
+        """In use: readers running a query, and the writer while a write or transaction holds it.
+        At most the readers, the writer, the event loop's own reader and the checkpointer."""
+        busy = len(self._readers) - len(self._idle) + (1 if self._write_lock.locked() else 0)
+        return PoolStats(busy, self.open_connections, self._max_readers + 3)
 
     async def _connect(self) -> _Connection:
         """A new aiosqlite connection, opened to the end even if the caller is cancelled.

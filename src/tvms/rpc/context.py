@@ -10,6 +10,7 @@ import msgspec
 
 from tvms.rpc.auth import Principal, Resolver, no_principal
 from tvms.rpc.origin import base_url
+from tvms.rpc.service_metrics import ServiceMetrics
 
 if TYPE_CHECKING:
     from tvms.cache import Cache
@@ -44,6 +45,8 @@ class Services:
     state: object = None
     """The API's own state, made by `Api.state` once the services above exist. The core never
     looks inside; the API reads it through one typed accessor (`procedures.state.state_of`)."""
+    metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
+    """Counters of sign-in failures, lockouts and storage errors; the pool gauge."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
@@ -75,9 +76,12 @@ def _one(query: dict[str, list[str]], name: str) -> str | None:
     return values[-1] if values else None
 
 
-def open_storage(url: str, *, config: Config | None = None) -> Storage:
+def open_storage(
+    url: str, *, config: Config | None = None, on_error: Callable[[str], None] | None = None
+) -> Storage:
     """The backend for `url`. With `config`, the local URL-signing key is derived from
-    `TVMS_SECRET_KEY` when set, else kept in `<data dir>/storage.key`."""
+    `TVMS_SECRET_KEY` when set, else kept in `<data dir>/storage.key`. `on_error(operation)`
+    is told of each failure of the store itself (the storage errors metric)."""
     parts = urlsplit(url)
     query = parse_qs(parts.query)
     if parts.scheme == "file":
@@ -91,6 +95,7 @@ def open_storage(url: str, *, config: Config | None = None) -> Storage:
             key_file=key_file,
             public_url=_one(query, "public_url") or "",
             bucket=_one(query, "bucket") or DEFAULT_BUCKET,
+            on_error=on_error,
         )
     if parts.scheme == "s3":
         from tvms.storage.s3 import S3Storage  # aiobotocore is only imported when used
@@ -99,5 +104,6 @@ def open_storage(url: str, *, config: Config | None = None) -> Storage:
             parts.netloc,
             endpoint=_one(query, "endpoint"),
             region=_one(query, "region") or "us-east-1",
+            on_error=on_error,
         )
     raise StorageError(f"unsupported storage URL scheme {parts.scheme!r} (use file:// or s3://)")

@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 from urllib.parse import quote, urlencode
 
 import anyio.to_thread
@@ -48,6 +48,9 @@ ROUTE_PREFIX = "/storage/objects/"
 _CHUNK = 1024 * 1024
 
 
+T = TypeVar("T")
+
+
 class SignatureRefused(StorageError):
     """A signed URL that is expired, tampered with or for another method."""
 
@@ -64,8 +67,13 @@ class LocalStorage:
         public_url: str = "",
         bucket: str = DEFAULT_BUCKET,
         now: Callable[[], float] = time.time,
+        on_error: Callable[[str], None] | None = None,
     ) -> None:
         """`signing_key`, else the key in `key_file` (default `<root>/../storage.key`).
+
+        `on_error(operation)` is told of every failure of the store itself (an I/O error, the
+        directory not writable), not of a missing object or a refused key; `operation` is the
+        `Storage` method's name.
 
         `public_url` (scheme://host[:port]) makes signed URLs absolute; without it they are
         root-relative (`/storage/objects/...`), to be resolved against the API's own address.
@@ -76,6 +84,7 @@ class LocalStorage:
         self.public_url = public_url.rstrip("/")
         self.bucket = bucket
         self._now = now
+        self._on_error = on_error
 
     # -- helpers -------------------------------------------------------------------------
     def _path(self, key: str) -> Path:
@@ -95,6 +104,22 @@ class LocalStorage:
             raise ObjectNotFound("no such object")
         return ObjectInfo(key, st.st_size, content_type_of(key), st.st_mtime_ns // 1_000_000)
 
+    async def _run(self, operation: str, fn: Callable[..., T], *args: object) -> T:
+        """`fn(*args)` on a worker thread; a failure of the store is reported to `on_error`."""
+        try:
+            return await anyio.to_thread.run_sync(fn, *args)
+        except OSError:
+            self._failed(operation)
+            raise
+        except StorageError as exc:
+            if type(exc) is StorageError:  # the subclasses are the caller's mistakes
+                self._failed(operation)
+            raise
+
+    def _failed(self, operation: str) -> None:
+        if self._on_error is not None:
+            self._on_error(operation)
+
     # -- the interface ---------------------------------------------------------------------
     async def check(self) -> None:
         def probe() -> None:
@@ -102,7 +127,7 @@ class LocalStorage:
             if not os.access(self.root, os.W_OK | os.X_OK):
                 raise StorageError("storage directory is not writable")
 
-        await anyio.to_thread.run_sync(probe)
+        await self._run("check", probe)
 
     async def put(self, key: str, data: bytes, content_type: str) -> ObjectInfo:
         check_upload(key, content_type, len(data))
@@ -114,7 +139,7 @@ class LocalStorage:
                 self._commit(handle, temporary, path)
             return self._info(key, path)
 
-        return await anyio.to_thread.run_sync(write)
+        return await self._run("put", write)
 
     async def get(self, key: str) -> bytes:
         path = self._path(key)
@@ -125,11 +150,11 @@ class LocalStorage:
             except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
                 raise ObjectNotFound("no such object") from None
 
-        return await anyio.to_thread.run_sync(read)
+        return await self._run("get", read)
 
     async def stat(self, key: str) -> ObjectInfo:
         path = self._path(key)
-        return await anyio.to_thread.run_sync(self._info, key, path)
+        return await self._run("stat", self._info, key, path)
 
     async def sha256(self, key: str) -> tuple[int, str]:
         path = self._path(key)
@@ -145,7 +170,7 @@ class LocalStorage:
                 raise ObjectNotFound("no such object") from None
             return size, hasher.hexdigest()
 
-        return await anyio.to_thread.run_sync(digest)
+        return await self._run("sha256", digest)
 
     async def delete(self, key: str) -> bool:
         path = self._path(key)
@@ -164,7 +189,7 @@ class LocalStorage:
                 parent = parent.parent
             return True
 
-        return await anyio.to_thread.run_sync(remove)
+        return await self._run("delete", remove)
 
     async def list(self, prefix: str = "", cursor: str | None = None, limit: int = 1000) -> ObjectPage:
         validate_prefix(prefix)
@@ -195,7 +220,7 @@ class LocalStorage:
             items = items[:limit]
             return ObjectPage(items, encode_cursor(items[-1].key) if more else None)
 
-        return await anyio.to_thread.run_sync(scan)
+        return await self._run("list", scan)
 
     async def presign_get(
         self, key: str, expires_in_s: int = DEFAULT_URL_TTL_S, *, filename: str | None = None

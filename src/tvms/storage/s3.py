@@ -11,6 +11,7 @@ import asyncio
 import base64
 import hashlib
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -44,6 +45,17 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+# S3 operations by the name of the `Storage` method they serve (the `operation` of `on_error`).
+_OPERATIONS = {
+    "head_bucket": "check",
+    "put_object": "put",
+    "get_object": "get",
+    "head_object": "stat",
+    "delete_object": "delete",
+    "list_objects_v2": "list",
+}
+
+
 class S3Storage:
     name = "s3"
 
@@ -55,7 +67,10 @@ class S3Storage:
         region: str = "us-east-1",
         access_key: str | None = None,
         secret_key: str | None = None,
+        on_error: Callable[[str], None] | None = None,
     ) -> None:
+        """`on_error(operation)` is told of every failure of the store itself (unreachable,
+        refused), not of a missing object; `operation` is the `Storage` method's name."""
         if not bucket:
             raise StorageError("the S3 storage URL needs a bucket: s3://bucket?endpoint=...")
         self.bucket = bucket
@@ -68,6 +83,7 @@ class S3Storage:
         self._probe_client: Any = None
         self._stack: AsyncExitStack | None = None
         self._lock = asyncio.Lock()
+        self._on_error = on_error
 
     async def _get_client(self, *, probe: bool = False) -> Any:
         """The client (3 attempts, patient timeouts); `probe=True`: the health check's own client,
@@ -98,6 +114,10 @@ class S3Storage:
                         self._client = client
         return self._probe_client if probe else self._client
 
+    def _failed(self, operation: str) -> None:
+        if self._on_error is not None:
+            self._on_error(_OPERATIONS.get(operation, operation))
+
     async def _call(self, operation: str, *, probe: bool = False, **params: Any) -> Any:
         client = await self._get_client(probe=probe)
         try:
@@ -105,8 +125,10 @@ class S3Storage:
         except ClientError as exc:
             if _code(exc) in _NOT_FOUND:
                 raise ObjectNotFound("no such object") from None
+            self._failed(operation)
             raise StorageError(f"object storage refused the request ({_code(exc) or 'error'})") from exc
         except (TimeoutError, BotoCoreError, OSError) as exc:
+            self._failed(operation)
             raise StorageError("object storage is unreachable") from exc
 
     # -- the interface ---------------------------------------------------------------------
@@ -150,6 +172,7 @@ class S3Storage:
                     hasher.update(chunk)
                     size += len(chunk)
         except (TimeoutError, BotoCoreError, OSError) as exc:
+            self._failed("sha256")
             raise StorageError("object storage is unreachable") from exc
         return size, hasher.hexdigest()
 
