@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 from starlette.types import Message, Receive, Scope, Send
 
 from tvms.rpc.context import Caller, Credentials
+from tvms.rpc.deadline import within
 from tvms.rpc.dispatch import Dispatcher, error_body
 from tvms.rpc.errors import ErrorCode
 from tvms.rpc.guard import BodyBudget, BodyRefused, BodyTimeout
@@ -169,6 +170,10 @@ class RpcEndpoint:
             return
         await self._post(dispatcher, scope, receive, send, request_id)
 
+    def _deadline(self) -> float | None:
+        """When the request times out (the loop's clock), counted from now."""
+        return None if self.timeout is None else asyncio.get_running_loop().time() + self.timeout
+
     async def _post(
         self, dispatcher: Dispatcher, scope: Scope, receive: Receive, send: Send, request_id: str
     ) -> None:
@@ -237,8 +242,7 @@ class RpcEndpoint:
             return
         caller = Caller(credentials_of(scope))
         try:
-            async with asyncio.timeout(self.timeout):
-                response = await dispatcher.handle(body, caller, request_id)
+            response = await within(dispatcher.handle(body, caller, request_id), self._deadline())
         except TimeoutError:
             response = error_body(
                 ErrorCode.TIMEOUT,
@@ -271,8 +275,9 @@ class RpcEndpoint:
         raw = values[0].encode() if values else None
         caller = Caller(credentials_of(scope))
         try:
-            async with asyncio.timeout(self.timeout):
-                status, response = await dispatcher.handle_get(name, raw, caller, request_id)
+            status, response = await within(
+                dispatcher.handle_get(name, raw, caller, request_id), self._deadline()
+            )
         except TimeoutError:
             status, response = (
                 408,

@@ -19,10 +19,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from tvms.rpc.context import Caller
+from tvms.rpc.deadline import within
 from tvms.rpc.dispatch import Dispatcher
 from tvms.rpc.errors import ErrorCode, RpcError
 from tvms.rpc.guard import BodyBudget, BodyRefused, BodyTimeout
@@ -118,14 +119,11 @@ class TrpcEndpoint:
             return
         inputs = self._inputs(raw, batch, len(names))
         caller = Caller(credentials_of(scope))
-        outcomes: list[_Outcome] = []
+        deadline = None if self.timeout is None else asyncio.get_running_loop().time() + self.timeout
         try:
-            async with asyncio.timeout(self.timeout):
-                for index, (name, procedure) in enumerate(zip(names, procedures, strict=True)):
-                    value = inputs if isinstance(inputs, RpcError) else inputs[index]
-                    outcomes.append(
-                        await self._one(dispatcher, method, name, procedure, value, caller, request_id)
-                    )
+            outcomes = await within(
+                self._calls(dispatcher, method, names, procedures, inputs, caller, request_id), deadline
+            )
         except TimeoutError:
             error = RpcError(ErrorCode.TIMEOUT, f"Request timed out after {self.timeout} s")
             await self._fail(send, error, request_id)
@@ -137,6 +135,23 @@ class TrpcEndpoint:
         allow = next((o.allow for o in reversed(outcomes) if o.allow is not None), None)
         body = b"[" + b",".join(o.body for o in outcomes) + b"]" if batch else outcomes[0].body
         await send_json(send, status, body, allow=allow)
+
+    async def _calls(
+        self,
+        dispatcher: Dispatcher,
+        method: str,
+        names: Sequence[str],
+        procedures: Sequence[Procedure | None],
+        inputs: list[Any] | RpcError,
+        caller: Caller,
+        request_id: str,
+    ) -> list[_Outcome]:
+        """The request's calls, one after the other, in order."""
+        outcomes: list[_Outcome] = []
+        for index, (name, procedure) in enumerate(zip(names, procedures, strict=True)):
+            value = inputs if isinstance(inputs, RpcError) else inputs[index]
+            outcomes.append(await self._one(dispatcher, method, name, procedure, value, caller, request_id))
+        return outcomes
 
     # ----- the request as a whole -----------------------------------------------------------
 
@@ -345,7 +360,7 @@ def trpc_routes(
     body_timeout: float = 30.0,
     prefix: str = "/trpc",
     transformer: TransformerName = "superjson",
-) -> list[BaseRoute]:
+) -> list[Route]:
     """The routes serving the tRPC wire format under `prefix` (one route: `{prefix}/{path}`).
 
     `budget` is the app's bound on bytes held by unfinished bodies (shared with `/rpc`); without
