@@ -20,7 +20,7 @@ from starlette.middleware import Middleware as AsgiMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tvms import __version__
@@ -95,26 +95,45 @@ def _cors(origins: Sequence[str]) -> AsgiMiddleware:
     )
 
 
-class _RpcFastPath:
-    """`POST /rpc` without an `Origin` header (servers, scripts, the generated clients: no CORS
-    to apply) goes straight to the guard and the endpoint; every other request through
-    Starlette's whole stack. Measured, that stack (CORS, error pages, routing) cost as much per
-    request as the endpoint itself. The answer is the same either way, `Vary: Origin` included.
+class _FastPath:
+    """`POST /rpc` and `/trpc/…` without an `Origin` header (servers, scripts, the generated
+    clients: no CORS to apply) go straight to the guard and their endpoint; every other request
+    through Starlette's whole stack. Measured, that stack (CORS, error pages, routing) cost as
+    much per request as the endpoint itself. The answer is the same either way, `Vary: Origin`
+    included: the `/trpc` route is matched by its own `Route` (path parameters, 405s and all).
     """
 
-    def __init__(self, full: ASGIApp, rpc: ASGIApp, *, vary: bool) -> None:
+    def __init__(
+        self, full: ASGIApp, rpc: ASGIApp, trpc: tuple[Route, ASGIApp] | None, *, vary: bool
+    ) -> None:
         self.full = full
         self.rpc = rpc
+        self.trpc = trpc
         self.vary = vary
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/rpc" or scope["method"] != "POST":
+        if scope["type"] != "http":
+            await self.full(scope, receive, send)
+            return
+        path: str = scope["path"]
+        child: Scope | None = None
+        if path == "/rpc" and scope["method"] == "POST":
+            app = self.rpc
+        elif self.trpc is not None and path.startswith("/trpc/"):
+            route, app = self.trpc
+            match, child = route.matches(scope)
+            if match is not Match.FULL:
+                await self.full(scope, receive, send)
+                return
+        else:
             await self.full(scope, receive, send)
             return
         for key, _ in scope["headers"]:
             if key == b"origin":
                 await self.full(scope, receive, send)
                 return
+        if child is not None:
+            scope.update(child)  # what the router does with the route it matched
         started = False
 
         async def send_varied(message: Message) -> None:
@@ -126,9 +145,11 @@ class _RpcFastPath:
             await send(message)
 
         try:
-            await self.rpc(scope, receive, send_varied)
+            await app(scope, receive, send_varied)
         except Exception:  # what Starlette's error middleware does on the other path
-            log.exception("internal error serving POST /rpc (request %s)", request_id_of(scope))
+            log.exception(
+                "internal error serving %s %s (request %s)", scope["method"], path, request_id_of(scope)
+            )
             if started:
                 raise
             await send_varied(
@@ -146,16 +167,17 @@ _VARY_ORIGIN = (b"vary", b"Origin")
 
 class _Application(Starlette):
     """Starlette with the request id outermost, so that even its own 500 page carries one, and
-    the fast path for `POST /rpc` just inside it."""
+    the fast path for `POST /rpc` and `/trpc/…` just inside it."""
 
     fast_rpc: ASGIApp | None = None
+    fast_trpc: tuple[Route, ASGIApp] | None = None
     vary: bool = True
 
     def build_middleware_stack(self) -> ASGIApp:
         full = super().build_middleware_stack()
         if self.fast_rpc is None:
             return RequestIdMiddleware(full)
-        return RequestIdMiddleware(_RpcFastPath(full, self.fast_rpc, vary=self.vary))
+        return RequestIdMiddleware(_FastPath(full, self.fast_rpc, self.fast_trpc, vary=self.vary))
 
 
 def create_app(
@@ -261,6 +283,13 @@ def create_app(
             return PlainTextResponse(exc.message + "\n", status_code=exc.code.http_status, headers=headers)
         return await prometheus(request)
 
+    (trpc,) = trpc_routes(
+        lambda: endpoint.dispatcher,
+        max_body=config.max_body_bytes,
+        timeout=config.request_timeout,
+        budget=budget,
+        body_timeout=config.body_timeout,
+    )
     routes: list[BaseRoute] = [
         Route("/rpc", endpoint, methods=None),
         Route("/rpc/{procedure}", endpoint, methods=None),
@@ -269,19 +298,14 @@ def create_app(
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
         Route("/api/v1/metrics/export", metrics_export, methods=["GET"]),
-        *trpc_routes(
-            lambda: endpoint.dispatcher,
-            max_body=config.max_body_bytes,
-            timeout=config.request_timeout,
-            budget=budget,
-            body_timeout=config.body_timeout,
-        ),
+        trpc,
         *api.routes,
     ]
     # CORS outermost, so that the guard's refusals carry its headers too.
     middleware = [_cors(config.cors_origins), AsgiMiddleware(HttpGuard, body_timeout=config.body_timeout)]
     app = _Application(routes=routes, middleware=middleware, lifespan=lifespan)
     app.fast_rpc = HttpGuard(endpoint, body_timeout=config.body_timeout)
+    app.fast_trpc = (trpc, HttpGuard(trpc.handle, body_timeout=config.body_timeout))
     app.vary = "*" not in config.cors_origins  # as the CORS middleware answers a request without Origin
     app.router.default = console_fallback(app.router.not_found)  # when no route matched
     app.state.registry = registry
