@@ -152,16 +152,15 @@ class _FastPath:
             )
             if started:
                 raise
-            await send_varied(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-                }
-            )
-            await send_varied({"type": "http.response.body", "body": b"Internal Server Error"})
+            await send({"type": "http.response.start", "status": 500, "headers": list(_ERROR_PAGE_HEADERS)})
+            await send({"type": "http.response.body", "body": _ERROR_PAGE})
 
 
+_ERROR_PAGE = b"Internal Server Error"
+_ERROR_PAGE_HEADERS = (  # Starlette's page, outside CORS: no Vary
+    (b"content-length", str(len(_ERROR_PAGE)).encode()),
+    (b"content-type", b"text/plain; charset=utf-8"),
+)
 _VARY_ORIGIN = (b"vary", b"Origin")
 
 
