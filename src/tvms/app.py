@@ -30,6 +30,7 @@ from tvms.cluster import Hook, cluster_lock, once_per_cluster
 from tvms.config import Config
 from tvms.console import console_fallback
 from tvms.db import open_database
+from tvms.logs import AccessLog
 from tvms.readiness import readiness
 from tvms.rpc import Dispatcher, Middleware, Resolver, Router, Services, flatten
 from tvms.rpc.auth import no_principal, roles
@@ -190,6 +191,7 @@ def create_app(
         check(config)
     registry = flatten(api.routers)
     metrics = Metrics(config.metrics_dir)
+    access_log = AccessLog()  # this app's lines, written once per event-loop turn
     budget = BodyBudget(config.body_buffer_bytes)
     endpoint = RpcEndpoint(
         None,
@@ -243,6 +245,7 @@ def create_app(
                 max_batch=config.max_batch,
                 discover=lambda caller: document_bytes(caller.credentials),
                 metrics=metrics,
+                access_log=access_log,
                 validate_output=validate_output,
             )
             app.state.services = services

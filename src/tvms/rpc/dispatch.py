@@ -25,7 +25,6 @@ from tvms.rpc.nul import has_raw, may_hold_nul, refuse_nul
 from tvms.rpc.router import Procedure
 
 log = logging.getLogger("tvms.rpc")
-access_log = AccessLog()
 
 Next = Callable[[Context], Awaitable[Any]]
 Middleware = Callable[[Context, Next], Awaitable[Any]]
@@ -142,12 +141,14 @@ class Dispatcher:
         max_batch: int = 100,
         discover: Callable[[Caller], bytes] | None = None,
         metrics: Metrics | None = None,
+        access_log: AccessLog | None = None,
         validate_output: bool = False,
     ) -> None:
         self.registry = registry
         self.services = services
         self.max_batch = max_batch
         self.metrics = metrics if metrics is not None else Metrics()
+        self.access_log = access_log if access_log is not None else AccessLog()
         self.validate_output = validate_output
         self._discover = discover
         # Queries skip the mutation-only wrappers (the audit log) entirely: no cost per read.
@@ -259,8 +260,8 @@ class Dispatcher:
             return
         caller.finished = []
         self.metrics.record([(name, outcome, seconds) for name, _, outcome, seconds, _ in calls])
-        if access_log.enabled():
-            access_log.request(request_id, calls)
+        if self.access_log.enabled():
+            self.access_log.request(request_id, calls)
 
     # ----- one request object ---------------------------------------------------------------
 
