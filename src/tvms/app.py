@@ -41,7 +41,7 @@ from tvms.rpc.http import RpcEndpoint, credentials_of
 from tvms.rpc.metrics import Metrics, forget_dead_processes
 from tvms.rpc.openrpc import build_document, with_server
 from tvms.rpc.origin import base_url
-from tvms.rpc.request_id import RequestIdMiddleware, request_id_of
+from tvms.rpc.request_id import RequestIdMiddleware, assign_request_id, request_id_of
 from tvms.storage import open_storage
 from tvms.trpc import trpc_routes
 
@@ -129,31 +129,37 @@ class _FastPath:
         else:
             await self.full(scope, receive, send)
             return
-        for key, _ in scope["headers"]:
+        given = None
+        for key, value in scope["headers"]:
             if key == b"origin":
                 await self.full(scope, receive, send)
                 return
+            if key == b"x-request-id" and given is None:
+                given = value
         if child is not None:
             scope.update(child)  # what the router does with the route it matched
+        # What the request id middleware and CORS (a request without Origin) add, in one step.
+        request_id = (b"x-request-id", assign_request_id(scope, given))
+        added = [_VARY_ORIGIN, request_id] if self.vary else [request_id]
         started = False
 
-        async def send_varied(message: Message) -> None:
+        async def send_headed(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                if self.vary:
-                    message["headers"] = [*message.get("headers", []), _VARY_ORIGIN]
+                message["headers"] = [*message.get("headers", []), *added]
             await send(message)
 
         try:
-            await app(scope, receive, send_varied)
+            await app(scope, receive, send_headed)
         except Exception:  # what Starlette's error middleware does on the other path
             log.exception(
                 "internal error serving %s %s (request %s)", scope["method"], path, request_id_of(scope)
             )
             if started:
                 raise
-            await send({"type": "http.response.start", "status": 500, "headers": list(_ERROR_PAGE_HEADERS)})
+            headers = [*_ERROR_PAGE_HEADERS, request_id]
+            await send({"type": "http.response.start", "status": 500, "headers": headers})
             await send({"type": "http.response.body", "body": _ERROR_PAGE})
 
 
@@ -167,7 +173,7 @@ _VARY_ORIGIN = (b"vary", b"Origin")
 
 class _Application(Starlette):
     """Starlette with the request id outermost, so that even its own 500 page carries one, and
-    the fast path for `POST /rpc` and `/trpc/…` just inside it."""
+    in front of both the fast path for `POST /rpc` and `/trpc/…` (which sets the id itself)."""
 
     fast_rpc: ASGIApp | None = None
     fast_trpc: tuple[Route, ASGIApp] | None = None
@@ -177,7 +183,7 @@ class _Application(Starlette):
         full = super().build_middleware_stack()
         if self.fast_rpc is None:
             return RequestIdMiddleware(full)
-        return RequestIdMiddleware(_FastPath(full, self.fast_rpc, self.fast_trpc, vary=self.vary))
+        return _FastPath(RequestIdMiddleware(full), self.fast_rpc, self.fast_trpc, vary=self.vary)
 
 
 def create_app(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Coroutine, Generator
+from types import CoroutineType
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -81,7 +82,7 @@ def _drive(coro: Coroutine[Any, Any, T], value: Any) -> Generator[Any, Any, T]:
 def within(awaitable: Awaitable[T], when: float | None) -> _Within[T]:
     """Await `awaitable` (usually a coroutine) with the deadline `when` (the loop's clock; None:
     no deadline)."""
-    if isinstance(awaitable, Coroutine):  # a Future (say) cannot be run to its first wait
+    if isinstance(awaitable, CoroutineType):  # a Future (say) cannot be run to its first wait
         return _Within(awaitable, when)
     return _Within(_awaited(awaitable), when)
 
