@@ -78,7 +78,7 @@ async def _seed(env: dict[str, str], count: int) -> list[str]:
     config = load_config()
     await run_migrations(config)
     db = await open_database(config.resolved_database_url)
-    password_hash = await hash_password(PASSWORD)
+    password_hash = await hash_password(PASSWORD, rounds=config.bcrypt_rounds)
     emails = [f"bench{n}@example.com" for n in range(count)]
     try:
         async with db.transaction() as tx:

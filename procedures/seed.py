@@ -53,14 +53,21 @@ async def _password_settings(db: Database) -> dict[str, Any]:
 
 
 async def create_user(
-    db: Database, user: NewUser, password: str, *, clock: Clock, max_users: int, user_id: str | None = None
+    db: Database,
+    user: NewUser,
+    password: str,
+    *,
+    clock: Clock,
+    max_users: int,
+    rounds: int,
+    user_id: str | None = None,
 ) -> str:
-    """Insert a user after the same checks as `users.create`; returns the new id."""
+    """Insert a user after the same checks as `users.create` (bcrypt cost `rounds`); returns the new id."""
     problem = policy_problem(password, await _password_settings(db))
     if problem is not None:
         raise CommandError(f"password {problem}")
     email = normalize_email(user.email)
-    password_hash = await hash_password(password)
+    password_hash = await hash_password(password, rounds=rounds)
     user_id = user_id or new_id()
     try:
         await add_user(
@@ -83,7 +90,7 @@ async def create_user(
     return user_id
 
 
-async def seed_demo(db: Database, clock: Clock) -> bool:
+async def seed_demo(db: Database, clock: Clock, *, rounds: int) -> bool:
     """Create the documented demo ADMIN unless it exists; True when it was created."""
     exists = await db.fetchval(
         "SELECT 1 FROM users WHERE id = :id OR email = :email", {"id": DEMO_ID, "email": DEMO_EMAIL}
@@ -91,7 +98,7 @@ async def seed_demo(db: Database, clock: Clock) -> bool:
     if exists is not None:
         return False
     user = NewUser(email=DEMO_EMAIL, role="ADMIN", first_name="System", last_name="Administrator")
-    await create_user(db, user, DEMO_PASSWORD, clock=clock, max_users=-1, user_id=DEMO_ID)
+    await create_user(db, user, DEMO_PASSWORD, clock=clock, max_users=-1, rounds=rounds, user_id=DEMO_ID)
     return True
 
 
@@ -141,7 +148,9 @@ def run_create_user(args: argparse.Namespace, config: Config) -> int:
             try:
                 clock = Clock()
                 max_users = read_license_file(config.license_file).max_users
-                user_id = await create_user(db, user, password, clock=clock, max_users=max_users)
+                user_id = await create_user(
+                    db, user, password, clock=clock, max_users=max_users, rounds=config.bcrypt_rounds
+                )
                 await _audit(db, clock, "cli.createUser", user_id)
                 return user_id
             finally:
@@ -167,7 +176,7 @@ def run_seed(args: argparse.Namespace, config: Config) -> int:
         db = await _open(config)
         try:
             clock = Clock()
-            created = await seed_demo(db, clock)
+            created = await seed_demo(db, clock, rounds=config.bcrypt_rounds)
             if created:
                 await _audit(db, clock, "cli.seedDemo", DEMO_ID)
             print("tvms: demo city (locations with their sensors)", file=sys.stderr)

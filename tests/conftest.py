@@ -22,8 +22,11 @@ from tvms.config import Config
 from tvms.db import migrate, open_database
 from tvms.db.testing import drop_database, fresh_database_url
 
-# bcrypt at cost 4 in tests (production uses 12): the suite hashes hundreds of passwords.
-os.environ.setdefault("TVMS_BCRYPT_ROUNDS", "4")
+# bcrypt at cost 4 in tests (production uses 12): the suite hashes hundreds of passwords. The
+# in-process apps get it through `Config(bcrypt_rounds=...)`, the servers started as processes
+# through the environment.
+BCRYPT_ROUNDS = 4
+os.environ.setdefault("TVMS_BCRYPT_ROUNDS", str(BCRYPT_ROUNDS))
 
 POSTGRES_SERVER = os.environ.get("TVMS_TEST_DATABASE_URL")
 ENGINE = "postgresql" if POSTGRES_SERVER else "sqlite"
@@ -80,7 +83,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Config:
-    return Config(data_dir=tmp_path, database_url=database_url)
+    return Config(data_dir=tmp_path, database_url=database_url, bcrypt_rounds=BCRYPT_ROUNDS)
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from procedures.audit.log import Entry, record, write_entry
-from procedures.audit.middleware import SELF_AUDITED, audit_middleware
-from procedures.audit.refusals import refusal_summaries
+from procedures.audit.middleware import SELF_AUDITED, audit_middleware, refusal_summaries
 from procedures.paging import like_escape, page_count
 from procedures.schemas import Input, IsoTime, Output
 from tvms.clock import iso_ms

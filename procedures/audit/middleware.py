@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from procedures.audit.log import OK, record
-from procedures.audit.refusals import record_refusal
-from tvms.rpc import Context, ErrorCode, Next, RpcError
+from procedures.audit.refusals import record_refusal, write_summaries
+from procedures.state import state_of
+from tvms.rpc import Context, ErrorCode, Next, RpcError, Services
 
 # Procedures that write their own, richer rows (auth.login records every attempt itself;
 # devices.pollCommands records each delivery, not every idle poll).
@@ -37,7 +40,7 @@ async def audit_middleware(ctx: Context, call_next: Next) -> Any:
         result = await call_next(ctx)
     except RpcError as exc:
         if ctx.principal is None:  # nobody verified: aggregated, so anonymous floods stay small
-            await record_refusal(ctx, exc.code.name, _id_of(ctx.input))
+            await record_refusal(ctx, state_of(ctx.services).refusals, exc.code.name, _id_of(ctx.input))
         else:
             await record(ctx, outcome=exc.code.name, target_id=_id_of(ctx.input))
         raise
@@ -46,3 +49,12 @@ async def audit_middleware(ctx: Context, call_next: Next) -> Any:
         raise
     await record(ctx, outcome=OK, target_id=_id_of(ctx.input) or _id_of(result))
     return result
+
+
+@asynccontextmanager
+async def refusal_summaries(services: Services) -> AsyncIterator[None]:
+    """Api hook: on shutdown, write the summaries of the refusal windows still open."""
+    try:
+        yield
+    finally:
+        await write_summaries(services.db, state_of(services).refusals)

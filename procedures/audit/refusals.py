@@ -12,17 +12,15 @@ a later minute, or when the process stops. Together with the rate limit on anony
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from procedures.audit.log import Entry, record, write_entry
 from tvms.clock import iso_ms
-from tvms.rpc import Context, Services
+from tvms.db import Database
+from tvms.rpc import Context
 
 WINDOW_MS = 60_000
 MAX_TRACKED = 10_000  # clients tracked at once; older windows are written out beyond that
-_KEY = "audit.refusals"
 
 
 @dataclass(slots=True)
@@ -35,7 +33,7 @@ class _Window:
 
 
 class Refusals:
-    """This process's open windows of unauthenticated refusals."""
+    """This process's open windows of unauthenticated refusals (`ApiState.refusals`)."""
 
     def __init__(self) -> None:
         self.windows: dict[tuple[str | None, str], _Window] = {}
@@ -46,10 +44,6 @@ class Refusals:
         for window in closed:
             del self.windows[(window.client, window.outcome)]
         return [w for w in closed if w.suppressed]
-
-
-def refusals_of(services: Services) -> Refusals:
-    return services.extra(_KEY, Refusals, Refusals)
 
 
 def _summary(window: _Window) -> Entry:
@@ -67,9 +61,8 @@ def _summary(window: _Window) -> Entry:
     )
 
 
-async def record_refusal(ctx: Context, outcome: str, target_id: str | None) -> None:
+async def record_refusal(ctx: Context, refusals: Refusals, outcome: str, target_id: str | None) -> None:
     """Audit one refused call of an unauthenticated caller (written, or counted for the summary)."""
-    refusals = refusals_of(ctx.services)
     now = ctx.clock.now_ms()
     start = now - now % WINDOW_MS
     client = ctx.credentials.client
@@ -86,12 +79,7 @@ async def record_refusal(ctx: Context, outcome: str, target_id: str | None) -> N
     await record(ctx, outcome=outcome, target_id=target_id)
 
 
-@asynccontextmanager
-async def refusal_summaries(services: Services) -> AsyncIterator[None]:
-    """Api hook: on shutdown, write the summaries of the windows still open."""
-    try:
-        yield
-    finally:
-        refusals = refusals_of(services)
-        for window in refusals.take_closed(2**62):
-            await write_entry(services.db, _summary(window))
+async def write_summaries(db: Database, refusals: Refusals) -> None:
+    """Write the summaries of the windows still open (on shutdown: `refusal_summaries`)."""
+    for window in refusals.take_closed(2**62):
+        await write_entry(db, _summary(window))

@@ -6,9 +6,11 @@ password change; `auth.mfa.*`: a user's own TOTP second factor.
 
 from __future__ import annotations
 
-from procedures.auth.mfa_routes import mfa
-from procedures.auth.routes import auth
+from procedures.auth import mfa_routes, routes, steps
 from procedures.auth.sessions import resolve_bearer, verify_token
-from procedures.auth.steps import steps as signin_steps
+from tvms.rpc import Router
 
-__all__ = ["auth", "mfa", "resolve_bearer", "signin_steps", "verify_token"]
+auth = Router("auth", include=[routes.router, steps.router, mfa_routes.router])
+"""Sign-in and sessions (`routes`), the later sign-in steps (`steps`), then `auth.mfa.*`."""
+
+__all__ = ["auth", "resolve_bearer", "verify_token"]

@@ -14,10 +14,10 @@ import math
 
 from procedures.auth.challenges import for_update
 from procedures.settings.store import get_value
+from procedures.state import state_of
 from tvms.clock import iso_ms
 from tvms.db import Transaction
 from tvms.rpc import Context, ErrorCode, RpcError
-from tvms.security.tokens import secret_for
 from tvms.security.totp import (
     hash_recovery_code,
     is_totp_code,
@@ -73,7 +73,7 @@ async def check_code(
     failures = 0 if stale else int(row["failures"])
     accepted = False
     if is_totp_code(code):
-        secret = unseal(secret_for(ctx.services), user_id, row["secret"])
+        secret = unseal(state_of(ctx.services).secret_key, user_id, row["secret"])
         step = None if secret is None else matching_step(secret, code, now)
         # A step at or before the last one accepted is a replay (or an older code): refused.
         if step is not None and step > int(row["last_step"]):
@@ -117,7 +117,7 @@ async def start_enrolment(ctx: Context, user_id: str) -> str:
         " created_at, updated_at) VALUES (:id, :secret, FALSE, 0, 0, NULL, :now, :now)"
         " ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, last_step = 0,"
         " created_at = excluded.created_at WHERE user_mfa.enabled = FALSE",
-        {"id": user_id, "secret": seal(secret_for(ctx.services), user_id, secret), "now": now},
+        {"id": user_id, "secret": seal(state_of(ctx.services).secret_key, user_id, secret), "now": now},
     )
     if written == 0:
         raise RpcError(ErrorCode.CONFLICT, ALREADY_ENABLED)

@@ -20,7 +20,7 @@ from tvms.rpc import USER, Context, ErrorCode, Router, RpcError
 from tvms.security.passwords import verify_password
 from tvms.security.totp import DIGITS, INTERVAL_S, ISSUER_NAME, provisioning_uri
 
-mfa = Router("auth.mfa")
+router = Router("auth.mfa")
 
 
 class MfaStatus(Output):
@@ -73,7 +73,7 @@ async def _signed_in_user(ctx: Context) -> str:
     return principal.id
 
 
-@mfa.query("getStatus", auth=USER)
+@router.query("getStatus", auth=USER)
 async def get_status(ctx: Context) -> MfaStatus:
     """Your second factor: enabled, pending confirmation, required by policy, recovery codes left."""
     user_id = await _signed_in_user(ctx)
@@ -99,7 +99,7 @@ async def enrolment_of(ctx: Context, user_id: str, secret: str) -> MfaEnrolment:
     )
 
 
-@mfa.mutation("enrol", auth=USER)
+@router.mutation("enrol", auth=USER)
 async def enrol(ctx: Context) -> MfaEnrolment:
     """Start TOTP enrolment: a new secret and its `otpauth://` URI (for a QR code).
 
@@ -111,7 +111,7 @@ async def enrol(ctx: Context) -> MfaEnrolment:
     return await enrolment_of(ctx, user_id, await start_enrolment(ctx, user_id))
 
 
-@mfa.mutation("confirm", auth=USER)
+@router.mutation("confirm", auth=USER)
 async def confirm(ctx: Context, input: MfaCodeInput) -> MfaConfirmation:
     """Turn your second factor on with a first code; returns 10 one-time recovery codes.
 
@@ -125,7 +125,7 @@ async def confirm(ctx: Context, input: MfaCodeInput) -> MfaConfirmation:
     return MfaConfirmation(recovery_codes=outcome)
 
 
-@mfa.mutation("disable", auth=USER)
+@router.mutation("disable", auth=USER)
 async def disable(ctx: Context, input: MfaDisableInput) -> MfaDisableResult:
     """Turn your second factor off, with your password and a current code (or a recovery code).
 
@@ -155,7 +155,7 @@ async def disable(ctx: Context, input: MfaDisableInput) -> MfaDisableResult:
     return MfaDisableResult(success=True)
 
 
-@mfa.mutation("regenerateRecoveryCodes", auth=USER)
+@router.mutation("regenerateRecoveryCodes", auth=USER)
 async def regenerate_recovery_codes(ctx: Context, input: MfaCodeInput) -> RecoveryCodes:
     """New recovery codes, for a current code (or a recovery code); the old ones stop working."""
     user_id = await _signed_in_user(ctx)

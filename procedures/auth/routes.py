@@ -16,7 +16,7 @@ from tvms.rpc import PUBLIC, USER, Context, ErrorCode, Principal, Router, RpcErr
 from tvms.rpc.router import Example
 from tvms.security.passwords import hash_password, needs_rehash, verify_dummy, verify_password
 
-auth = Router("auth")
+router = Router("auth")
 
 BAD_CREDENTIALS = "Invalid email or password"
 ONE_LOGIN = "Only one auth.login is allowed per HTTP request; send further logins separately"
@@ -76,7 +76,7 @@ def _principal(ctx: Context) -> Principal:
     return principal
 
 
-@auth.mutation(
+@router.mutation(
     "login",
     auth=PUBLIC,
     examples=[
@@ -123,7 +123,7 @@ async def login(ctx: Context, input: LoginInput) -> LoginResult:
         {"email": email},
     )
     if row is None:
-        await verify_dummy(input.password)
+        await verify_dummy(input.password, rounds=ctx.config.bcrypt_rounds)
         reason: str | None = "unknown email"
     elif not await verify_password(input.password, row["password_hash"]):
         reason = "wrong password"
@@ -144,10 +144,10 @@ async def login(ctx: Context, input: LoginInput) -> LoginResult:
         raise RpcError(ErrorCode.UNAUTHORIZED, BAD_CREDENTIALS)
     user_id = str(row["id"])
     await attempt_succeeded(ctx, attempt)
-    if needs_rehash(row["password_hash"]):
+    if needs_rehash(row["password_hash"], rounds=ctx.config.bcrypt_rounds):
         await ctx.db.execute(
             "UPDATE users SET password_hash = :hash WHERE id = :id",
-            {"id": user_id, "hash": await hash_password(input.password)},
+            {"id": user_id, "hash": await hash_password(input.password, rounds=ctx.config.bcrypt_rounds)},
         )
     actor = Principal("user", user_id, row["role"])
     try:
@@ -160,7 +160,7 @@ async def login(ctx: Context, input: LoginInput) -> LoginResult:
     return session
 
 
-@auth.query(
+@router.query(
     "me",
     auth=USER,
     examples=[
@@ -195,7 +195,7 @@ async def me(ctx: Context) -> Me:
     )
 
 
-@auth.mutation(
+@router.mutation(
     "refreshToken",
     auth=USER,
     examples=[
@@ -228,7 +228,7 @@ async def refresh_token(ctx: Context) -> TokenResult:
     return TokenResult(token=issued.token, expires_at=issued.expires_at)
 
 
-@auth.mutation(
+@router.mutation(
     "logout",
     auth=PUBLIC,
     examples=[
@@ -258,7 +258,7 @@ async def logout(ctx: Context, input: LogoutInput) -> LogoutResult:
     return LogoutResult(success=True)
 
 
-@auth.mutation("changePassword", auth=USER)
+@router.mutation("changePassword", auth=USER)
 async def change_password(ctx: Context, input: ChangePasswordInput) -> TokenResult:
     """Change your own password; every older token of yours stops working. Returns a new token.
 
@@ -277,7 +277,7 @@ async def change_password(ctx: Context, input: ChangePasswordInput) -> TokenResu
         await attempt_failed(ctx, attempt)
         raise RpcError(ErrorCode.FORBIDDEN, "The current password is incorrect")
     await attempt_succeeded(ctx, attempt)
-    new_hash = await hash_password(input.new_password)
+    new_hash = await hash_password(input.new_password, rounds=ctx.config.bcrypt_rounds)
     now = ctx.clock.now_ms()
     async with ctx.db.transaction() as tx:
         await tx.execute(

@@ -16,10 +16,11 @@ from __future__ import annotations
 import msgspec
 
 from procedures.settings.store import get_value
+from procedures.state import state_of
 from tvms.clock import iso_ms
 from tvms.db import Transaction
 from tvms.rpc import Context, Credentials, ErrorCode, Principal, RpcError, Services
-from tvms.security.tokens import TokenClaims, TokenError, decode_token, encode_token, secret_for
+from tvms.security.tokens import TokenClaims, TokenError, decode_token, encode_token
 
 USER_STATE_KEY = "auth:user:"
 REVOKED_KEY = "auth:jti:"
@@ -64,7 +65,7 @@ async def _is_revoked(services: Services, jti: str) -> bool:
 async def verify_token(services: Services, token: str) -> TokenClaims:
     """The claims of a token that is valid right now; UNAUTHORIZED otherwise (one message for all)."""
     try:
-        claims = decode_token(secret_for(services), token, services.clock.now_ms())
+        claims = decode_token(state_of(services).secret_key, token, services.clock.now_ms())
     except TokenError:
         raise RpcError(ErrorCode.UNAUTHORIZED, INVALID_TOKEN) from None
     timeout_s = int(await get_value(services, "security.sessionTimeout")) * 3600
@@ -104,7 +105,7 @@ async def issue_token(ctx: Context, user_id: str) -> IssuedToken:
         raise RpcError(ErrorCode.UNAUTHORIZED, INVALID_TOKEN)
     hours = int(await get_value(ctx, "security.sessionTimeout"))
     token, claims = encode_token(
-        secret_for(ctx.services),
+        state_of(ctx.services).secret_key,
         user_id=row["id"],
         email=row["email"],
         role=row["role"],

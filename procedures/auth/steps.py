@@ -14,7 +14,7 @@ from procedures.schemas import Input, Output
 from tvms.rpc import PUBLIC, Context, ErrorCode, Router, RpcError, invalid_params
 from tvms.security.passwords import hash_password, verify_password
 
-steps = Router("auth")
+router = Router("auth")
 
 
 class VerifyMfaInput(Input):
@@ -49,7 +49,7 @@ class MfaSignIn(Output):
     user: LoginUser
 
 
-@steps.mutation("verifyMfa", auth=PUBLIC)
+@router.mutation("verifyMfa", auth=PUBLIC)
 async def verify_mfa(ctx: Context, input: VerifyMfaInput) -> LoginResult:
     """The second sign-in step: a code for the challenge of an MFA_REQUIRED answer.
 
@@ -72,7 +72,7 @@ async def verify_mfa(ctx: Context, input: VerifyMfaInput) -> LoginResult:
     return await finish_signin(ctx, user_id, after="MFA_REQUIRED")
 
 
-@steps.mutation("changeExpiredPassword", auth=PUBLIC)
+@router.mutation("changeExpiredPassword", auth=PUBLIC)
 async def change_expired_password(ctx: Context, input: ChangeExpiredPasswordInput) -> LoginResult:
     """Set a new password with the challenge of a PASSWORD_EXPIRED answer; no session needed.
 
@@ -87,7 +87,7 @@ async def change_expired_password(ctx: Context, input: ChangeExpiredPasswordInpu
     current = await ctx.db.fetchval("SELECT password_hash FROM users WHERE id = :id", {"id": user_id})
     if current is not None and await verify_password(input.new_password, str(current)):
         raise invalid_params("$.newPassword", "The new password must differ from the current one")
-    new_hash = await hash_password(input.new_password)
+    new_hash = await hash_password(input.new_password, rounds=ctx.config.bcrypt_rounds)
     now = ctx.clock.now_ms()
     async with ctx.db.transaction() as tx:
         # Still valid (not used or voided meanwhile), and locked until the change is written.
@@ -102,7 +102,7 @@ async def change_expired_password(ctx: Context, input: ChangeExpiredPasswordInpu
     return await finish_signin(ctx, user_id, after="PASSWORD_EXPIRED")
 
 
-@steps.mutation("enrolMfa", auth=PUBLIC)
+@router.mutation("enrolMfa", auth=PUBLIC)
 async def enrol_mfa(ctx: Context, input: EnrolMfaInput) -> MfaEnrolment:
     """The enrolment step of a sign-in (MFA_ENROLMENT_REQUIRED): a new TOTP secret and its
     `otpauth://` URI for a QR code. Calling it again replaces the unconfirmed secret; the
@@ -113,7 +113,7 @@ async def enrol_mfa(ctx: Context, input: EnrolMfaInput) -> MfaEnrolment:
     return await enrolment_of(ctx, user_id, await start_enrolment(ctx, user_id))
 
 
-@steps.mutation("confirmMfaEnrolment", auth=PUBLIC)
+@router.mutation("confirmMfaEnrolment", auth=PUBLIC)
 async def confirm_mfa_enrolment(ctx: Context, input: ConfirmMfaEnrolmentInput) -> MfaSignIn:
     """Finish a sign-in's enrolment step with a first code: turns the factor on and returns
     10 one-time recovery codes with the session. A wrong code is FORBIDDEN.

@@ -2,6 +2,6 @@
 
 from procedures.commands.device import devices
 from procedures.commands.operators import commands
-from procedures.commands.store import Wakeups, command_sweeper, settle, wakeups
+from procedures.commands.store import Wakeups, command_sweeper, settle
 
-__all__ = ["Wakeups", "command_sweeper", "commands", "devices", "settle", "wakeups"]
+__all__ = ["Wakeups", "command_sweeper", "commands", "devices", "settle"]

@@ -23,8 +23,9 @@ from procedures.commands.schemas import (
     SnapshotUpload,
     SnapshotUploadInput,
 )
-from procedures.commands.store import LEASE_MS, decode_command, encode, settle, wakeups
+from procedures.commands.store import LEASE_MS, decode_command, encode, settle
 from procedures.paging import placeholders
+from procedures.state import state_of
 from tvms.clock import iso_ms
 from tvms.db import Row
 from tvms.rpc import DEVICE, Context, ErrorCode, Router, RpcError, invalid_params
@@ -108,7 +109,7 @@ async def poll_commands(ctx: Context, input: PollInput) -> PollResult:
     loop = asyncio.get_running_loop()  # waiting is real time, whatever clock stamps the rows
     deadline = loop.time() + input.wait_s
     wake = asyncio.Event()
-    board = wakeups(ctx.services)
+    board = state_of(ctx.services).wakeups
     for sensor_id in mine:
         board.add(sensor_id, wake)
     try:

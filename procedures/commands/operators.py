@@ -12,8 +12,9 @@ from procedures.commands.schemas import (
     CommandView,
     SendInput,
 )
-from procedures.commands.store import COLUMNS, encode, load, settle, view_of, wakeups
+from procedures.commands.store import COLUMNS, encode, load, settle, view_of
 from procedures.paging import page_count
+from procedures.state import state_of
 from tvms.ids import new_id
 from tvms.rpc import Context, ErrorCode, Router, RpcError, invalid_params, roles
 
@@ -63,7 +64,7 @@ async def send(ctx: Context, input: SendInput) -> CommandView:
             "expires_at": now + input.ttl_s * 1000,
         },
     )
-    wakeups(ctx.services).notify(sensor["id"], sensor["parent_sensor_id"])
+    state_of(ctx.services).wakeups.notify(sensor["id"], sensor["parent_sensor_id"])
     return await view_of(await load(ctx.db, command_id))
 
 
@@ -133,7 +134,7 @@ async def retry(ctx: Context, input: CommandIdInput) -> CommandView:
     parent = await ctx.db.fetchval(
         "SELECT parent_sensor_id FROM sensors WHERE id = :id", {"id": row["sensor_id"]}
     )
-    wakeups(ctx.services).notify(row["sensor_id"], parent)
+    state_of(ctx.services).wakeups.notify(row["sensor_id"], parent)
     return await view_of(await load(ctx.db, input.id))
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from procedures.audit import Entry, write_entry
+from procedures.audit.log import Entry, write_entry
 from procedures.commands.schemas import Artifact, Command, CommandView
 from procedures.paging import placeholders
 from tvms.clock import iso_ms
@@ -142,7 +142,8 @@ async def settle(db: Database, now: int, sensor_ids: Sequence[str] | None = None
 
 
 class Wakeups:
-    """In-process wake-ups for long polls: a poll waits on an event registered under its device.
+    """In-process wake-ups for long polls: a poll waits on an event registered under its device
+    (`ApiState.wakeups`).
 
     Another process's send is found by the poll's periodic re-check of the database instead.
     """
@@ -168,10 +169,6 @@ class Wakeups:
 
     def waiting(self) -> int:
         return sum(len(events) for events in self._waiting.values())
-
-
-def wakeups(services: Services) -> Wakeups:
-    return services.extra("commands.wakeups", Wakeups, Wakeups)
 
 
 SWEEP_S = 5.0

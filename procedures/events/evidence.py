@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from procedures.events.access import calling_sensor
 from procedures.events.layout import CONTENT_TYPES_BY_KIND, evidence_key
-from procedures.events.router import calling_sensor, events
 from procedures.events.rows import EVIDENCE_COLUMNS, evidence_from_row
 from procedures.events.schemas import CompleteUploadInput, Evidence, EvidenceUpload, EvidenceUploadInput
 from procedures.settings.store import get_value
@@ -21,9 +21,11 @@ from procedures.storage.quota import complete, release, reserve
 from tvms.clock import iso_ms
 from tvms.db import IntegrityError, Row
 from tvms.ids import new_id
-from tvms.rpc import DEVICE, Context, ErrorCode, RpcError, invalid_params
+from tvms.rpc import DEVICE, Context, ErrorCode, Router, RpcError, invalid_params
 from tvms.rpc.origin import absolute
 from tvms.storage import ObjectNotFound
+
+router = Router("events")
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -78,7 +80,7 @@ async def _register(ctx: Context, params: dict[str, Any]) -> tuple[str, str | No
     return evidence_id, replaced
 
 
-@events.mutation("createEvidenceUpload", auth=DEVICE)
+@router.mutation("createEvidenceUpload", auth=DEVICE)
 async def create_evidence_upload(ctx: Context, input: EvidenceUploadInput) -> EvidenceUpload:
     """A signed URL to PUT one evidence file of an event (then call completeEvidenceUpload).
 
@@ -140,7 +142,7 @@ async def create_evidence_upload(ctx: Context, input: EvidenceUploadInput) -> Ev
     )
 
 
-@events.mutation("completeEvidenceUpload", auth=DEVICE)
+@router.mutation("completeEvidenceUpload", auth=DEVICE)
 async def complete_evidence_upload(ctx: Context, input: CompleteUploadInput) -> Evidence:
     """Check the uploaded file's size and SHA-256: VERIFIED when they match, else QUARANTINED.
 

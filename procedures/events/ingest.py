@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from procedures.events.router import calling_sensor, events
+from procedures.events.access import calling_sensor
 from procedures.events.schemas import (
     NOT_VIOLATIONS,
     EventIn,
@@ -35,7 +35,9 @@ from procedures.events.schemas import (
     to_ms,
 )
 from tvms.db import Row, Transaction
-from tvms.rpc import DEVICE, Context, ErrorCode, RpcError
+from tvms.rpc import DEVICE, Context, ErrorCode, Router, RpcError
+
+router = Router("events")
 
 MAX_FUTURE_MS = 5 * 60 * 1000  # device clocks drift; beyond this the timestamp is wrong
 MIN_OCCURRED_MS = 946_684_800_000  # 2000-01-01: older is an unset device clock
@@ -208,7 +210,7 @@ async def _store(
     return stored
 
 
-@events.mutation("ingest", auth=DEVICE)
+@router.mutation("ingest", auth=DEVICE)
 async def ingest(ctx: Context, input: IngestInput) -> IngestResult:
     """Store up to 500 traffic events from a device (a gateway may send for its children).
 

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import msgspec
 
-from procedures.events.router import events
 from procedures.events.rows import (
     EVENT_COLUMNS,
     EVIDENCE_COLUMNS,
@@ -27,8 +26,10 @@ from procedures.events.schemas import (
 )
 from tvms.clock import iso_ms
 from tvms.db import Row
-from tvms.rpc import USER, Context, ErrorCode, RpcError, invalid_params
+from tvms.rpc import USER, Context, ErrorCode, Router, RpcError, invalid_params
 from tvms.rpc.origin import absolute
+
+router = Router("events")
 
 # A cursor is client input: bounded like any other (an integer beyond 64 bits, or a NUL in the
 # id, would fail in the database instead of being refused here).
@@ -110,7 +111,7 @@ def select_page(input: GetAllInput, columns: str = EVENT_COLUMNS) -> tuple[str, 
     return f"SELECT {columns} FROM (" + " UNION ALL ".join(branches) + f") AS page{_ORDER}", params
 
 
-@events.query("getAll", auth=USER)
+@router.query("getAll", auth=USER)
 async def get_all(ctx: Context, input: GetAllInput) -> EventPage:
     """Traffic events, newest first, `take` at a time; pass `nextCursor` back for the next page.
 
@@ -150,14 +151,14 @@ async def evidence_list(ctx: Context, event_id: str) -> list[Evidence]:
     return items
 
 
-@events.query("getById", auth=USER)
+@router.query("getById", auth=USER)
 async def get_by_id(ctx: Context, input: ById) -> EventDetail:
     """One event with its evidence (kind, size, SHA-256, and a download URL once verified)."""
     row = await event_row(ctx, input.id)
     return detail_from_row(row, await evidence_list(ctx, input.id))
 
 
-@events.query("getHistory", auth=USER)
+@router.query("getHistory", auth=USER)
 async def get_history(ctx: Context, input: ById) -> list[ReviewEntry]:
     """Every review decision on the event, oldest first: who, when, what and why."""
     await event_row(ctx, input.id)

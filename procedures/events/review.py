@@ -6,15 +6,17 @@ the call. A corrected plate goes to `corrected_plate`; the device's read in `pla
 
 from __future__ import annotations
 
+from procedures.events.access import REVIEWERS
 from procedures.events.queries import event_row
-from procedures.events.router import REVIEWERS, events
 from procedures.events.rows import EVENT_COLUMNS, event_from_row
 from procedures.events.schemas import VIOLATION_TYPES, Event, ReviewInput
 from tvms.ids import new_id
-from tvms.rpc import Context, ErrorCode, RpcError
+from tvms.rpc import Context, ErrorCode, Router, RpcError
+
+router = Router("events")
 
 
-@events.mutation("review", auth=REVIEWERS)
+@router.mutation("review", auth=REVIEWERS)
 async def review(ctx: Context, input: ReviewInput) -> Event:
     """Confirm or reject a pending violation (REJECT needs a reason; CONFIRM may correct the plate).
 

@@ -32,9 +32,9 @@ from procedures.reports.schemas import (
     ViolationStats,
     ViolationStatsInput,
 )
-from procedures.reports.worker import WORKER_KEY, ReportWorker
 from procedures.settings.catalog import BY_KEY
 from procedures.settings.store import get_value
+from procedures.state import state_of
 from procedures.system.timezone import timezone_settings
 from tvms.clock import iso_ms
 from tvms.db import Row
@@ -242,8 +242,8 @@ async def generate(ctx: Context, input: GenerateInput) -> GenerateResult:
                 "now": now,
             },
         )
-    worker = ctx.services.extras.get(WORKER_KEY)
-    if isinstance(worker, ReportWorker):
+    worker = state_of(ctx.services).report_worker
+    if worker is not None:
         worker.wake()
     return GenerateResult(id=report_id, status="QUEUED")
 

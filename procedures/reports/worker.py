@@ -28,6 +28,7 @@ import anyio.abc
 import anyio.to_thread
 
 from procedures.reports import jobs, render
+from procedures.state import state_of
 from tvms.ids import new_id
 from tvms.rpc import Services
 from tvms.storage.base import ObjectTooLarge
@@ -36,7 +37,6 @@ log = logging.getLogger("tvms.reports")
 
 TEMP_PREFIX = "tvms-report-p"
 
-WORKER_KEY = "reports.worker"
 PROGRESS_EVERY_S = 0.5
 STOP_GRACE_S = 10.0
 
@@ -295,12 +295,13 @@ async def report_worker(services: Services) -> AsyncIterator[None]:
     except Exception:  # the database may be away at start; every poll recovers again
         log.exception("reports: recovering interrupted reports failed; retrying at every poll")
     async with anyio.create_task_group() as group:
-        services.extras[WORKER_KEY] = worker
+        state = state_of(services)
+        state.report_worker = worker
         group.start_soon(worker.run)
         try:
             yield
         finally:
-            services.extras.pop(WORKER_KEY, None)
+            state.report_worker = None
             worker.stop()
             with anyio.move_on_after(STOP_GRACE_S):
                 await worker.stopped.wait()

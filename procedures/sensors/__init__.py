@@ -11,15 +11,7 @@ from procedures.sensors.keys import resolve_api_key
 from procedures.sensors.status import heartbeat_sweeper, sweep_once
 from tvms.rpc import Router
 
-
-def _router() -> Router:
-    """One `sensors` router holding the procedures of the reads, writes and heartbeat modules."""
-    router = Router("sensors")
-    for part in (reads.router, writes.router, heartbeat.router):
-        router.procedures.extend(part.procedures)
-    return router
-
-
-sensors = _router()
+sensors = Router("sensors", include=[reads.router, writes.router, heartbeat.router])
+"""The reads, the writes and the heartbeat, in that order."""
 
 __all__ = ["heartbeat_sweeper", "resolve_api_key", "sensors", "sweep_once"]

@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from procedures.state import state_of
 from tvms.db import Database, Transaction
 from tvms.ids import new_id
 from tvms.rpc import Services
@@ -106,14 +107,9 @@ async def sweep_interval(db: Database) -> float:
     return max(MIN_SWEEP_S, float(shortest) / 3)
 
 
-_WAKE = "sensors.sweep-wake"
-
-
 def wake_sweeper(services: Services) -> None:
     """Re-plan the sweep now: a sensor with a shorter timeout may need an earlier round."""
-    event = services.extras.get(_WAKE)
-    if isinstance(event, asyncio.Event):
-        event.set()
+    state_of(services).sweep_wake.set()
 
 
 async def _sweep_forever(services: Services, wake: asyncio.Event, stop: asyncio.Event) -> None:
@@ -139,13 +135,11 @@ async def heartbeat_sweeper(services: Services) -> AsyncIterator[None]:
     On shutdown the task is asked to stop and allowed to finish the query it is running (it is
     cancelled only if that takes over 5 s), so no database call is cut off mid-flight.
     """
-    wake, stop = asyncio.Event(), asyncio.Event()
-    services.extras[_WAKE] = wake
+    wake, stop = state_of(services).sweep_wake, asyncio.Event()
     task = asyncio.create_task(_sweep_forever(services, wake, stop), name="tvms-heartbeat-sweep")
     try:
         yield
     finally:
-        services.extras.pop(_WAKE, None)
         stop.set()
         wake.set()
         try:

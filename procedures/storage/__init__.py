@@ -11,6 +11,7 @@ from __future__ import annotations
 from msgspec import UNSET
 
 from procedures.settings.store import get_value
+from procedures.state import state_of
 from procedures.storage.quota import reserve
 from procedures.storage.schemas import (
     Bucket,
@@ -25,7 +26,7 @@ from procedures.storage.schemas import (
     UploadUrl,
     UploadUrlInput,
 )
-from procedures.storage.usage import LAYOUT, Totals, usage_of
+from procedures.storage.usage import LAYOUT, Totals
 from tvms.clock import iso_ms
 from tvms.rpc import PUBLIC, USER, Context, ErrorCode, Router, RpcError, invalid_params, roles
 from tvms.rpc.origin import absolute
@@ -59,7 +60,7 @@ def _is_report(key: str) -> bool:
 
 
 async def _usage(ctx: Context) -> Totals:
-    return await usage_of(ctx.services).get()
+    return await state_of(ctx.services).usage.get()
 
 
 @storage_router.query(
@@ -165,7 +166,7 @@ async def get_upload_url(ctx: Context, input: UploadUrlInput) -> UploadUrl:
     except ObjectTooLarge:
         raise RpcError(ErrorCode.PAYLOAD_TOO_LARGE, "Files are limited to 100 MB") from None
     await reserve(ctx, key, input.size)  # the URL leaves only once its size is reserved
-    usage_of(ctx.services).forget()
+    state_of(ctx.services).usage.forget()
     return UploadUrl(
         key=key,
         url=absolute(signed.url, ctx.base_url),
@@ -245,5 +246,5 @@ async def delete(ctx: Context, input: KeyInput) -> Deleted:
     if not await ctx.storage.delete(input.key):
         raise RpcError(ErrorCode.NOT_FOUND, "No such object")
     await ctx.db.execute("DELETE FROM evidence WHERE object_key = :key", {"key": input.key})
-    usage_of(ctx.services).forget()
+    state_of(ctx.services).usage.forget()
     return Deleted(key=input.key, deleted=True)

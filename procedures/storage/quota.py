@@ -12,7 +12,7 @@ Decisions take the single `upload_quota_lock` row first, so processes decide one
 from __future__ import annotations
 
 from procedures.settings.store import get_value
-from procedures.storage.usage import usage_of
+from procedures.state import state_of
 from tvms.rpc import Context, ErrorCode, RpcError
 from tvms.storage import ObjectNotFound
 from tvms.storage.base import DEFAULT_URL_TTL_S
@@ -43,7 +43,7 @@ async def reserve(ctx: Context, key: str, size: int) -> None:
     expires_at_ms = now + DEFAULT_URL_TTL_S * 1000
     await _mark_completed(ctx, now)
     quota = int(await get_value(ctx, "storage.quotaBytes"))
-    used = sum(size for size, _, _ in (await usage_of(ctx.services).get()).values())
+    used = sum(size for size, _, _ in (await state_of(ctx.services).usage.get()).values())
     async with ctx.db.transaction() as tx:
         await tx.execute("UPDATE upload_quota_lock SET decided_at = :now WHERE id = 1", {"now": now})
         await tx.execute(
@@ -80,7 +80,7 @@ async def complete(ctx: Context, key: str) -> None:
         "UPDATE upload_reservations SET completed_at = :now WHERE object_key = :key AND completed_at IS NULL",
         {"now": ctx.clock.now_ms(), "key": key},
     )
-    usage_of(ctx.services).forget()
+    state_of(ctx.services).usage.forget()
 
 
 async def release(ctx: Context, key: str) -> None:

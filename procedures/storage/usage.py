@@ -12,13 +12,11 @@ from __future__ import annotations
 import asyncio
 
 from tvms.clock import Clock
-from tvms.rpc import Services
 from tvms.storage import Storage
 
 LAYOUT = ("events", "violations", "reports", "sensors")
 MIN_FRESH_S = 5.0
 WALK_SHARE = 10  # a result lives at least this many times as long as its walk took
-_KEY = "storage.usage"
 
 # Top-level folder → (bytes, files, newest modification in epoch ms).
 Totals = dict[str, tuple[int, int, int | None]]
@@ -41,7 +39,9 @@ async def walk(storage: Storage) -> Totals:
 
 
 class Usage:
-    """The latest walk's totals, when they are still fresh enough, and the walk in progress."""
+    """The latest walk's totals, when they are still fresh enough, and the walk in progress.
+
+    One per app (`ApiState.usage`)."""
 
     def __init__(self, storage: Storage, clock: Clock) -> None:
         self._storage = storage
@@ -76,8 +76,3 @@ class Usage:
     def forget(self) -> None:
         """After a write through this process: the next call walks again."""
         self._fresh_until = 0.0
-
-
-def usage_of(services: Services) -> Usage:
-    """This app's usage tracker (created on first use)."""
-    return services.extra(_KEY, lambda: Usage(services.storage, services.clock), Usage)

@@ -8,11 +8,11 @@ from typing import Literal
 from procedures.schemas import Output
 from procedures.settings import Setting, current_settings
 from tvms import __version__
-from tvms.readiness import Probe, readiness
+from tvms.readiness import Probe
 from tvms.rpc import PUBLIC, Context, Router
 from tvms.rpc.router import Example
 
-system = Router("system")
+router = Router("system")
 
 Status = Literal["ok", "degraded", "down"]
 
@@ -49,7 +49,7 @@ def http_status(health: Health) -> int:
     return 503 if "error" in (health.checks.database.status, health.checks.storage.status) else 200
 
 
-@system.query(
+@router.query(
     "health",
     auth=PUBLIC,
     get_status=http_status,
@@ -78,7 +78,7 @@ async def health(ctx: Context) -> Health:
     second); served by GET, the answer is HTTP 503 while the database or storage fails.
     """
 
-    verdict = await readiness(ctx.services).verdict()
+    verdict = await ctx.services.readiness.verdict()
     started = time.perf_counter()
     cache_ok = ctx.cache.probe()
     cache = Check(
@@ -106,7 +106,7 @@ async def health(ctx: Context) -> Health:
     )
 
 
-@system.query(
+@router.query(
     "getSettings",
     auth=PUBLIC,
     examples=[

@@ -16,7 +16,7 @@ from tvms.config import Config, ConfigError
 from tvms.rpc import PUBLIC, Context, Router
 from tvms.rpc.router import Example
 
-license_router = Router("system")
+router = Router("system")
 
 FEATURES = [
     "dashboard",
@@ -82,7 +82,7 @@ async def current_license(ctx: Context) -> LicenseFile:
     return await ctx.cache.get_or_load("license", load)
 
 
-@license_router.query(
+@router.query(
     "getLicense",
     auth=PUBLIC,
     examples=[

@@ -16,7 +16,7 @@ from procedures.settings.store import get_value, write_values
 from tvms.rpc import PUBLIC, Context, Router, invalid_params, roles
 from tvms.rpc.router import Example
 
-timezone = Router("system.timezone")
+router = Router("system.timezone")
 
 DateFormat = Literal["DD/MM/YYYY", "MM/DD/YYYY", "YYYY-MM-DD", "DD.MM.YYYY"]
 Weekday = Annotated[int, msgspec.Meta(ge=0, le=6, description="0 = Sunday … 6 = Saturday")]
@@ -50,7 +50,7 @@ async def timezone_settings(ctx: Context) -> TimezoneSettings:
     )
 
 
-@timezone.query(
+@router.query(
     "getTimezoneSettings",
     auth=PUBLIC,
     examples=[
@@ -70,7 +70,7 @@ async def get_timezone_settings(ctx: Context) -> TimezoneSettings:
     return await timezone_settings(ctx)
 
 
-@timezone.mutation(
+@router.mutation(
     "updateTimezoneSettings",
     auth=roles("ADMIN"),
     examples=[
@@ -107,7 +107,7 @@ async def update_timezone_settings(ctx: Context, input: TimezoneUpdate) -> Timez
 _SORTED_ZONES = sorted(TIMEZONES)
 
 
-@timezone.query("listTimezones", auth=PUBLIC)
+@router.query("listTimezones", auth=PUBLIC)
 async def list_timezones(ctx: Context) -> TimezoneList:
     """Every IANA time zone name this server knows, sorted."""
     return TimezoneList(timezones=_SORTED_ZONES)

@@ -143,7 +143,7 @@ async def create(ctx: Context, input: UserCreateInput) -> User:
         raise RpcError(ErrorCode.CONFLICT, "A user with this email already exists")
     max_users = (await current_license(ctx)).max_users
     # Hash before the transaction: bcrypt takes ~250 ms and must not hold the write lock.
-    password_hash = await hash_password(input.password)
+    password_hash = await hash_password(input.password, rounds=ctx.config.bcrypt_rounds)
     user_id = new_id()
     now = ctx.clock.now_ms()
     try:
@@ -245,7 +245,7 @@ async def reset_password(ctx: Context, input: UserResetPasswordInput) -> User:
         raise RpcError(ErrorCode.FORBIDDEN, "Use auth.changePassword to change your own password")
     await check_new_password(ctx, input.new_password, "$.newPassword")
     row = await fetch_user(ctx.db, input.id)
-    password_hash = await hash_password(input.new_password)
+    password_hash = await hash_password(input.new_password, rounds=ctx.config.bcrypt_rounds)
     now = ctx.clock.now_ms()
     async with ctx.db.transaction() as tx:
         changed = await tx.execute(

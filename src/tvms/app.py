@@ -30,8 +30,9 @@ from tvms.cluster import Hook, cluster_lock, once_per_cluster
 from tvms.config import Config
 from tvms.console import console_fallback
 from tvms.db import open_database
+from tvms.limiter import RateLimiter
 from tvms.logs import AccessLog
-from tvms.readiness import readiness
+from tvms.readiness import Readiness
 from tvms.rpc import Dispatcher, Middleware, Resolver, Router, Services, flatten
 from tvms.rpc.auth import no_principal, roles
 from tvms.rpc.context import Credentials
@@ -70,6 +71,8 @@ class Api:
     routes: Sequence[BaseRoute] = field(default_factory=tuple)
     checks: Sequence[Callable[[Config], None]] = ()
     """Start-up checks of the configuration; each raises ConfigError with a one-line message."""
+    state: Callable[[Services], object] = lambda services: None
+    """Makes the API's own long-lived state (`Services.state`) once the core services exist."""
 
 
 def _cors(origins: Sequence[str]) -> AsgiMiddleware:
@@ -235,14 +238,18 @@ def create_app(
             storage = open_storage(config.resolved_storage_url, config=config)
             stack.push_async_callback(storage.close)
             the_clock = clock or Clock()
+            limit, window_ms = config.rate_limit, int(config.rate_limit_window_s * 1000)
             services = Services(
                 config=config,
                 db=db,
                 storage=storage,
                 cache=Cache(the_clock),
                 clock=the_clock,
+                readiness=Readiness(db, storage),
+                rate_limiter=RateLimiter(db, limit, window_ms) if limit > 0 else None,
                 resolver=api.resolver,
             )
+            services.state = api.state(services)
             endpoint.dispatcher = Dispatcher(
                 registry,
                 services,
@@ -269,7 +276,8 @@ def create_app(
 
     async def readyz(request: Request) -> Response:
         """Readiness: 503 while the database or the object store cannot serve (load balancers)."""
-        verdict = await readiness(request.app.state.services).verdict()
+        services: Services = request.app.state.services
+        verdict = await services.readiness.verdict()
         checks = {name: "ok" if probe.ok else "error" for name, probe in verdict.checks()}
         if verdict.ready:
             return JSONResponse({"status": "ready", "checks": checks})

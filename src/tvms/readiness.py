@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tvms.rpc import Services
+    from tvms.db import Database
+    from tvms.storage.base import Storage
 
 log = logging.getLogger("tvms.readiness")
 
 TTL_S = 1.0
 PROBE_TIMEOUT_S = 5.0  # above the S3 client's own retries, so their last error is the reason
-_EXTRAS_KEY = "tvms.readiness"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +76,13 @@ async def _probe(check: Callable[[], Awaitable[object]], limit_s: float) -> Prob
 
 
 class Readiness:
-    """One process's readiness, probed at most once per `ttl` seconds."""
+    """One process's readiness, probed at most once per `ttl` seconds (`Services.readiness`)."""
 
-    def __init__(self, services: Services, *, ttl: float = TTL_S, timeout: float = PROBE_TIMEOUT_S) -> None:
-        self.services = services
+    def __init__(
+        self, db: Database, storage: Storage, *, ttl: float = TTL_S, timeout: float = PROBE_TIMEOUT_S
+    ) -> None:
+        self.db = db
+        self.storage = storage
         self.ttl = ttl
         self.timeout = timeout
         self._last: Verdict | None = None
@@ -95,8 +98,8 @@ class Readiness:
             if last is not None and time.monotonic() - last.at < self.ttl:
                 return last
             database, storage = await asyncio.gather(
-                _probe(self.services.db.ping, self.timeout),
-                _probe(self.services.storage.check, self.timeout),
+                _probe(self.db.ping, self.timeout),
+                _probe(self.storage.check, self.timeout),
             )
             self._last = verdict = Verdict(database, storage, time.monotonic())
             self._log_change(verdict)
@@ -117,8 +120,3 @@ class Readiness:
             " and ".join(failing),
             extra={"fields": {"ready": False, "failing": list(failing), "reasons": reasons}},
         )
-
-
-def readiness(services: Services) -> Readiness:
-    """The process's `Readiness` (one per app, made on first use)."""
-    return services.extra(_EXTRAS_KEY, lambda: Readiness(services), Readiness)

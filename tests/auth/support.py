@@ -3,7 +3,7 @@ with a fixed secret key, so that tokens can be minted here, and real users in it
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +26,9 @@ SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
 PASSWORD = "Secret#123"
 
 
-@pytest.fixture(autouse=True)
-def bcrypt_cost(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Cost 4 keeps the suite fast; production uses 12."""
-    monkeypatch.setenv("TVMS_BCRYPT_ROUNDS", "4")
-    yield
-
-
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Config:
-    return Config(data_dir=tmp_path, database_url=database_url, secret_key=SECRET)
+    return Config(data_dir=tmp_path, database_url=database_url, secret_key=SECRET, bcrypt_rounds=4)
 
 
 @pytest.fixture
@@ -66,7 +59,7 @@ async def make_user(
     """Insert a user straight into the database; returns its id."""
     user_id = user_id or new_id()
     svc = services(app)
-    password_hash = await hash_password(password)
+    password_hash = await hash_password(password, rounds=svc.config.bcrypt_rounds)
     async with svc.db.transaction() as tx:
         await insert_user(
             tx,

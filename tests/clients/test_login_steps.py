@@ -13,11 +13,6 @@ from tests.auth.support import PASSWORD, enable, login, make_user, now_code
 from tvms.clock import ManualClock
 
 
-@pytest.fixture(autouse=True)
-def bcrypt_cost(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TVMS_BCRYPT_ROUNDS", "4")
-
-
 async def test_login_follows_the_mfa_step(
     app: Starlette, client: httpx.AsyncClient, clock: ManualClock
 ) -> None:

@@ -138,7 +138,7 @@ def clock() -> ManualClock:
 async def _seed_demo(config: Config, clock: ManualClock) -> None:
     db = await open_database(config.resolved_database_url)
     try:
-        await seed_demo(db, clock)
+        await seed_demo(db, clock, rounds=config.bcrypt_rounds)
         await seed_demo_city(db, clock.now_ms())
     finally:
         await db.close()

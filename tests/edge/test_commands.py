@@ -12,6 +12,7 @@ import pytest
 from starlette.applications import Starlette
 
 from procedures.commands import device as device_module
+from procedures.state import state_of
 from tests.events.conftest import add_sensor
 from tests.support import as_device, as_role, error, result
 from tvms.clock import ManualClock
@@ -195,7 +196,7 @@ async def test_a_waiting_poll_wakes_on_send(
     # with the command before its 25 s wait ends empty.
     monkeypatch.setattr(device_module, "RECHECK_S", 3600.0)
     waiting = asyncio.create_task(poll(client, wait=25))
-    board = device_module.wakeups(app.state.services)
+    board = state_of(app.state.services).wakeups
     while not board.waiting():  # noqa: ASYNC110 - a counter of another task; no event to await
         await asyncio.sleep(0.01)
     sent = await send(client, "nvr-1")
@@ -358,7 +359,7 @@ async def test_many_idle_polls_hold_nothing(
     for n in range(200):
         await add_sensor(site, f"idle-{n}", type="EDGE_CONTROLLER")
     waiting = [asyncio.create_task(poll(client, as_device(f"idle-{n}"), wait=3)) for n in range(200)]
-    board = device_module.wakeups(app.state.services)
+    board = state_of(app.state.services).wakeups
     while board.waiting() < 200:  # noqa: ASYNC110 - a counter of other tasks; no event to await
         await asyncio.sleep(0.01)
     beat = await result(client, "sensors.heartbeat", {"status": "ONLINE"}, headers=GW1)

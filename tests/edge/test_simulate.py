@@ -24,7 +24,7 @@ async def small_city(database_url: str) -> None:
     """The demo administrator, a gateway with two cameras and an NVR, and a stand-alone ANPR."""
     db = await open_database(database_url)
     try:
-        await seed_demo(db, Clock())
+        await seed_demo(db, Clock(), rounds=4)
         await add_location(db, "sim-loc")
         await add_sensor(db, "sim-gw", type="EDGE_CONTROLLER", location="sim-loc")
         for child, kind in (("sim-cam-1", "CAMERA"), ("sim-cam-2", "CAMERA"), ("sim-nvr", "NVR")):

@@ -114,7 +114,7 @@ async def test_a_state_change_is_logged_once_each_way(caplog: pytest.LogCaptureF
         return None
 
     services: Any = SimpleNamespace(db=SimpleNamespace(ping=ping), storage=SimpleNamespace(check=check))
-    readiness = Readiness(services, ttl=0.0)
+    readiness = Readiness(services.db, services.storage, ttl=0.0)
     with caplog.at_level(logging.INFO, logger="tvms.readiness"):
         for db_up in (True, True, False, False, False, True, True):
             state["db_up"] = db_up
@@ -133,7 +133,7 @@ async def test_the_verdict_is_cached_between_polls() -> None:
         raise StorageError("object storage is unreachable")
 
     services: Any = SimpleNamespace(db=SimpleNamespace(ping=ping), storage=SimpleNamespace(check=check))
-    readiness = Readiness(services, ttl=3600.0)
+    readiness = Readiness(services.db, services.storage, ttl=3600.0)
     for _ in range(20):
         assert not (await readiness.verdict()).ready
     assert probes["count"] == 1
@@ -149,5 +149,5 @@ async def test_a_probe_that_hangs_counts_as_a_failure() -> None:
         return None
 
     services: Any = SimpleNamespace(db=SimpleNamespace(ping=ping), storage=SimpleNamespace(check=check))
-    verdict = await Readiness(services, ttl=0.0, timeout=0.05).verdict()
+    verdict = await Readiness(services.db, services.storage, ttl=0.0, timeout=0.05).verdict()
     assert not verdict.ready and verdict.database.reason == "no answer within 0.05 s"

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tests.rpc.fixture_api import test_router
+from tests.rpc.fixture_api import FixtureState, test_router
 from tests.support import asgi_client, running_app, test_resolver
 from tvms.app import Api
 from tvms.clock import ManualClock
@@ -17,7 +17,7 @@ from tvms.config import Config
 
 @pytest.fixture
 def rpc_api() -> Api:
-    return Api(routers=[test_router], resolver=test_resolver)
+    return Api(routers=[test_router], resolver=test_resolver, state=FixtureState.create)
 
 
 @pytest.fixture

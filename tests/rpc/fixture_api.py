@@ -2,19 +2,20 @@
 
 Registered only here, never in the real API. Our params are one object (or a one-element array
 holding it), so the spec's positional `[42, 23]` becomes `[{"minuend": 42, "subtrahend": 23}]`.
-Every call is recorded in `services.extras["calls"]` so tests can prove what ran and in which order.
+Every call is recorded in the app's `FixtureState.calls` so tests can prove what ran and in which order.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import msgspec
 from starlette.applications import Starlette
 
-from tvms.rpc import PUBLIC, USER, Context, ErrorCode, Router, RpcError
+from tvms.rpc import PUBLIC, USER, Context, ErrorCode, Router, RpcError, Services
 
 test_router = Router("test")
 
@@ -43,8 +44,28 @@ class FailInput(Strict):
     message: str = "It failed"
 
 
+@dataclass(slots=True)
+class FixtureState:
+    """The fixture API's own state (`Api(state=FixtureState.create)`)."""
+
+    calls: list[str] = field(default_factory=list)
+    updated: list[int] | None = None
+    counter: int = 0
+
+    @staticmethod
+    def create(services: Services) -> FixtureState:
+        return FixtureState()
+
+
+def state_of(services: Services) -> FixtureState:
+    state = services.state
+    if not isinstance(state, FixtureState):
+        raise TypeError("the fixture API's state is missing")
+    return state
+
+
 def _record(ctx: Context) -> None:
-    ctx.services.extras.setdefault("calls", []).append(ctx.path)
+    state_of(ctx.services).calls.append(ctx.path)
 
 
 @test_router.query("subtract", auth=PUBLIC)
@@ -65,7 +86,7 @@ async def sum_(ctx: Context, input: ValuesInput) -> int:
 async def update(ctx: Context, input: ValuesInput) -> None:
     """Remember the values (the spec's notification target)."""
     _record(ctx)
-    ctx.services.extras["updated"] = input.values
+    state_of(ctx.services).updated = input.values
 
 
 @test_router.query("getData", auth=PUBLIC)
@@ -93,9 +114,9 @@ async def notify_sum(ctx: Context, input: ValuesInput) -> int:
 async def increment(ctx: Context) -> int:
     """Add one to a counter kept in the services."""
     _record(ctx)
-    value: int = ctx.services.extras.get("counter", 0) + 1
+    value = state_of(ctx.services).counter + 1
     await asyncio.sleep(0.001)  # read, yield, write: concurrent runs would lose updates
-    ctx.services.extras["counter"] = value
+    state_of(ctx.services).counter = value
     return value
 
 
@@ -103,8 +124,7 @@ async def increment(ctx: Context) -> int:
 async def counter(ctx: Context) -> int:
     """The counter's value."""
     _record(ctx)
-    value: int = ctx.services.extras.get("counter", 0)
-    return value
+    return state_of(ctx.services).counter
 
 
 @test_router.query("explode", auth=PUBLIC)
@@ -130,8 +150,7 @@ async def whoami(ctx: Context) -> str:
 
 def calls(app: Starlette) -> list[str]:
     """Names of the fixture procedures that ran, in order."""
-    recorded: list[str] = app.state.services.extras.setdefault("calls", [])
-    return recorded
+    return state_of(app.state.services).calls
 
 
 def req(method: str, params: Any = None, id: Any = 1, *, notification: bool = False) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.rpc.fixture_api import SECRET, test_router
+from tests.rpc.fixture_api import SECRET, FixtureState, test_router
 from tvms.cache import Cache
 from tvms.clock import ManualClock
 from tvms.config import Config
@@ -201,7 +201,16 @@ def dispatcher() -> Dispatcher:
     """Our dispatcher in process. The fixture procedures never touch the database, storage or
     cache, so none is opened: the comparison is about the envelope, on any engine."""
     clock = ManualClock()
-    services = Services(config=Config(), db=None, storage=None, cache=Cache(clock), clock=clock)  # type: ignore[arg-type]
+    nothing: Any = None
+    services = Services(
+        config=Config(),
+        db=nothing,
+        storage=nothing,
+        cache=Cache(clock),
+        clock=clock,
+        readiness=nothing,
+        state=FixtureState(),
+    )
     return Dispatcher(flatten([test_router]), services, discover=lambda caller: b'{"openrpc":"1.3.2"}')
 
 

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 from starlette.applications import Starlette
 
-from tests.rpc.fixture_api import calls, post, req, strip, test_router
+from tests.rpc.fixture_api import calls, post, req, state_of, strip, test_router
 from tests.support import as_role
 from tvms.app import Api, create_app
 from tvms.config import Config
@@ -208,7 +208,7 @@ async def test_batch_over_the_limit_runs_nothing(rpc_client: httpx.AsyncClient, 
     assert strip(body) == {"jsonrpc": "2.0", "error": {"code": -32600}, "id": None}
     assert "100" in body["error"]["message"]
     assert calls(rpc_app) == []
-    assert "counter" not in rpc_app.state.services.extras
+    assert state_of(rpc_app.state.services).counter == 0
 
 
 async def test_batch_at_the_limit_runs_everything(rpc_client: httpx.AsyncClient, rpc_app: Starlette) -> None:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tests.rpc.fixture_api import calls, post, strip
+from tests.rpc.fixture_api import calls, post, state_of, strip
 
 
 async def answer(client: httpx.AsyncClient, body: Any) -> Any:
@@ -63,7 +63,7 @@ async def test_notifications(rpc_client: httpx.AsyncClient, rpc_app: Starlette) 
         assert response.status_code == 204
         assert response.content == b""
     # The notification ran even though nothing was answered.
-    assert rpc_app.state.services.extras["updated"] == [1, 2, 3, 4, 5]
+    assert state_of(rpc_app.state.services).updated == [1, 2, 3, 4, 5]
     assert calls(rpc_app) == ["test.update"]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from procedures.storage.usage import usage_of
+from procedures.state import state_of
 from tests.events.conftest import config, sensors  # noqa: F401  (the same app, with sensors)
 from tests.support import as_device, as_role, call, error, result
 from tvms.clock import ManualClock, iso_ms
@@ -50,7 +50,7 @@ async def test_stats_count_real_usage(client: httpx.AsyncClient, app: Any, clock
     assert not any("lastModified" in f for f in empty["folders"])  # nothing there: no time
     await app.state.services.storage.put("reports/r1.pdf", b"%PDF-1.7 report", "application/pdf")
     await put_file(client, "sensors/sensor-1", "snapshot.jpg", b"\xff\xd8jpeg", "image/jpeg")
-    usage_of(app.state.services).forget()  # written around the API: walk again
+    state_of(app.state.services).usage.forget()  # written around the API: walk again
     stats = await result(client, "storage.getStats")
     assert stats["usedStorage"] == len(b"%PDF-1.7 report") + len(b"\xff\xd8jpeg")
     by_name = {f["name"]: f for f in stats["folders"]}
@@ -224,7 +224,7 @@ async def test_concurrent_stats_share_one_walk(client: httpx.AsyncClient, app: A
     services = app.state.services
     for n in range(3):
         await services.storage.put(f"sensors/s{n}/snapshot.jpg", b"\xff\xd8jpeg", "image/jpeg")
-    usage = usage_of(services)
+    usage = state_of(services).usage
     answers = await asyncio.gather(*(result(client, "storage.getStats") for _ in range(20)))
     assert usage.walks == 1
     assert {a["usedStorage"] for a in answers} == {3 * len(b"\xff\xd8jpeg")}
@@ -242,7 +242,7 @@ async def test_a_slow_walk_is_reused_ten_times_as_long(
         return page
 
     monkeypatch.setattr(services.storage, "list", slow_list)
-    usage = usage_of(services)
+    usage = state_of(services).usage
     await result(client, "storage.getStats")
     assert usage.walks == 1
     clock.advance(20)  # past the 5 s minimum, within 10 x 3 s
@@ -302,7 +302,7 @@ async def test_a_completed_upload_stops_being_reserved_once_counted(
     over = await call(client, "storage.getUploadUrl", _upload("b.csv", 401), headers=OPERATOR)
     assert over["error"]["data"]["code"] == "PAYLOAD_TOO_LARGE"
     clock.advance(61)  # the finished upload is in usage now and no longer reserved
-    usage_of(app.state.services).forget()
+    state_of(app.state.services).usage.forget()
     assert "result" in await call(client, "storage.getUploadUrl", _upload("b.csv", 400), headers=OPERATOR)
     over = await call(client, "storage.getUploadUrl", _upload("c.csv", 1), headers=OPERATOR)
     assert over["error"]["data"]["code"] == "PAYLOAD_TOO_LARGE"

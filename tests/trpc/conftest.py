@@ -84,18 +84,23 @@ async def boom(ctx: Context) -> Echo:
     raise ValueError("secret detail from the database")
 
 
-@probe.mutation("bump", auth=PUBLIC)
-async def bump(ctx: Context) -> Counter:
-    """Count calls (to prove a refused call never ran)."""
-    value = ctx.services.extras.get("probe.bumps", 0) + 1
-    ctx.services.extras["probe.bumps"] = value
-    return Counter(value=value)
+def counting() -> Router:
+    """`probe.bump` and `probe.bumps` around a count of their own (one per test's app)."""
+    counter = Router("probe")
+    count = [0]
 
+    @counter.mutation("bump", auth=PUBLIC)
+    async def bump(ctx: Context) -> Counter:
+        """Count calls (to prove a refused call never ran)."""
+        count[0] += 1
+        return Counter(value=count[0])
 
-@probe.query("bumps", auth=PUBLIC)
-async def bumps(ctx: Context) -> Counter:
-    """How often `bump` ran."""
-    return Counter(value=ctx.services.extras.get("probe.bumps", 0))
+    @counter.query("bumps", auth=PUBLIC)
+    async def bumps(ctx: Context) -> Counter:
+        """How often `bump` ran."""
+        return Counter(value=count[0])
+
+    return counter
 
 
 def with_plain_trpc(app: Starlette, config: Config) -> Starlette:
@@ -114,7 +119,7 @@ def with_plain_trpc(app: Starlette, config: Config) -> Starlette:
 
 @pytest.fixture
 def trpc_api(test_api: Api) -> Api:
-    return dataclasses.replace(test_api, routers=[*test_api.routers, probe])
+    return dataclasses.replace(test_api, routers=[*test_api.routers, probe, counting()])
 
 
 @pytest.fixture

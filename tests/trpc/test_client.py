@@ -25,7 +25,7 @@ DATE_MUTATION = os.environ.get("TVMS_DATE_MUTATION", "settings.update")
 async def seed_admin(database_url: str) -> None:
     db = await open_database(database_url)
     try:
-        hashed = await hash_password(PASSWORD)
+        hashed = await hash_password(PASSWORD, rounds=4)  # the server's TVMS_BCRYPT_ROUNDS below
         await db.execute(
             "INSERT INTO users (id, email, password_hash, first_name, last_name, role, disabled,"
             " token_version, password_changed_at, created_at, updated_at) VALUES (:id, :email,"
@@ -37,9 +37,8 @@ async def seed_admin(database_url: str) -> None:
 
 
 @pytest.fixture
-def seeded(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def seeded(database_url: str) -> str:
     """The test database with one ADMIN user (EMAIL / PASSWORD)."""
-    monkeypatch.setenv("TVMS_BCRYPT_ROUNDS", "4")
     anyio.run(seed_admin, database_url)
     return database_url
 

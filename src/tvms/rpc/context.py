@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -17,32 +16,34 @@ if TYPE_CHECKING:
     from tvms.clock import Clock
     from tvms.config import Config
     from tvms.db import Database
+    from tvms.limiter import RateLimiter
+    from tvms.readiness import Readiness
     from tvms.rpc.router import Procedure
     from tvms.storage import Storage
-
-T = TypeVar("T")
 
 
 @dataclass(slots=True)
 class Services:
-    """Long-lived state created by the app's lifespan and shared by every call."""
+    """Long-lived state created by the app's lifespan and shared by every call.
+
+    This and the API's own `state` are all the per-app state there is: each piece is made once,
+    in the lifespan (`tvms.app`), never on first use.
+    """
 
     config: Config
     db: Database
     storage: Storage
     cache: Cache
     clock: Clock
+    readiness: Readiness
+    """Whether the database and storage answer (`/readyz`, `system.health`)."""
+    rate_limiter: RateLimiter | None = None
+    """The count behind `tvms.ratelimit`; None when the limit is off (`TVMS_RATE_LIMIT=0`)."""
     resolver: Resolver = no_principal
     started: float = field(default_factory=time.monotonic)
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def extra(self, key: str, make: Callable[[], T], kind: type[T]) -> T:
-        """`extras[key]`, made by `make()` on first use: a router's state for this app's lifetime."""
-        value = self.extras.get(key)
-        if value is None:
-            value = self.extras[key] = make()
-        assert isinstance(value, kind)
-        return value
+    state: object = None
+    """The API's own state, made by `Api.state` once the services above exist. The core never
+    looks inside; the API reads it through one typed accessor (`procedures.state.state_of`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,10 @@
 """Routers: plain values holding procedures under dotted names.
 
 A router is something you import and hand to `create_app`; decorating a function on it
-records a `Procedure`. Nothing is registered globally. `flatten` turns routers into the
-one `dict[str, Procedure]` the dispatcher uses, and fails loudly on a bad or duplicate name.
+records a `Procedure`. Nothing is registered globally. Routers compose one way, as tRPC's
+`router({...})` does: `Router("system", include=[health, license, timezone])` is a new router
+made of those (each under its prefix), which stay as they were. `flatten` turns routers into
+the one `dict[str, Procedure]` the dispatcher uses, and fails loudly on a bad or duplicate name.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import inspect
 import re
 import typing
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -132,14 +134,33 @@ def _build(
 
 
 class Router:
-    """A group of procedures sharing a dotted prefix, e.g. `Router("system.timezone")`."""
+    """A group of procedures sharing a dotted prefix, e.g. `Router("system.timezone")`.
 
-    def __init__(self, prefix: str) -> None:
+    `include=` composes: the new router serves its own procedures (those decorated on it), then
+    each included router's, in order. An included router's prefix is this one or below it
+    (`system`, `system.timezone`); it is referenced, not copied or changed, so one module can
+    hold a part's procedures and the package's `__init__.py` the router made of its parts.
+    """
+
+    def __init__(self, prefix: str, *, include: Iterable[Router] = ()) -> None:
         for segment in prefix.split("."):
             if not _SEGMENT.match(segment):
                 raise ValueError(f"router prefix {prefix!r}: bad segment {segment!r}")
         self.prefix = prefix
         self.procedures: list[Procedure] = []
+        """This router's own procedures (not those of the routers it includes)."""
+        self.included: tuple[Router, ...] = tuple(include)
+        for part in self.included:
+            if not isinstance(part, Router):
+                raise TypeError(f"router {prefix!r}: include= takes Router values, not {type(part).__name__}")
+            if part.prefix != prefix and not part.prefix.startswith(prefix + "."):
+                raise ValueError(f"router {prefix!r} cannot include {part.prefix!r}: not under its prefix")
+
+    def walk(self) -> Iterator[Procedure]:
+        """Every procedure this router serves: its own, then each included router's, in order."""
+        yield from self.procedures
+        for part in self.included:
+            yield from part.walk()
 
     def query(
         self,
@@ -182,10 +203,11 @@ class Router:
 
 
 def flatten(routers: Iterable[Router]) -> dict[str, Procedure]:
-    """All procedures by dotted name (aliases included); raises on any bad or duplicate name."""
+    """All procedures by dotted name (aliases included); raises on any bad or duplicate name,
+    also between the routers one of them includes."""
     registry: dict[str, Procedure] = {}
     for router in routers:
-        for procedure in router.procedures:
+        for procedure in router.walk():
             for name in (procedure.name, *procedure.aliases):
                 segments = name.split(".")
                 if len(segments) < 2 or not all(_SEGMENT.match(s) for s in segments):

@@ -14,7 +14,6 @@ from tvms.security.tokens import (
     decode_token,
     encode_token,
     load_secret,
-    secret_for,
 )
 
 __all__ = [
@@ -27,7 +26,6 @@ __all__ = [
     "hash_password",
     "load_secret",
     "password_too_long",
-    "secret_for",
     "verify_dummy",
     "verify_password",
 ]

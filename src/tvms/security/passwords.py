@@ -2,7 +2,9 @@
 
 bcrypt costs ~250 ms of CPU at cost 12. It releases the GIL, so it runs in worker threads; a
 per-event-loop limiter (one slot per CPU) keeps a login storm from occupying every thread of
-anyio's shared pool. Cost: `TVMS_BCRYPT_ROUNDS` (4 to 31, default 12; tests use 4).
+anyio's shared pool. Cost: `Config.bcrypt_rounds` (`TVMS_BCRYPT_ROUNDS`, 4 to 31, default 12;
+tests use 4), read once at start-up and passed in by the caller: nothing here reads the
+environment.
 
 bcrypt 5 raises for passwords over 72 UTF-8 bytes (in hash AND verify) and passlib refuses NUL
 bytes: callers check `password_too_long` / `password_problem` first and answer with a validation
@@ -21,26 +23,10 @@ from anyio import to_thread
 from passlib.hash import bcrypt  # type: ignore[import-untyped]  # libpass ships no stubs
 
 MAX_PASSWORD_BYTES = 72
-DEFAULT_ROUNDS = 12
-MIN_ROUNDS = 4
-MAX_ROUNDS = 31
-ROUNDS_ENV = "TVMS_BCRYPT_ROUNDS"
 
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
     weakref.WeakKeyDictionary()
 )
-
-
-def bcrypt_rounds() -> int:
-    """The configured bcrypt cost, read from the environment each time (tests may change it)."""
-    raw = os.environ.get(ROUNDS_ENV, "")
-    if not raw:
-        return DEFAULT_ROUNDS
-    try:
-        rounds = int(raw)
-    except ValueError:
-        return DEFAULT_ROUNDS
-    return min(max(rounds, MIN_ROUNDS), MAX_ROUNDS)
 
 
 def password_too_long(password: str) -> bool:
@@ -83,12 +69,13 @@ def _dummy_hash(rounds: int) -> str:
     return _hash_sync("tvms-dummy-password-never-matches", rounds)
 
 
-async def hash_password(password: str) -> str:
-    """The bcrypt hash of `password` (which the caller has checked with `password_problem`)."""
+async def hash_password(password: str, *, rounds: int) -> str:
+    """The bcrypt hash of `password` at cost `rounds` (`Config.bcrypt_rounds`); the caller has
+    checked the password with `password_problem`."""
     problem = password_problem(password)
     if problem is not None:
         raise ValueError(f"password {problem}")
-    return await to_thread.run_sync(_hash_sync, password, bcrypt_rounds(), limiter=_limiter())
+    return await to_thread.run_sync(_hash_sync, password, rounds, limiter=_limiter())
 
 
 async def verify_password(password: str, hashed: str) -> bool:
@@ -98,18 +85,18 @@ async def verify_password(password: str, hashed: str) -> bool:
     return await to_thread.run_sync(_verify_sync, password, hashed, limiter=_limiter())
 
 
-async def verify_dummy(password: str) -> None:
-    """Spend the time of a real verification, so an unknown account is not told apart by timing."""
-    rounds = bcrypt_rounds()
+async def verify_dummy(password: str, *, rounds: int) -> None:
+    """Spend the time of a real verification at cost `rounds`, so an unknown account is not told
+    apart by timing."""
     dummy = await to_thread.run_sync(_dummy_hash, rounds, limiter=_limiter())
     candidate = password if password_problem(password) is None else "refused"
     await to_thread.run_sync(_verify_sync, candidate, dummy, limiter=_limiter())
 
 
-def needs_rehash(hashed: str) -> bool:
-    """True when the stored hash uses a lower cost than the configured one."""
+def needs_rehash(hashed: str, *, rounds: int) -> bool:
+    """True when the stored hash uses a lower cost than `rounds` (the configured one)."""
     try:
-        rounds = int(hashed.split("$")[2])
+        stored = int(hashed.split("$")[2])
     except (IndexError, ValueError):
         return True
-    return rounds < bcrypt_rounds()
+    return stored < rounds

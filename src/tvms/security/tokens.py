@@ -19,16 +19,13 @@ import secrets
 import stat
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import msgspec
 from jose import jwt  # type: ignore[import-untyped]  # python-jose ships no stubs
 from jose.exceptions import JOSEError  # type: ignore[import-untyped]
 
 from tvms.config import Config, ConfigError
-
-if TYPE_CHECKING:
-    from tvms.rpc import Services
 
 log = logging.getLogger("tvms.security")
 
@@ -39,7 +36,6 @@ CLOCK_SKEW_S = 60  # tokens "issued" (or valid from) further in the future than 
 ISSUER = "tvms"
 AUDIENCE = "tvms-api"
 SECRET_FILE = "secret.key"
-_EXTRAS_KEY = "tvms.security.secret"
 
 Role = Literal["ADMIN", "OPERATOR", "VIEWER"]
 
@@ -204,15 +200,6 @@ def load_secret(config: Config) -> bytes:
     if path.exists():
         return _read_key_file(path)
     return _generate_key_file(path)
-
-
-def secret_for(services: Services) -> bytes:
-    """The key, loaded once per process and kept in `services.extras`."""
-    key = services.extras.get(_EXTRAS_KEY)
-    if not isinstance(key, bytes):
-        key = load_secret(services.config)
-        services.extras[_EXTRAS_KEY] = key
-    return key
 
 
 def check_secret(config: Config) -> None:

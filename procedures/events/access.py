@@ -1,10 +1,9 @@
-"""The `events` router value; the modules beside it add their procedures to it."""
+"""Who may call the `events.*` procedures: the reviewers' rule and the calling device."""
 
 from __future__ import annotations
 
-from tvms.rpc import Context, ErrorCode, Router, RpcError, roles
+from tvms.rpc import Context, ErrorCode, RpcError, roles
 
-events = Router("events")
 REVIEWERS = roles("OPERATOR", "ADMIN")
 
 
