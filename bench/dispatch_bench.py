@@ -8,6 +8,9 @@ routing, the endpoint, dispatch, metrics, the access log at INFO written to a nu
 
 Each figure is the best of 15 runs of N requests (the best run is the one the machine's other
 load disturbed least). Run: `PYTHONPATH=src:. .venv/bin/python bench/dispatch_bench.py`.
+With `--instructions` (needs valgrind; a few minutes): instructions per request under callgrind
+for `system.getLicense` and a batch of 10 over `/rpc` and `/trpc`, which other load on the
+machine does not move.
 """
 
 from __future__ import annotations
@@ -16,10 +19,14 @@ import asyncio
 import dataclasses
 import io
 import logging
+import re
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -99,7 +106,28 @@ async def run_requests(app: ASGI, template: dict[str, Any], body: bytes, n: int)
     return elapsed
 
 
+async def check(app: ASGI, template: dict[str, Any], body: bytes) -> None:
+    """One request of the case, before it is measured: HTTP 200 and no error in the answer (a
+    JSON-RPC `error` member, or a tRPC answer's `error` key), else the figures would be of errors."""
+    message = {"type": "http.request", "body": body, "more_body": False}
+    events: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return message
+
+    async def send(event: dict[str, Any]) -> None:
+        events.append(event)
+
+    await app(dict(template), receive, send)
+    status = events[0]["status"]
+    answer = msgspec.json.decode(b"".join(event.get("body", b"") for event in events[1:]))
+    items = answer if isinstance(answer, list) else [answer]
+    if status != 200 or any("error" in item for item in items):
+        raise RuntimeError(f"{template['method']} {template['path']}: HTTP {status}, {answer}")
+
+
 async def best(app: ASGI, template: dict[str, Any], body: bytes, n: int) -> float:
+    await check(app, template, body)
     await run_requests(app, template, body, n // 10)  # warm-up
     return min([await run_requests(app, template, body, n) for _ in range(RUNS)])
 
@@ -109,6 +137,8 @@ async def best_pair(
 ) -> tuple[float, float]:
     """Best of RUNS for each of two cases, their runs alternating (A B A B ...), so that the
     machine's swings hit both alike."""
+    await check(app, *a)
+    await check(app, *b)
     await run_requests(app, *a, n // 10)
     await run_requests(app, *b, n // 10)
     first, second = [], []
@@ -118,37 +148,107 @@ async def best_pair(
     return min(first), min(second)
 
 
-async def main() -> None:
-    setup_logging(logging.INFO)
-    sys.stderr = Null()
+@asynccontextmanager
+async def bench_app() -> AsyncIterator[ASGI]:
+    """The real API plus `bench.ping`, started, on a fresh SQLite database."""
     with tempfile.TemporaryDirectory() as tmp:
-        config = Config(data_dir=Path(tmp))
+        # Every call is anonymous: the limit on anonymous calls would refuse most of them (as
+        # `make bench` runs the server, with TVMS_RATE_LIMIT=0).
+        config = Config(data_dir=Path(tmp), rate_limit=0)
         await run_migrations(config)
         the_api: Api = api()
         app = create_app(config, dataclasses.replace(the_api, routers=[*the_api.routers, trivial]))
         async with app.router.lifespan_context(app):
-            rpc = scope("POST", "/rpc", body=True)
-            rows = []
-            for size in (1, 10, 50):
-                calls = [request("bench.ping", i) for i in range(size)]
-                body = msgspec.json.encode(calls[0] if size == 1 else calls)
-                micros = await best(app, rpc, body, 20_000 // size)
-                rows.append((size, micros))
-            license_one = msgspec.json.encode(request("system.getLicense"))
-            license_ten = msgspec.json.encode([request("system.getLicense", i) for i in range(10)])
-            trpc_one = scope("GET", "/trpc/system.getLicense")
-            names = ",".join(["system.getLicense"] * 10)
-            trpc_ten = scope("GET", f"/trpc/{names}", query=b"batch=1&input=" + quote("{}").encode())
-            pairs = [
-                (
-                    "system.getLicense, 1 call",
-                    *await best_pair(app, (rpc, license_one), (trpc_one, b""), 5_000),
-                ),
-                (
-                    "system.getLicense, batch of 10",
-                    *await best_pair(app, (rpc, license_ten), (trpc_ten, b""), 1_000),
-                ),
-            ]
+            yield app
+
+
+def cases() -> dict[str, tuple[dict[str, Any], bytes, int]]:
+    """The cases counted in instructions: (scope, body, requests to run)."""
+    rpc = scope("POST", "/rpc", body=True)
+    names = ",".join(["system.getLicense"] * 10)
+    return {
+        "POST /rpc, system.getLicense": (rpc, msgspec.json.encode(request("system.getLicense")), 1000),
+        "POST /rpc, batch of 10": (
+            rpc,
+            msgspec.json.encode([request("system.getLicense", i) for i in range(10)]),
+            300,
+        ),
+        "GET /trpc, system.getLicense": (scope("GET", "/trpc/system.getLicense"), b"", 1000),
+        "GET /trpc, batch of 10": (
+            scope("GET", f"/trpc/{names}", query=b"batch=1&input=" + quote("{}").encode()),
+            b"",
+            300,
+        ),
+    }
+
+
+async def counted(name: str) -> None:
+    """Run one case between two markers that callgrind is told to zero and dump at."""
+    setup_logging(logging.INFO)
+    sys.stderr = Null()
+    template, body, n = cases()[name]
+    async with bench_app() as app:
+        await check(app, template, body)
+        await run_requests(app, template, body, 300)  # warm-up
+        zlib.crc32(b"")  # callgrind --zero-before=crc32
+        await run_requests(app, template, body, n)
+        await asyncio.sleep(0)  # the access log writes the lines of these requests here
+        zlib.adler32(b"")  # callgrind --dump-before=adler32
+
+
+def instructions() -> None:
+    """Instructions per request under callgrind: robust where timings are not (a shared machine)."""
+    print("| case | instructions per request |")
+    print("|---|---|")
+    for name, (_, _, n) in cases().items():
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "callgrind.out"
+            subprocess.run(
+                [
+                    "valgrind",
+                    "--tool=callgrind",
+                    "--zero-before=crc32",
+                    "--dump-before=adler32",
+                    f"--callgrind-out-file={out}",
+                    sys.executable,
+                    __file__,
+                    "--count",
+                    name,
+                ],
+                check=True,
+                capture_output=True,
+            )
+            dump = Path(f"{out}.1").read_text()
+            total = int(re.search(r"^summary: (\d+)", dump, re.MULTILINE).group(1))  # type: ignore[union-attr]
+            print(f"| {name} | {total / n:,.0f} |")
+
+
+async def main() -> None:
+    setup_logging(logging.INFO)
+    sys.stderr = Null()
+    async with bench_app() as app:
+        rpc = scope("POST", "/rpc", body=True)
+        rows = []
+        for size in (1, 10, 50):
+            calls = [request("bench.ping", i) for i in range(size)]
+            body = msgspec.json.encode(calls[0] if size == 1 else calls)
+            micros = await best(app, rpc, body, 20_000 // size)
+            rows.append((size, micros))
+        license_one = msgspec.json.encode(request("system.getLicense"))
+        license_ten = msgspec.json.encode([request("system.getLicense", i) for i in range(10)])
+        trpc_one = scope("GET", "/trpc/system.getLicense")
+        names = ",".join(["system.getLicense"] * 10)
+        trpc_ten = scope("GET", f"/trpc/{names}", query=b"batch=1&input=" + quote("{}").encode())
+        pairs = [
+            (
+                "system.getLicense, 1 call",
+                *await best_pair(app, (rpc, license_one), (trpc_one, b""), 5_000),
+            ),
+            (
+                "system.getLicense, batch of 10",
+                *await best_pair(app, (rpc, license_ten), (trpc_ten, b""), 1_000),
+            ),
+        ]
     sys.stderr = sys.__stderr__
     print(f"# in-process, whole ASGI app, access log at INFO (to a null stream), best of {RUNS} runs")
     print("| POST /rpc, bench.ping | µs per request | µs per call |")
@@ -165,4 +265,9 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if sys.argv[1:2] == ["--instructions"]:
+        instructions()
+    elif sys.argv[1:2] == ["--count"]:
+        asyncio.run(counted(sys.argv[2]))
+    else:
+        asyncio.run(main())

@@ -87,6 +87,21 @@ def trpc(procedure: str, input: str | None = None, n: int = 1) -> Request:
     return Request("GET", f"/trpc/{','.join([procedure] * n)}?batch=1&input=" + quote("{}"), calls=n)
 
 
+def verify(base: str, request: Request) -> None:
+    """One request of a case before it is measured: HTTP 200 and no error in the answer (a
+    JSON-RPC `error` member, a tRPC answer's `error` key), or the run stops: a figure of
+    refusals (say, TOO_MANY_REQUESTS inside HTTP 200) must not pass for one of calls."""
+    headers = {"content-type": "application/json"} if request.body else {}
+    response = httpx.request(request.method, base + request.path, content=request.body, headers=headers)
+    answer = response.json() if response.status_code == 200 else None
+    items = answer if isinstance(answer, list) else [answer]
+    if response.status_code != 200 or any(not isinstance(item, dict) or "error" in item for item in items):
+        where = f"{request.method} {base}{request.path}"
+        raise RuntimeError(f"bench: {where} answered {response.status_code}: {response.text[:500]}")
+    if len(items) != request.calls:
+        raise RuntimeError(f"bench: {base}{request.path} answered {len(items)} calls, not {request.calls}")
+
+
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
@@ -240,6 +255,9 @@ def side_by_side(
     ours: str, theirs: str, cases: list[tuple[str, Request, Request]], scripts: Path
 ) -> list[Row]:
     rows = [Row(name, [], [], []) for name, _, _ in cases]
+    for _, mine, reference in cases:
+        verify(theirs, reference)
+        verify(ours, mine)
     for _, mine, reference in cases:  # warm-up: JITs, caches, connection pools
         wrk(theirs, reference, scripts, 1)
         wrk(ours, mine, scripts, 1)

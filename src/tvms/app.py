@@ -20,7 +20,7 @@ from starlette.middleware import Middleware as AsgiMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tvms import __version__
@@ -31,6 +31,7 @@ from tvms.config import Config
 from tvms.console import console_fallback
 from tvms.db import open_database
 from tvms.limiter import RateLimiter
+from tvms.logs import AccessLog
 from tvms.readiness import Readiness
 from tvms.rpc import Dispatcher, Middleware, Resolver, Router, Services, flatten
 from tvms.rpc.auth import no_principal, roles
@@ -41,7 +42,7 @@ from tvms.rpc.http import RpcEndpoint, credentials_of
 from tvms.rpc.metrics import Metrics, exposition, forget_dead_processes
 from tvms.rpc.openrpc import build_document, with_server
 from tvms.rpc.origin import base_url
-from tvms.rpc.request_id import RequestIdMiddleware, request_id_of
+from tvms.rpc.request_id import RequestIdMiddleware, assign_request_id, request_id_of
 from tvms.rpc.service_metrics import Scrape, ServiceMetrics, cluster_families
 from tvms.storage import open_storage
 from tvms.trpc import trpc_routes
@@ -101,67 +102,94 @@ def _cors(origins: Sequence[str]) -> AsgiMiddleware:
     )
 
 
-class _RpcFastPath:
-    """`POST /rpc` without an `Origin` header (servers, scripts, the generated clients: no CORS
-    to apply) goes straight to the guard and the endpoint; every other request through
-    Starlette's whole stack. Measured, that stack (CORS, error pages, routing) cost as much per
-    request as the endpoint itself. The answer is the same either way, `Vary: Origin` included.
+class _FastPath:
+    """`POST /rpc` and `/trpc/…` without an `Origin` header (servers, scripts, the generated
+    clients: no CORS to apply) go straight to the guard and their endpoint; every other request
+    through Starlette's whole stack. Measured, that stack (CORS, error pages, routing) cost as
+    much per request as the endpoint itself. The answer is the same either way, `Vary: Origin`
+    included: the `/trpc` route is matched by its own `Route` (path parameters, 405s and all).
     """
 
-    def __init__(self, full: ASGIApp, rpc: ASGIApp, *, vary: bool) -> None:
+    def __init__(
+        self, full: ASGIApp, rpc: ASGIApp, trpc: tuple[Route, ASGIApp] | None, *, vary: bool
+    ) -> None:
         self.full = full
         self.rpc = rpc
+        self.trpc = trpc
         self.vary = vary
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/rpc" or scope["method"] != "POST":
+        if scope["type"] != "http":
             await self.full(scope, receive, send)
             return
-        for key, _ in scope["headers"]:
+        path: str = scope["path"]
+        child: Scope | None = None
+        if path == "/rpc" and scope["method"] == "POST":
+            app = self.rpc
+        elif self.trpc is not None and path.startswith("/trpc/"):
+            route, app = self.trpc
+            match, child = route.matches(scope)
+            if match is not Match.FULL:
+                await self.full(scope, receive, send)
+                return
+        else:
+            await self.full(scope, receive, send)
+            return
+        given = None
+        for key, value in scope["headers"]:
             if key == b"origin":
                 await self.full(scope, receive, send)
                 return
+            if key == b"x-request-id" and given is None:
+                given = value
+        if child is not None:
+            scope.update(child)  # what the router does with the route it matched
+        # What the request id middleware and CORS (a request without Origin) add, in one step.
+        request_id = (b"x-request-id", assign_request_id(scope, given))
+        added = [_VARY_ORIGIN, request_id] if self.vary else [request_id]
         started = False
 
-        async def send_varied(message: Message) -> None:
+        async def send_headed(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                if self.vary:
-                    message["headers"] = [*message.get("headers", []), _VARY_ORIGIN]
+                message["headers"] = [*message.get("headers", []), *added]
             await send(message)
 
         try:
-            await self.rpc(scope, receive, send_varied)
+            await app(scope, receive, send_headed)
         except Exception:  # what Starlette's error middleware does on the other path
-            log.exception("internal error serving POST /rpc (request %s)", request_id_of(scope))
+            log.exception(
+                "internal error serving %s %s (request %s)", scope["method"], path, request_id_of(scope)
+            )
             if started:
                 raise
-            await send_varied(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-                }
-            )
-            await send_varied({"type": "http.response.body", "body": b"Internal Server Error"})
+            headers = [*_ERROR_PAGE_HEADERS, request_id]
+            await send({"type": "http.response.start", "status": 500, "headers": headers})
+            await send({"type": "http.response.body", "body": _ERROR_PAGE})
 
 
+_ERROR_PAGE = b"Internal Server Error"
+_ERROR_PAGE_HEADERS = (  # Starlette's page, outside CORS: no Vary
+    (b"content-length", str(len(_ERROR_PAGE)).encode()),
+    (b"content-type", b"text/plain; charset=utf-8"),
+)
 _VARY_ORIGIN = (b"vary", b"Origin")
 
 
 class _Application(Starlette):
     """Starlette with the request id outermost, so that even its own 500 page carries one, and
-    the fast path for `POST /rpc` just inside it."""
+    in front of both the fast path for `POST /rpc` and `/trpc/…` (which sets the id itself)."""
 
     fast_rpc: ASGIApp | None = None
+    fast_trpc: tuple[Route, ASGIApp] | None = None
     vary: bool = True
 
     def build_middleware_stack(self) -> ASGIApp:
         full = super().build_middleware_stack()
         if self.fast_rpc is None:
             return RequestIdMiddleware(full)
-        return RequestIdMiddleware(_RpcFastPath(full, self.fast_rpc, vary=self.vary))
+        return _FastPath(RequestIdMiddleware(full), self.fast_rpc, self.fast_trpc, vary=self.vary)
 
 
 def create_app(
@@ -176,6 +204,7 @@ def create_app(
     registry = flatten(api.routers)
     metrics = Metrics(config.metrics_dir)
     service_metrics = ServiceMetrics(metrics.registry)
+    access_log = AccessLog()  # this app's lines, written once per event-loop turn
     budget = BodyBudget(config.body_buffer_bytes)
     endpoint = RpcEndpoint(
         None,
@@ -237,6 +266,7 @@ def create_app(
                 max_batch=config.max_batch,
                 discover=lambda caller: document_bytes(caller.credentials),
                 metrics=metrics,
+                access_log=access_log,
                 validate_output=validate_output,
             )
             app.state.services = services
@@ -280,6 +310,13 @@ def create_app(
             return PlainTextResponse(exc.message + "\n", status_code=exc.code.http_status, headers=headers)
         return await prometheus(request)
 
+    (trpc,) = trpc_routes(
+        lambda: endpoint.dispatcher,
+        max_body=config.max_body_bytes,
+        timeout=config.request_timeout,
+        budget=budget,
+        body_timeout=config.body_timeout,
+    )
     routes: list[BaseRoute] = [
         Route("/rpc", endpoint, methods=None),
         Route("/rpc/{procedure}", endpoint, methods=None),
@@ -288,19 +325,14 @@ def create_app(
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
         Route("/api/v1/metrics/export", metrics_export, methods=["GET"]),
-        *trpc_routes(
-            lambda: endpoint.dispatcher,
-            max_body=config.max_body_bytes,
-            timeout=config.request_timeout,
-            budget=budget,
-            body_timeout=config.body_timeout,
-        ),
+        trpc,
         *api.routes,
     ]
     # CORS outermost, so that the guard's refusals carry its headers too.
     middleware = [_cors(config.cors_origins), AsgiMiddleware(HttpGuard, body_timeout=config.body_timeout)]
     app = _Application(routes=routes, middleware=middleware, lifespan=lifespan)
     app.fast_rpc = HttpGuard(endpoint, body_timeout=config.body_timeout)
+    app.fast_trpc = (trpc, HttpGuard(trpc.handle, body_timeout=config.body_timeout))
     app.vary = "*" not in config.cors_origins  # as the CORS middleware answers a request without Origin
     app.router.default = console_fallback(app.router.not_found)  # when no route matched
     app.state.registry = registry

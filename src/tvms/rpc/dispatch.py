@@ -25,7 +25,6 @@ from tvms.rpc.nul import has_raw, may_hold_nul, refuse_nul
 from tvms.rpc.router import Procedure
 
 log = logging.getLogger("tvms.rpc")
-access_log = AccessLog()
 
 Next = Callable[[Context], Awaitable[Any]]
 Middleware = Callable[[Context, Next], Awaitable[Any]]
@@ -142,12 +141,14 @@ class Dispatcher:
         max_batch: int = 100,
         discover: Callable[[Caller], bytes] | None = None,
         metrics: Metrics | None = None,
+        access_log: AccessLog | None = None,
         validate_output: bool = False,
     ) -> None:
         self.registry = registry
         self.services = services
         self.max_batch = max_batch
         self.metrics = metrics if metrics is not None else Metrics()
+        self.access_log = access_log if access_log is not None else AccessLog()
         self.validate_output = validate_output
         self._discover = discover
         # Queries skip the mutation-only wrappers (the audit log) entirely: no cost per read.
@@ -259,8 +260,8 @@ class Dispatcher:
             return
         caller.finished = []
         self.metrics.record([(name, outcome, seconds) for name, _, outcome, seconds, _ in calls])
-        if access_log.enabled():
-            access_log.request(request_id, calls)
+        if self.access_log.enabled():
+            self.access_log.request(request_id, calls)
 
     # ----- one request object ---------------------------------------------------------------
 
@@ -299,7 +300,12 @@ class Dispatcher:
                 path=name[:_MAX_ECHOED_NAME],
                 request_id=request_id,
             )
-        body, _ = await self._call(procedure, name, params, id, caller, request_id)
+        try:  # what `_call` does, inline: this runs for every call of a batch
+            result: bytes = await self.call(procedure, name, params, caller, request_id, convert=_encode)
+        except RpcError as exc:
+            body = error_body(exc.code, exc.message, id=id, path=name, request_id=request_id, extra=exc.data)
+        else:
+            body = b'{"jsonrpc":"2.0","result":' + result + b',"id":' + _encode(id) + b"}"
         return None if notification else body
 
     def _invalid(self, raw: bytes | msgspec.Raw, request_id: str) -> bytes:
@@ -373,7 +379,16 @@ class Dispatcher:
             log.exception("internal error in %s", path, extra={"fields": {"requestId": request_id}})
             self._observe(ctx, caller, started, ErrorCode.INTERNAL_SERVER_ERROR)
             raise RpcError(ErrorCode.INTERNAL_SERVER_ERROR, "Internal server error") from None
-        self._observe(ctx, caller, started, None)
+        principal = ctx.principal  # `_observe(…, None)`, inline: the path of every call
+        caller.finished.append(
+            (
+                procedure.name,
+                procedure.kind,
+                "OK",
+                time.perf_counter() - started,
+                None if principal is None else principal.id,
+            )
+        )
         return value
 
     def _observe(self, ctx: Context, caller: Caller, started: float, code: ErrorCode | None) -> None:

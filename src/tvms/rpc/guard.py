@@ -14,6 +14,7 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tvms.rpc.deadline import within
 from tvms.rpc.dispatch import error_body
 from tvms.rpc.errors import ErrorCode
 from tvms.rpc.request_id import request_id_of
@@ -86,8 +87,7 @@ class HttpGuard:
                 request_id_of(scope),
             )
             return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.body_timeout
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
         body_done = False
         started = False
 
@@ -95,9 +95,8 @@ class HttpGuard:
             nonlocal body_done
             if body_done:  # after the body only a disconnect can come: no deadline on that
                 return await receive()
-            try:
-                async with asyncio.timeout_at(deadline):
-                    message = await receive()
+            try:  # the timer is armed only if the body is not already there
+                message = await within(receive(), deadline)
             except TimeoutError:
                 raise BodyTimeout from None
             if message["type"] != "http.request" or not message.get("more_body", False):

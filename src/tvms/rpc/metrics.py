@@ -16,7 +16,7 @@ import math
 import os
 import re
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Sequence
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, values
@@ -81,8 +81,15 @@ class Metrics:
     def observe(self, procedure: str, outcome: str, seconds: float) -> None:
         self.record(((procedure, outcome, seconds),))
 
-    def record(self, observations: Iterable[Observation]) -> None:
+    def record(self, observations: Sequence[Observation]) -> None:
         """Add the calls of one request: one update per distinct procedure and outcome."""
+        if len(observations) == 1:  # one call, most requests: nothing to group
+            procedure, outcome, seconds = observations[0]
+            self._counter(procedure, outcome).inc(1)
+            child = self._histogram(procedure)
+            child._buckets[bisect_left(BUCKETS, seconds)].inc(1)
+            child._sum.inc(seconds)
+            return
         counts: dict[tuple[str, str], int] = {}
         histograms: dict[str, list[float]] = {}  # bucket counts (the last is +Inf), then the sum
         for procedure, outcome, seconds in observations:
@@ -94,20 +101,27 @@ class Metrics:
             histogram[bisect_left(BUCKETS, seconds)] += 1
             histogram[-1] += seconds
         for key, count in counts.items():
-            counter = self._counters.get(key)
-            if counter is None:
-                counter = self._counters[key] = self.calls.labels(*key)
-            counter.inc(count)
+            self._counter(*key).inc(count)
         for procedure, histogram in histograms.items():
-            child = self._histograms.get(procedure)
-            if child is None:
-                child = self._histograms[procedure] = self.latency.labels(procedure)
+            child = self._histogram(procedure)
             # Histogram.observe adds one observation; these are the same two updates (its
             # non-cumulative bucket and its sum) for many observations at once.
             for index, hits in enumerate(histogram[:-1]):
                 if hits:
                     child._buckets[index].inc(hits)
             child._sum.inc(histogram[-1])
+
+    def _counter(self, procedure: str, outcome: str) -> Counter:
+        counter = self._counters.get((procedure, outcome))
+        if counter is None:
+            counter = self._counters[procedure, outcome] = self.calls.labels(procedure, outcome)
+        return counter
+
+    def _histogram(self, procedure: str) -> Histogram:
+        child = self._histograms.get(procedure)
+        if child is None:
+            child = self._histograms[procedure] = self.latency.labels(procedure)
+        return child
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric (summed over workers)."""

@@ -19,10 +19,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from tvms.rpc.context import Caller
+from tvms.rpc.deadline import within
 from tvms.rpc.dispatch import Dispatcher
 from tvms.rpc.errors import ErrorCode, RpcError
 from tvms.rpc.guard import BodyBudget, BodyRefused, BodyTimeout
@@ -40,6 +41,8 @@ _encode = msgspec.json.Encoder().encode
 _MAX_ECHOED_PATH = 200
 _ACCEPTED_METHOD = {"query": "GET", "mutation": "POST"}
 _BODY_REFUSALS = (ErrorCode.PAYLOAD_TOO_LARGE, ErrorCode.TIMEOUT, ErrorCode.TOO_MANY_REQUESTS)
+_RESULT_OPENING, _RESULT_CLOSING = b'{"result":{"data":', b"}}"
+_SUPERJSON_OPENING, _SUPERJSON_CLOSING = b'{"json":', b"}"
 
 
 class _Outcome:
@@ -85,7 +88,7 @@ class TrpcEndpoint:
         self.budget = budget
         self.body_timeout = body_timeout
         self.transformer: Transformer = TRANSFORMERS[transformer]
-        self._encoders: dict[str, Callable[[Any], bytes]] = {}
+        self._encoders: dict[str, tuple[Callable[[Any], bytes], bytes, bytes]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         dispatcher = self._dispatcher()
@@ -118,14 +121,11 @@ class TrpcEndpoint:
             return
         inputs = self._inputs(raw, batch, len(names))
         caller = Caller(credentials_of(scope))
-        outcomes: list[_Outcome] = []
+        deadline = None if self.timeout is None else asyncio.get_running_loop().time() + self.timeout
         try:
-            async with asyncio.timeout(self.timeout):
-                for index, (name, procedure) in enumerate(zip(names, procedures, strict=True)):
-                    value = inputs if isinstance(inputs, RpcError) else inputs[index]
-                    outcomes.append(
-                        await self._one(dispatcher, method, name, procedure, value, caller, request_id)
-                    )
+            outcomes = await within(
+                self._calls(dispatcher, method, names, procedures, inputs, caller, request_id), deadline
+            )
         except TimeoutError:
             error = RpcError(ErrorCode.TIMEOUT, f"Request timed out after {self.timeout} s")
             await self._fail(send, error, request_id)
@@ -137,6 +137,23 @@ class TrpcEndpoint:
         allow = next((o.allow for o in reversed(outcomes) if o.allow is not None), None)
         body = b"[" + b",".join(o.body for o in outcomes) + b"]" if batch else outcomes[0].body
         await send_json(send, status, body, allow=allow)
+
+    async def _calls(
+        self,
+        dispatcher: Dispatcher,
+        method: str,
+        names: Sequence[str],
+        procedures: Sequence[Procedure | None],
+        inputs: list[Any] | RpcError,
+        caller: Caller,
+        request_id: str,
+    ) -> list[_Outcome]:
+        """The request's calls, one after the other, in order."""
+        outcomes: list[_Outcome] = []
+        for index, (name, procedure) in enumerate(zip(names, procedures, strict=True)):
+            value = inputs if isinstance(inputs, RpcError) else inputs[index]
+            outcomes.append(await self._one(dispatcher, method, name, procedure, value, caller, request_id))
+        return outcomes
 
     # ----- the request as a whole -----------------------------------------------------------
 
@@ -251,7 +268,7 @@ class TrpcEndpoint:
                 raise value
             status_of = procedure.get_status  # e.g. health: 503 while the replica cannot serve
             status = 200
-            encode = self._encoders.get(procedure.name) or self._encoder(procedure)
+            encode, opening, closing = self._encoders.get(procedure.name) or self._encoder(procedure)
             if status_of is None:
                 convert = encode
             else:
@@ -266,17 +283,18 @@ class TrpcEndpoint:
             shape = error_shape(exc, path=echoed, request_id=request_id)
             body = b'{"error":' + self.transformer.wrap(_encode(shape)) + b"}"
             return _Outcome(http_status(exc), body, allow)
-        return _Outcome(status, b'{"result":{"data":' + data + b"}}")
+        return _Outcome(status, opening + data + closing)
 
-    def _encoder(self, procedure: Procedure) -> Callable[[Any], bytes]:
-        """The output encoder of a procedure, chosen once from its output type."""
-        encoder = self.transformer.encode_output
+    def _encoder(self, procedure: Procedure) -> tuple[Callable[[Any], bytes], bytes, bytes]:
+        """The output encoder of a procedure, chosen once from its output type, and the bytes
+        around what it encodes in a result: `{"result":{"data":…}}`."""
+        chosen = (self.transformer.encode_output, _RESULT_OPENING, _RESULT_CLOSING)
         if self.transformer.name == "superjson" and not _may_hold_dates(
             msgspec.inspect.type_info(procedure.output_type), set()
-        ):
-            encoder = _superjson_without_dates
-        self._encoders[procedure.name] = encoder
-        return encoder
+        ):  # what `_superjson_without_dates` gives, with its envelope joined to the result's
+            chosen = (_encode, _RESULT_OPENING + _SUPERJSON_OPENING, _SUPERJSON_CLOSING + _RESULT_CLOSING)
+        self._encoders[procedure.name] = chosen
+        return chosen
 
     # ----- sending --------------------------------------------------------------------------
 
@@ -320,7 +338,7 @@ def _may_hold_dates(info: msgspec.inspect.Type, seen: set[int]) -> bool:
 def _superjson_without_dates(value: Any) -> bytes:
     """superjson's envelope of a value that holds no datetime: `{"json": value}`, encoded in one
     step (what `encode_output` gives for such a value, without walking it in Python)."""
-    return b'{"json":' + _encode(value) + b"}"
+    return _SUPERJSON_OPENING + _encode(value) + _SUPERJSON_CLOSING
 
 
 def _params(value: Any) -> bytes:
@@ -345,7 +363,7 @@ def trpc_routes(
     body_timeout: float = 30.0,
     prefix: str = "/trpc",
     transformer: TransformerName = "superjson",
-) -> list[BaseRoute]:
+) -> list[Route]:
     """The routes serving the tRPC wire format under `prefix` (one route: `{prefix}/{path}`).
 
     `budget` is the app's bound on bytes held by unfinished bodies (shared with `/rpc`); without
