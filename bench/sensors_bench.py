@@ -67,8 +67,8 @@ CASES: list[tuple[str, str, dict[str, Any] | None]] = [
 
 async def populate(url: str) -> None:
     from procedures.demo_city import seed_demo_city
-    from tvms.cli import schema_text
     from tvms.db import migrate, open_database
+    from tvms.db.migrate import schema_text
 
     db = await open_database(url)
     try:

@@ -27,6 +27,7 @@ from procedures.users.store import add_user
 from tvms.clock import Clock
 from tvms.config import Config
 from tvms.db import Database, IntegrityError, open_database
+from tvms.db.migrate import run_migrations
 from tvms.ids import new_id
 from tvms.rpc import RpcError
 from tvms.security.passwords import hash_password
@@ -103,8 +104,6 @@ async def _audit(db: Database, clock: Clock, procedure: str, target_id: str) -> 
 
 
 async def _open(config: Config) -> Database:
-    from tvms.cli import run_migrations  # the CLI owns migrations; imported late to avoid a cycle
-
     await run_migrations(config)
     return await open_database(config.resolved_database_url)
 

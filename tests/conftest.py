@@ -16,10 +16,10 @@ from starlette.applications import Starlette
 from procedures import api
 from tests.support import asgi_client, running_app, test_resolver
 from tvms.app import Api
-from tvms.cli import schema_text
 from tvms.clock import ManualClock
 from tvms.config import Config
 from tvms.db import migrate, open_database
+from tvms.db.migrate import schema_text
 from tvms.db.testing import drop_database, fresh_database_url
 
 # bcrypt at cost 4 in tests (production uses 12): the suite hashes hundreds of passwords.

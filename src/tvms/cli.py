@@ -10,7 +10,6 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 import msgspec
 
@@ -20,35 +19,12 @@ from tvms.clientgen import register as register_gen_client
 from tvms.config import ENVIRONMENT, SERVERS, Config, ConfigError, load_config, log_level_number
 from tvms.conformance import register as register_conformance
 from tvms.db import DatabaseError
+from tvms.db.migrate import run_migrations
 from tvms.edge.command import register as register_edge
 from tvms.logs import setup_logging
 from tvms.security.tokens import load_secret
 
 log = logging.getLogger("tvms.serve")
-
-# In a checkout the top-level schema.sql is the one source; a built wheel carries a copy of it
-# inside the package (setup.py's build step).
-SCHEMA = Path(__file__).resolve().parents[2] / "schema.sql"
-PACKAGED_SCHEMA = Path(__file__).resolve().with_name("schema.sql")
-
-
-def schema_text() -> str:
-    """schema.sql from the source tree, or the copy installed with the package."""
-    for path in (SCHEMA, PACKAGED_SCHEMA):
-        if path.is_file():
-            return path.read_text()
-    raise ConfigError("schema.sql is missing: neither in the source tree nor in the installed package")
-
-
-async def run_migrations(config: Config) -> int:
-    from tvms.db import migrate, open_database
-
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    db = await open_database(config.resolved_database_url)
-    try:
-        return await migrate(db, schema_text())
-    finally:
-        await db.close()
 
 
 def require_shared_secret(config: Config) -> None:
