@@ -32,8 +32,9 @@ from tvms.console import console_fallback
 from tvms.db import open_database
 from tvms.readiness import readiness
 from tvms.rpc import Dispatcher, Middleware, Resolver, Router, Services, flatten
-from tvms.rpc.auth import no_principal, roles
-from tvms.rpc.context import Credentials
+from tvms.rpc.auth import roles
+from tvms.rpc.context import no_principal
+from tvms.rpc.credentials import Credentials
 from tvms.rpc.errors import ErrorCode, RpcError
 from tvms.rpc.guard import BodyBudget, HttpGuard
 from tvms.rpc.http import RpcEndpoint, credentials_of

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,9 +105,22 @@ def _database_url(raw: str) -> str:
     )
 
 
-def _public_url(raw: str) -> str:
-    from tvms.rpc.origin import valid_host
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(
+    rf"(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]{{2,45}}\])(?::(?:[1-9][0-9]{{0,4}}))?",
+)
 
+
+def valid_host(value: str) -> bool:
+    """`host[:port]` as a Host header may carry it, and nothing else (no path, user, spaces):
+    what `TVMS_PUBLIC_URL` must name, and what `tvms.rpc.origin` accepts from a request."""
+    if len(value) > 260 or not _HOST.fullmatch(value):
+        return False
+    _, colon, port = value.rpartition(":")
+    return not colon or "]" in port or int(port) <= 65535
+
+
+def _public_url(raw: str) -> str:
     parts = urlsplit(raw)
     if (
         parts.scheme not in ("http", "https")

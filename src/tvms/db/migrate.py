@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 from tvms.config import Config
 
-from ._base import Database, Transaction, open_database
+from ._base import Database, Transaction
+from ._open import open_database
 
 _MARKER = re.compile(r"--\s*migration:\s*(\d+)\s*", re.IGNORECASE)
 _MARKER_LIKE = re.compile(r"--\s*migration\b", re.IGNORECASE)

@@ -11,7 +11,8 @@ from urllib.parse import parse_qs
 
 from starlette.types import Message, Receive, Scope, Send
 
-from tvms.rpc.context import Caller, Credentials
+from tvms.rpc.context import Caller
+from tvms.rpc.credentials import Credentials
 from tvms.rpc.dispatch import Dispatcher, error_body
 from tvms.rpc.errors import ErrorCode
 from tvms.rpc.guard import BodyBudget, BodyRefused, BodyTimeout
