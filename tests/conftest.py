@@ -27,10 +27,17 @@ os.environ.setdefault("TVMS_BCRYPT_ROUNDS", "4")
 
 POSTGRES_SERVER = os.environ.get("TVMS_TEST_DATABASE_URL")
 ENGINE = "postgresql" if POSTGRES_SERVER else "sqlite"
+# TVMS_TEST_DB_FAST_PATHS=0: the app fixtures run with the database layer's fast paths off
+# (Config.db_fast_paths), so CI can run any subset of the suite that way.
+_FAST_PATHS_SETTING = os.environ.get("TVMS_TEST_DB_FAST_PATHS", "1")
+if _FAST_PATHS_SETTING not in ("0", "1"):
+    raise pytest.UsageError(f"TVMS_TEST_DB_FAST_PATHS must be 0 or 1, got {_FAST_PATHS_SETTING!r}")
+DB_FAST_PATHS = _FAST_PATHS_SETTING == "1"
 
 
 def pytest_report_header() -> str:
-    return f"tvms: database engine {ENGINE}" + (f" ({POSTGRES_SERVER})" if POSTGRES_SERVER else "")
+    server = f" ({POSTGRES_SERVER})" if POSTGRES_SERVER else ""
+    return f"tvms: database engine {ENGINE}{server}, fast paths {'on' if DB_FAST_PATHS else 'off'}"
 
 
 @pytest.fixture
@@ -80,7 +87,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Config:
-    return Config(data_dir=tmp_path, database_url=database_url)
+    return Config(data_dir=tmp_path, database_url=database_url, db_fast_paths=DB_FAST_PATHS)
 
 
 @pytest.fixture

@@ -202,7 +202,7 @@ def create_app(
         async with AsyncExitStack() as stack:
             if config.metrics_dir is not None:
                 forget_dead_processes(config.metrics_dir)
-            db = await open_database(config.resolved_database_url)
+            db = await open_database(config.resolved_database_url, fast_paths=config.db_fast_paths)
             stack.push_async_callback(db.close)
             storage = open_storage(config.resolved_storage_url, config=config)
             stack.push_async_callback(storage.close)

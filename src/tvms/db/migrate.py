@@ -160,7 +160,7 @@ async def run_migrations(config: Config) -> int:
     """Apply the schema to the configured database (creating the data directory first); return
     the resulting version."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    db = await open_database(config.resolved_database_url)
+    db = await open_database(config.resolved_database_url, fast_paths=config.db_fast_paths)
     try:
         return await migrate(db, schema_text())
     finally:
