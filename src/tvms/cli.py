@@ -13,7 +13,6 @@ from dataclasses import replace
 
 import msgspec
 
-from procedures import seed
 from tvms import __version__
 from tvms.clientgen import register as register_gen_client
 from tvms.config import ENVIRONMENT, SERVERS, Config, ConfigError, load_config, log_level_number
@@ -23,6 +22,7 @@ from tvms.db.migrate import run_migrations
 from tvms.edge.command import register as register_edge
 from tvms.logs import setup_logging
 from tvms.security.tokens import load_secret
+from tvms.seeding import register as register_seeding
 
 log = logging.getLogger("tvms.serve")
 
@@ -132,7 +132,7 @@ def parser() -> argparse.ArgumentParser:
     ).set_defaults(run=_openrpc)
     register_gen_client(commands)
     register_conformance(commands)
-    seed.register(commands)
+    register_seeding(commands)
     register_edge(commands)
     for name, command in commands.choices.items():  # a subcommand's help is at least its summary
         if command.description is None:

@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from procedures.demo_city import DAY_MS, HISTORY_DAYS
 from procedures.events.ingest import INSERT
 from procedures.events.schemas import NOT_VIOLATIONS
 from tvms.db import Database
 from tvms.ids import new_id
+from tvms.seeding.demo_city import DAY_MS, HISTORY_DAYS
 
 Progress = Callable[[int, int], None]
 
