@@ -1,5 +1,10 @@
 """The `tvms` command: serve, migrate, openrpc, gen-client, conformance, seed, create-user, agent,
-simulate."""
+simulate.
+
+Importing this module builds no app: the API (`procedures`), the HTTP server stack and the
+token signing libraries are imported by the subcommands that use them, so `tvms --help` and
+the tools stay light (tests/test_cli.py checks it).
+"""
 
 from __future__ import annotations
 
@@ -21,7 +26,6 @@ from tvms.db import DatabaseError
 from tvms.db.migrate import run_migrations
 from tvms.edge.command import register as register_edge
 from tvms.logs import setup_logging
-from tvms.security.tokens import load_secret
 from tvms.seeding import register as register_seeding
 
 log = logging.getLogger("tvms.serve")
@@ -39,6 +43,7 @@ def require_shared_secret(config: Config) -> None:
 
 
 def _serve(args: argparse.Namespace, config: Config) -> int:
+    from tvms.security.tokens import load_secret
     from tvms.server import serve
 
     config = replace(
