@@ -70,9 +70,9 @@ async def _seed(env: dict[str, str], count: int) -> list[str]:
     concurrent checks per address)."""
     os.environ.update(env)
     from procedures.users.store import insert_user
-    from tvms.cli import run_migrations
     from tvms.config import load_config
     from tvms.db import open_database
+    from tvms.db.migrate import run_migrations
     from tvms.security.passwords import hash_password
 
     config = load_config()

@@ -35,8 +35,8 @@ import msgspec
 
 from procedures import api
 from tvms.app import Api, create_app
-from tvms.cli import run_migrations
 from tvms.config import Config
+from tvms.db.migrate import run_migrations
 from tvms.logs import setup_logging
 from tvms.rpc import PUBLIC, Context, Router
 

@@ -33,13 +33,13 @@ import msgspec
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "src"), str(REPO)]
 
-from procedures.demo_events import progress_bar, seed_demo_events  # noqa: E402
 from procedures.events.ingest import INSERT  # noqa: E402
 from procedures.sensors.keys import hash_key, new_key  # noqa: E402
-from tvms.cli import schema_text  # noqa: E402
 from tvms.clock import iso_ms  # noqa: E402
 from tvms.db import Database, migrate, open_database  # noqa: E402
+from tvms.db.migrate import schema_text  # noqa: E402
 from tvms.ids import new_id  # noqa: E402
+from tvms.seeding.demo_events import progress_bar, seed_demo_events  # noqa: E402
 
 CLIENTS = 4
 BATCH = 500

@@ -25,9 +25,9 @@ from pathlib import Path
 import httpx
 
 from procedures.sensors.keys import hash_key, new_key
-from tvms.cli import run_migrations
 from tvms.config import Config
 from tvms.db import open_database
+from tvms.db.migrate import run_migrations
 from tvms.ids import new_id
 
 ROOT = Path(__file__).resolve().parents[1]

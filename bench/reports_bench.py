@@ -26,8 +26,8 @@ from typing import Any
 from procedures.reports import render, stats
 from procedures.reports.jobs import Job
 from procedures.reports.schemas import ReportFilters
-from tvms.cli import schema_text
 from tvms.db import Database, migrate, open_database
+from tvms.db.migrate import schema_text
 from tvms.db.testing import drop_database, fresh_database_url
 
 END = 1_735_689_600_000  # 2025-01-01T00:00:00Z

@@ -66,9 +66,9 @@ CASES: list[tuple[str, str, dict[str, Any] | None]] = [
 
 
 async def populate(url: str) -> None:
-    from procedures.demo_city import seed_demo_city
-    from tvms.cli import schema_text
     from tvms.db import migrate, open_database
+    from tvms.db.migrate import schema_text
+    from tvms.seeding.demo_city import seed_demo_city
 
     db = await open_database(url)
     try:

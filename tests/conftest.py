@@ -16,10 +16,10 @@ from starlette.applications import Starlette
 from procedures import api
 from tests.support import asgi_client, running_app, test_resolver
 from tvms.app import Api
-from tvms.cli import schema_text
 from tvms.clock import ManualClock
 from tvms.config import Config
 from tvms.db import migrate, open_database
+from tvms.db.migrate import schema_text
 from tvms.db.testing import drop_database, fresh_database_url
 
 # bcrypt at cost 4 in tests (production uses 12): the suite hashes hundreds of passwords. The
@@ -30,10 +30,17 @@ os.environ.setdefault("TVMS_BCRYPT_ROUNDS", str(BCRYPT_ROUNDS))
 
 POSTGRES_SERVER = os.environ.get("TVMS_TEST_DATABASE_URL")
 ENGINE = "postgresql" if POSTGRES_SERVER else "sqlite"
+# TVMS_TEST_DB_FAST_PATHS=0: the app fixtures run with the database layer's fast paths off
+# (Config.db_fast_paths), so CI can run any subset of the suite that way.
+_FAST_PATHS_SETTING = os.environ.get("TVMS_TEST_DB_FAST_PATHS", "1")
+if _FAST_PATHS_SETTING not in ("0", "1"):
+    raise pytest.UsageError(f"TVMS_TEST_DB_FAST_PATHS must be 0 or 1, got {_FAST_PATHS_SETTING!r}")
+DB_FAST_PATHS = _FAST_PATHS_SETTING == "1"
 
 
 def pytest_report_header() -> str:
-    return f"tvms: database engine {ENGINE}" + (f" ({POSTGRES_SERVER})" if POSTGRES_SERVER else "")
+    server = f" ({POSTGRES_SERVER})" if POSTGRES_SERVER else ""
+    return f"tvms: database engine {ENGINE}{server}, fast paths {'on' if DB_FAST_PATHS else 'off'}"
 
 
 @pytest.fixture
@@ -83,7 +90,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Config:
-    return Config(data_dir=tmp_path, database_url=database_url, bcrypt_rounds=BCRYPT_ROUNDS)
+    return Config(
+        data_dir=tmp_path, database_url=database_url, bcrypt_rounds=BCRYPT_ROUNDS, db_fast_paths=DB_FAST_PATHS
+    )
 
 
 @pytest.fixture

@@ -222,3 +222,45 @@ def test_simulate_help_gives_defaults_and_the_readme_every_flag() -> None:
         assert f"{action.option_strings[0]} " in row, (
             f"the README's simulate row leaves out {action.option_strings[0]}"
         )
+
+
+# What `tvms --help` and the tools must not load: the API and the HTTP server stack.
+_NOT_AT_IMPORT = ("procedures", "starlette", "uvicorn", "hypercorn", "tvms.app", "tvms.server")
+_PROBE = """
+import sys
+{code}
+heavy = {heavy!r}
+print("-- modules --", *sorted(m for m in sys.modules if m.partition(".")[0] in heavy or m in heavy))
+"""
+
+
+def _loaded_after(code: str) -> list[str]:
+    """The modules of `_NOT_AT_IMPORT` (or in those packages) that a fresh interpreter holds
+    after running `code`."""
+    probe = _PROBE.format(code=code, heavy=_NOT_AT_IMPORT)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.rpartition("-- modules --")[2].split()
+
+
+def test_importing_the_cli_loads_neither_the_api_nor_the_server() -> None:
+    assert _loaded_after("import tvms.cli") == []
+    # The probe does see them once they are imported.
+    assert "procedures" in _loaded_after("import tvms.cli, procedures")
+
+
+_RUN_HELP = """
+from tvms.cli import main
+try:
+    main({args!r})
+except SystemExit as exit:
+    assert exit.code == 0, exit.code
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["create-user", "--help"], ["seed", "--help"]])
+def test_help_works_without_the_api(args: list[str]) -> None:
+    assert _loaded_after(_RUN_HELP.format(args=args)) == []
+    shown = tvms(*args, env={})
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("usage: tvms")

@@ -34,8 +34,9 @@ from tvms.limiter import RateLimiter
 from tvms.logs import AccessLog
 from tvms.readiness import Readiness
 from tvms.rpc import Dispatcher, Middleware, Resolver, Router, Services, flatten
-from tvms.rpc.auth import no_principal, roles
-from tvms.rpc.context import Credentials
+from tvms.rpc.auth import roles
+from tvms.rpc.context import no_principal
+from tvms.rpc.credentials import Credentials
 from tvms.rpc.errors import ErrorCode, RpcError
 from tvms.rpc.guard import BodyBudget, HttpGuard
 from tvms.rpc.http import RpcEndpoint, credentials_of
@@ -237,7 +238,7 @@ def create_app(
         async with AsyncExitStack() as stack:
             if config.metrics_dir is not None:
                 forget_dead_processes(config.metrics_dir)
-            db = await open_database(config.resolved_database_url)
+            db = await open_database(config.resolved_database_url, fast_paths=config.db_fast_paths)
             stack.push_async_callback(db.close)
             storage = open_storage(
                 config.resolved_storage_url, config=config, on_error=service_metrics.storage_failed

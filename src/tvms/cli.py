@@ -1,5 +1,10 @@
 """The `tvms` command: serve, migrate, openrpc, gen-client, conformance, seed, create-user, agent,
-simulate."""
+simulate.
+
+Importing this module builds no app: the API (`procedures`), the HTTP server stack and the
+token signing libraries are imported by the subcommands that use them, so `tvms --help` and
+the tools stay light (tests/test_cli.py checks it).
+"""
 
 from __future__ import annotations
 
@@ -10,45 +15,20 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 import msgspec
 
-from procedures import seed
 from tvms import __version__
 from tvms.clientgen import register as register_gen_client
 from tvms.config import ENVIRONMENT, SERVERS, Config, ConfigError, load_config, log_level_number
 from tvms.conformance import register as register_conformance
 from tvms.db import DatabaseError
+from tvms.db.migrate import run_migrations
 from tvms.edge.command import register as register_edge
 from tvms.logs import setup_logging
-from tvms.security.tokens import load_secret
+from tvms.seeding import register as register_seeding
 
 log = logging.getLogger("tvms.serve")
-
-# In a checkout the top-level schema.sql is the one source; a built wheel carries a copy of it
-# inside the package (setup.py's build step).
-SCHEMA = Path(__file__).resolve().parents[2] / "schema.sql"
-PACKAGED_SCHEMA = Path(__file__).resolve().with_name("schema.sql")
-
-
-def schema_text() -> str:
-    """schema.sql from the source tree, or the copy installed with the package."""
-    for path in (SCHEMA, PACKAGED_SCHEMA):
-        if path.is_file():
-            return path.read_text()
-    raise ConfigError("schema.sql is missing: neither in the source tree nor in the installed package")
-
-
-async def run_migrations(config: Config) -> int:
-    from tvms.db import migrate, open_database
-
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    db = await open_database(config.resolved_database_url)
-    try:
-        return await migrate(db, schema_text())
-    finally:
-        await db.close()
 
 
 def require_shared_secret(config: Config) -> None:
@@ -63,6 +43,7 @@ def require_shared_secret(config: Config) -> None:
 
 
 def _serve(args: argparse.Namespace, config: Config) -> int:
+    from tvms.security.tokens import load_secret
     from tvms.server import serve
 
     config = replace(
@@ -156,7 +137,7 @@ def parser() -> argparse.ArgumentParser:
     ).set_defaults(run=_openrpc)
     register_gen_client(commands)
     register_conformance(commands)
-    seed.register(commands)
+    register_seeding(commands)
     register_edge(commands)
     for name, command in commands.choices.items():  # a subcommand's help is at least its summary
         if command.description is None:

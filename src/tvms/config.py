@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,9 @@ class Config:
     rate_limit: int = 1000
     """Anonymous or failed calls a client may make per `rate_limit_window_s` (0: no limit)."""
     rate_limit_window_s: int = 60
+    db_fast_paths: bool = True
+    """SQLite reads on the event loop under a time budget, parked PostgreSQL connections
+    (TVMS_DB_FAST_PATHS=0 turns both off: same results, the plain driver paths)."""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -104,9 +108,22 @@ def _database_url(raw: str) -> str:
     )
 
 
-def _public_url(raw: str) -> str:
-    from tvms.rpc.origin import valid_host
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(
+    rf"(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]{{2,45}}\])(?::(?:[1-9][0-9]{{0,4}}))?",
+)
 
+
+def valid_host(value: str) -> bool:
+    """`host[:port]` as a Host header may carry it, and nothing else (no path, user, spaces):
+    what `TVMS_PUBLIC_URL` must name, and what `tvms.rpc.origin` accepts from a request."""
+    if len(value) > 260 or not _HOST.fullmatch(value):
+        return False
+    _, colon, port = value.rpartition(":")
+    return not colon or "]" in port or int(port) <= 65535
+
+
+def _public_url(raw: str) -> str:
     parts = urlsplit(raw)
     if (
         parts.scheme not in ("http", "https")
@@ -119,9 +136,11 @@ def _public_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     raw = env.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no"):
+    if raw == "":
+        return default
+    if raw in ("0", "false", "no"):
         return False
     if raw in ("1", "true", "yes"):
         return True
@@ -151,6 +170,10 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("TVMS_RATE_LIMIT_WINDOW", "the rate limit's window in seconds (default 60)"),
     ("TVMS_LICENSE_FILE", "JSON licence file (default the unlimited enterprise licence)"),
     ("TVMS_BCRYPT_ROUNDS", "password hashing cost, 4 to 31 (default 12)"),
+    (
+        "TVMS_DB_FAST_PATHS",
+        "0: SQLite reads off the event loop, no parked PostgreSQL connections (default 1)",
+    ),
     ("TVMS_REPORT_LEASE_S", "seconds before a stopped replica's running report is retried (default 60)"),
 )
 """Every variable the service reads, with its meaning: `tvms --help` lists these."""
@@ -208,6 +231,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         trust_forwarded=_flag(env, "TVMS_TRUST_FORWARDED"),
         rate_limit=_int(env, "TVMS_RATE_LIMIT", 1000, 0, 10_000_000),
         rate_limit_window_s=_int(env, "TVMS_RATE_LIMIT_WINDOW", 60, 1, 86_400),
+        db_fast_paths=_flag(env, "TVMS_DB_FAST_PATHS", default=True),
     )
     if config.body_buffer_bytes < config.max_body_bytes:
         raise ConfigError(

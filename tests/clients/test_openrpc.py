@@ -11,8 +11,6 @@ import pytest
 from starlette.applications import Starlette
 
 from procedures import api
-from procedures.demo_city import seed_demo_city
-from procedures.seed import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
 from tests.clients.openrpc_meta_schema import META_SCHEMA
 from tests.support import call
 from tvms import __version__
@@ -21,6 +19,8 @@ from tvms.config import Config
 from tvms.db import open_database
 from tvms.rpc import flatten
 from tvms.rpc.openrpc import build_document
+from tvms.seeding.demo_city import seed_demo_city
+from tvms.seeding.seed import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
 
 REGISTRY = flatten(api().routers)
 DOCUMENT = build_document(REGISTRY, title="TVMS API", version=__version__, description="TVMS")

@@ -34,7 +34,7 @@ def run_example(example: str, url: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_readme_signs_in_as_the_demo_administrator() -> None:
-    from procedures.seed import DEMO_EMAIL, DEMO_PASSWORD
+    from tvms.seeding.seed import DEMO_EMAIL, DEMO_PASSWORD
 
     (example,) = readme_examples()
     assert f'client.login("{DEMO_EMAIL}", "{DEMO_PASSWORD}")' in example

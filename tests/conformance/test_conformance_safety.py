@@ -11,12 +11,12 @@ import anyio.to_thread
 import httpx
 import pytest
 
-from procedures.seed import DEMO_EMAIL, DEMO_PASSWORD
 from tests.conformance.test_conformance_live import seed_demo
 from tests.server import live_server
 from tvms.conformance import Result, run
 from tvms.conformance.runner import WRITES_SKIPPED, main
 from tvms.db import open_database
+from tvms.seeding.seed import DEMO_EMAIL, DEMO_PASSWORD
 
 # The rate limiter's per-client counters of failed calls: the JSON-RPC vectors fail on purpose,
 # and counting them is the limiter's job (the rows expire with their window); they are neither

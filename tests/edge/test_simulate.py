@@ -12,12 +12,12 @@ from pathlib import Path
 
 from tvms_client import models
 
-from procedures.seed import seed_demo
 from tests.events.conftest import add_location, add_sensor
 from tests.server import ROOT, live_server
 from tvms.clock import Clock
 from tvms.db import open_database
 from tvms.edge.simulate import plan_sites
+from tvms.seeding.seed import seed_demo
 
 
 async def small_city(database_url: str) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 
-from procedures.demo_events import progress_bar, seed_demo_events
 from procedures.events.schemas import EVENT_TYPES, NOT_VIOLATIONS, normalize_plate
 from tvms.db import Database
+from tvms.seeding.demo_events import progress_bar, seed_demo_events
 
 
 async def test_seed_demo_events(sensors: Database) -> None:

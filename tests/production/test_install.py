@@ -15,7 +15,7 @@ import httpx
 from tests.server import ROOT, free_port, live_server
 
 # What a build needs; copied so that building writes nothing into the checkout.
-SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "schema.sql", "src", "procedures")
+SOURCES = ("pyproject.toml", "README.md", "src", "procedures")
 INSTALL_TIMEOUT_S = 110
 
 
@@ -46,8 +46,9 @@ def _clean_env(**extra: str) -> dict[str, str]:
 def test_the_wheel_installs_and_serves_outside_the_checkout(tmp_path: Path) -> None:
     wheel = _build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
-    assert "tvms/schema.sql" in names
-    assert zipfile.ZipFile(wheel).read("tvms/schema.sql") == (ROOT / "schema.sql").read_bytes()
+    assert "tvms/db/schema.sql" in names
+    schema = ROOT / "src" / "tvms" / "db" / "schema.sql"
+    assert zipfile.ZipFile(wheel).read("tvms/db/schema.sql") == schema.read_bytes()
     assert "procedures/system/license.py" in names
     console = ROOT / "src" / "tvms" / "console_dist"
     if console.is_dir():  # built by the console's build step; shipped when present

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import httpx
 
-from procedures.demo_city import DAY_MS, HISTORY_DAYS, seed_demo_city
-from procedures.demo_events import seed_demo_events
 from tests.reports.conftest import NOW
 from tests.support import as_role, result
 from tvms.clock import iso_ms
 from tvms.db import Database
+from tvms.seeding.demo_city import DAY_MS, HISTORY_DAYS, seed_demo_city
+from tvms.seeding.demo_events import seed_demo_events
 
 VIEWER = as_role("VIEWER")
 

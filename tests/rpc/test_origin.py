@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tvms.config import Config, ConfigError, load_config
+from tvms.config import Config, ConfigError, load_config, valid_host
 from tvms.rpc import Credentials
-from tvms.rpc.origin import absolute, base_url, valid_host
+from tvms.rpc.origin import absolute, base_url
 
 
 def test_the_configured_public_url_wins() -> None:

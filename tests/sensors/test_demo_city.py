@@ -1,4 +1,4 @@
-"""procedures/demo_city.py: a plausible city, every sensor type, gateways with children, idempotent."""
+"""tvms.seeding.demo_city: a plausible city, every sensor type, gateways with children, idempotent."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from procedures.demo_city import seed_demo_city
 from tests.support import result
+from tvms.seeding.demo_city import seed_demo_city
 
 
 async def test_demo_city_is_realistic_and_safe_to_run_twice(client: httpx.AsyncClient, app: Any) -> None:

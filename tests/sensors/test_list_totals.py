@@ -17,9 +17,9 @@ from procedures.sensors.rows import fast_iso
 from procedures.sensors.schemas import SensorListInput
 from tests.sensors.helpers import OPERATOR, make_sensor
 from tests.support import result
-from tvms.cli import schema_text
 from tvms.clock import ManualClock, iso_ms
 from tvms.db import Database, migrate, open_database
+from tvms.db.migrate import schema_text
 from tvms.db.testing import drop_database, fresh_database_url
 
 

@@ -9,9 +9,8 @@ from pathlib import Path
 
 from procedures.sensors.reads import list_query
 from procedures.sensors.schemas import SensorListInput
-from tvms.cli import schema_text
 from tvms.db import Database, migrate, open_database
-from tvms.db.migrate import parse_migrations
+from tvms.db.migrate import parse_migrations, schema_text
 from tvms.db.testing import TEST_DATABASE_URL_ENV, temporary_database_url
 
 _GONE_TABLES = {"sensor_search_tag"}
@@ -58,7 +57,7 @@ async def _sensor_columns(db: Database) -> set[str]:
 
 
 def _schema_before_cleanup(engine: str) -> str:
-    """schema.sql up to the block that drops the search tag (whatever its number)."""
+    """The schema up to the block that drops the search tag (whatever its number)."""
     text = schema_text()
     cleanup = next(
         block

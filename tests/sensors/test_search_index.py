@@ -21,9 +21,9 @@ from procedures.sensors.reads import FTS_COUNT, fts_phrase, list_query
 from procedures.sensors.schemas import SensorListInput
 from tests.sensors.helpers import OPERATOR, make_sensor
 from tests.support import result
-from tvms.cli import schema_text
 from tvms.clock import ManualClock
 from tvms.db import Database, migrate, open_database
+from tvms.db.migrate import schema_text
 
 SENSORS = [
     ("Camera Abay 01", "CAM-01"),

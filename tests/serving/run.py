@@ -8,8 +8,8 @@ import asyncio
 import dataclasses
 import sys
 
-from tvms.cli import run_migrations
 from tvms.config import load_config, log_level_number
+from tvms.db.migrate import run_migrations
 from tvms.logs import setup_logging
 from tvms.security.tokens import load_secret
 from tvms.server import serve

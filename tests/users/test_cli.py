@@ -1,4 +1,4 @@
-"""`tvms create-user` and `tvms seed --demo` (procedures/seed.py), run through argparse."""
+"""`tvms create-user` and `tvms seed --demo` (tvms.seeding), run through argparse."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from procedures.seed import register
+from procedures.auth.fields import ROLES as API_ROLES
 from tests.auth.support import bearer, login, services
 from tests.support import result
 from tvms.config import Config
+from tvms.seeding import register
+from tvms.seeding.command import ROLES
 
 
 async def _run(argv: list[str], config: Config) -> int:
@@ -136,3 +138,8 @@ async def test_seed_demo_is_explicit_and_idempotent(
         "role": "ADMIN",
     }
     assert await services(app).db.fetchval("SELECT COUNT(*) FROM users") == 1
+
+
+def test_the_parser_offers_exactly_the_api_roles() -> None:
+    """The CLI repeats the role names (so that `tvms --help` imports no API module)."""
+    assert ROLES == API_ROLES

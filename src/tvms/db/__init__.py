@@ -1,6 +1,7 @@
 """The database layer: named-parameter SQL on SQLite (aiosqlite) or PostgreSQL (asyncpg)."""
 
-from ._base import Database, DatabaseError, IntegrityError, Row, Transaction, open_database
+from ._base import Database, DatabaseError, IntegrityError, Row, Transaction
+from ._open import open_database
 from .migrate import migrate
 
 __all__ = [

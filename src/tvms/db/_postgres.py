@@ -3,6 +3,7 @@
 A connection that ends a query or transaction normally is parked and taken by the next caller,
 so the pool's own acquire/release (a task and a reset per query) is paid only for connections
 that ended otherwise (see `PostgresDatabase._lease`). Callers are served first come, first served.
+`park=False` (`TVMS_DB_FAST_PATHS=0`) gives every connection back to the pool after its query.
 
 SQL is written with `:name` parameters for both engines; here it is rewritten once per SQL text
 to `$1..$n` (see `to_positional`). Values pass through to asyncpg unchanged, so a parameter's
@@ -143,9 +144,10 @@ class _PgTransaction:
 class PostgresDatabase:
     """See the module docstring. Create with `open_database("postgresql://...")`."""
 
-    def __init__(self, url: str, *, max_size: int = 10) -> None:
+    def __init__(self, url: str, *, max_size: int = 10, park: bool = True) -> None:
         self._url = url
         self._max_size = max_size
+        self._park = park  # False: no connection is kept between queries
         self._pool: Any = None
         self._pool_lock = asyncio.Lock()
         self._closed = False
@@ -214,7 +216,7 @@ class PostgresDatabase:
         (it would wait for a connection parked here) or the connection is not reusable as is;
         otherwise give it back to the pool. Frees the slot."""
         reusable = clean and not (self._closed or conn.is_closed() or conn.is_in_transaction())
-        if reusable and not self._waiting:
+        if reusable and self._park and not self._waiting:
             self._parked.append(conn)
         else:
             self._give_back(conn)

@@ -14,7 +14,8 @@ Writes cost one hop to the writer's worker thread: the whole execute/fetch/close
 one call (aiosqlite's public API would need two hops for fetchone + close).
 
 Reads outside a transaction first run *inline*, on the event loop's own thread, on a read-only
-connection under a time budget (1 ms of CPU by default). Most reads are index lookups and short
+connection under a time budget (1 ms of CPU by default; `TVMS_DB_FAST_PATHS=0`, a budget of 0,
+sends every read to a reader thread). Most reads are index lookups and short
 pages (~10-50 µs of SQLite work) for which the hop to a worker thread and back (~150 µs, two
 context switches) costs far more than the query. A progress handler checks the thread's CPU
 clock every 1,000 VM instructions: a read that outlasts the budget is interrupted and run again
@@ -60,7 +61,7 @@ from ._base import (
 )
 
 T = TypeVar("T")
-_INLINE_BUDGET_S = 0.001
+INLINE_BUDGET_S = 0.001
 _INLINE_CHECK_EVERY = 1000  # SQLite VM instructions between two looks at the clock
 # An inline read that ends with one of these is run again on a reader thread.
 _DEFER_CODES = frozenset({sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
@@ -213,7 +214,7 @@ class _SqliteTransaction:
 class SqliteDatabase:
     """See the module docstring. Create with `open_database("sqlite:///path.db")`."""
 
-    def __init__(self, path: str, *, max_readers: int = 4, inline_budget_s: float = _INLINE_BUDGET_S) -> None:
+    def __init__(self, path: str, *, max_readers: int = 4, inline_budget_s: float = INLINE_BUDGET_S) -> None:
         if path == ":memory:" or path.startswith("file:") or not path:
             raise ValueError(
                 f"SQLite database {path!r} is not supported: use a file path "

@@ -1,5 +1,6 @@
-"""Apply `schema.sql`: blocks headed `-- migration: N`, each applied once, in one transaction
-together with its `schema_version` row, so a failing block leaves nothing behind.
+"""Apply `schema.sql` (beside this module, shipped as package data): blocks headed
+`-- migration: N`, each applied once, in one transaction together with its `schema_version` row,
+so a failing block leaves nothing behind.
 
 A line `-- engine: sqlite` (or `postgresql`) directly under the marker makes the block's statements
 run on that engine only; its version is recorded on every engine, so numbering stays linear."""
@@ -8,9 +9,13 @@ from __future__ import annotations
 
 import re
 import time
+from importlib import resources
 from typing import NamedTuple
 
+from tvms.config import Config
+
 from ._base import Database, Transaction
+from ._open import open_database
 
 _MARKER = re.compile(r"--\s*migration:\s*(\d+)\s*", re.IGNORECASE)
 _MARKER_LIKE = re.compile(r"--\s*migration\b", re.IGNORECASE)
@@ -143,3 +148,20 @@ async def migrate(db: Database, schema_text: str) -> int:
         if migration.version > version:
             version = await _apply(db, migration)
     return version
+
+
+def schema_text() -> str:
+    """The schema `tvms migrate` applies: `schema.sql` in this package (a wheel carries it as
+    package data, so the same lookup works in a checkout and in an install)."""
+    return resources.files("tvms.db").joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+async def run_migrations(config: Config) -> int:
+    """Apply the schema to the configured database (creating the data directory first); return
+    the resulting version."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    db = await open_database(config.resolved_database_url, fast_paths=config.db_fast_paths)
+    try:
+        return await migrate(db, schema_text())
+    finally:
+        await db.close()

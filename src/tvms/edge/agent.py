@@ -21,6 +21,7 @@ import logging
 import os
 import random
 import shutil
+import signal
 import ssl
 import time
 from collections import deque
@@ -53,6 +54,13 @@ RETRYABLE = (
     tvms_client.TimeoutError,
     httpx.HTTPError,
 )
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """Set `stop` on SIGINT or SIGTERM (an agent or a simulation then ends cleanly)."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
 
 
 class Backoff:

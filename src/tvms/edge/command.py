@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,14 +32,8 @@ def quiet_http_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def stop_on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-
-
 def _run_agent(args: argparse.Namespace, config: Config) -> int:
-    from tvms.edge.agent import Agent
+    from tvms.edge.agent import Agent, stop_on_signals
 
     quiet_http_logs()
     try:

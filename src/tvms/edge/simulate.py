@@ -26,8 +26,7 @@ import httpx
 import tvms_client
 from tvms_client import models
 
-from tvms.edge.agent import Agent
-from tvms.edge.command import stop_on_signals
+from tvms.edge.agent import Agent, stop_on_signals
 from tvms.edge.config import AgentConfig, Child, Traffic
 
 STANDALONE = ("ANPR", "RADAR", "SPEED_DETECTOR")

@@ -1,19 +1,17 @@
 """Who may call a procedure, and who is calling.
 
 A procedure declares an `Auth`; the dispatcher checks it against the `Principal` that the
-pluggable resolver finds in the request's credentials, per call (also inside a batch).
+pluggable resolver (`tvms.rpc.context.Resolver`) finds in the request's credentials, per call
+(also inside a batch).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from tvms.rpc.errors import ErrorCode, RpcError
-
-if TYPE_CHECKING:
-    from tvms.rpc.context import Credentials, Services
 
 PrincipalKind = Literal["user", "device"]
 
@@ -66,13 +64,3 @@ def roles(*names: str) -> Auth:
     if not names:
         raise ValueError("roles() needs at least one role name")
     return Auth("roles", frozenset(names))
-
-
-Resolver = Callable[["Credentials", "Services"], Awaitable[Principal | None]]
-"""Finds the principal for a request's credentials; returns None when there are none and
-raises RpcError(UNAUTHORIZED) when they are present but invalid."""
-
-
-async def no_principal(credentials: Credentials, services: Services) -> Principal | None:
-    """The default resolver: nobody is ever signed in."""
-    return None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from tvms.rpc.auth import Principal, Resolver, no_principal
+from tvms.rpc.auth import Principal
+from tvms.rpc.credentials import Credentials
 from tvms.rpc.origin import base_url
 from tvms.rpc.service_metrics import ServiceMetrics
 
@@ -21,6 +23,15 @@ if TYPE_CHECKING:
     from tvms.readiness import Readiness
     from tvms.rpc.router import Procedure
     from tvms.storage import Storage
+
+Resolver = Callable[[Credentials, "Services"], Awaitable[Principal | None]]
+"""Finds the principal for a request's credentials; returns None when there are none and
+raises RpcError(UNAUTHORIZED) when they are present but invalid."""
+
+
+async def no_principal(credentials: Credentials, services: Services) -> Principal | None:
+    """The default resolver: nobody is ever signed in."""
+    return None
 
 
 @dataclass(slots=True)
@@ -47,21 +58,6 @@ class Services:
     looks inside; the API reads it through one typed accessor (`procedures.state.state_of`)."""
     metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
     """Counters of sign-in failures, lockouts and storage errors; the pool gauge."""
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """What the request presented, unverified: read by the principal resolver."""
-
-    bearer: str | None = None
-    api_key: str | None = None
-    client: str | None = None
-    user_agent: str | None = None
-    scheme: str = "http"
-    host: str | None = None
-    """The `Host` header, unchecked: `tvms.rpc.origin` validates it before building a link."""
-    forwarded_host: str | None = None
-    forwarded_proto: str | None = None
 
 
 class Caller:

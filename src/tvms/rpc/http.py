@@ -11,7 +11,8 @@ from urllib.parse import unquote
 
 from starlette.types import Message, Receive, Scope, Send
 
-from tvms.rpc.context import Caller, Credentials
+from tvms.rpc.context import Caller
+from tvms.rpc.credentials import Credentials
 from tvms.rpc.deadline import within
 from tvms.rpc.dispatch import Dispatcher, error_body
 from tvms.rpc.errors import ErrorCode

@@ -9,26 +9,15 @@ an optional port is ignored, and the configured listen address is the last resor
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
+
+from tvms.config import valid_host
 
 if TYPE_CHECKING:
     from tvms.config import Config
-    from tvms.rpc.context import Credentials
+    from tvms.rpc.credentials import Credentials
 
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOST = re.compile(
-    rf"(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]{{2,45}}\])(?::(?:[1-9][0-9]{{0,4}}))?",
-)
 _SCHEMES = ("http", "https")
-
-
-def valid_host(value: str) -> bool:
-    """`host[:port]` as a Host header may carry it, and nothing else (no path, user, spaces)."""
-    if len(value) > 260 or not _HOST.fullmatch(value):
-        return False
-    _, colon, port = value.rpartition(":")
-    return not colon or "]" in port or int(port) <= 65535
 
 
 def base_url(config: Config, credentials: Credentials | None = None) -> str:

@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from procedures.demo_city import DAY_MS, HISTORY_DAYS
 from procedures.events.ingest import INSERT
 from procedures.events.schemas import NOT_VIOLATIONS
 from tvms.db import Database
 from tvms.ids import new_id
+from tvms.seeding.demo_city import DAY_MS, HISTORY_DAYS
 
 Progress = Callable[[int, int], None]
 
@@ -194,13 +194,17 @@ async def seed_demo_events(
 
 def progress_bar(
     unit: str = "events",
-    stream: TextIO = sys.stderr,
+    stream: TextIO | None = None,
     width: int = 30,
     clock: Callable[[], float] = time.monotonic,
 ) -> Progress:
-    """Progress on `stream`. On a terminal, a bar redrawn in place with the rate and the time
-    left: `[#####.....]  52% 5,200/10,000 events  4,120/s  1 s left`. Anywhere else (a log, a
-    pipe, CI), one summary line when done: `10,000 events in 2.4 s (4,120/s)`."""
+    """Progress on `stream` (the current `sys.stderr` when None). On a terminal, a bar redrawn
+    in place with the rate and the time left: `[#####.....]  52% 5,200/10,000 events  4,120/s
+    1 s left`. Anywhere else (a log, a pipe, CI), one summary line when done: `10,000 events in
+    2.4 s (4,120/s)`."""
+    # Looked up per call, not bound as a default when the module is imported: this module is
+    # imported when a command first runs, and whatever sys.stderr was then may be closed now.
+    stream = sys.stderr if stream is None else stream
     started = clock()
     terminal = stream.isatty()
 

@@ -1,10 +1,11 @@
-"""`tvms seed --demo` and `tvms create-user`: accounts made from the command line.
+"""What `tvms seed --demo` and `tvms create-user` do: accounts (and the demo city) made from the
+command line, with the API's own checks (password policy, licence limit, audit row).
 
 Demo data exists only on request: `seed` without `--demo` does nothing. `create-user` reads the
 password from stdin with `--password-stdin` (never echoed, never logged) and otherwise prompts
 for it twice. Both apply migrations first and leave an audit row (actor: the command line).
-Wire into the CLI with `register(commands)` (argparse sub-parsers); each command's `run` takes
-`(args, config)` and returns the exit status.
+The arguments are defined in `tvms.seeding.command`; each `run_*` takes `(args, config)` and
+returns the exit status.
 """
 
 from __future__ import annotations
@@ -18,18 +19,19 @@ from typing import Any
 import msgspec
 
 from procedures.audit.log import OK, Entry, write_entry
-from procedures.auth.fields import ROLES, Email, Name, Role, normalize_email
+from procedures.auth.fields import Email, Name, Role, normalize_email
 from procedures.auth.policy import POLICY_KEYS, policy_problem
-from procedures.demo_city import DemoCity, seed_demo_city
-from procedures.demo_events import progress_bar, seed_demo_events
 from procedures.system.license import read_license_file
 from procedures.users.store import add_user
 from tvms.clock import Clock
 from tvms.config import Config
 from tvms.db import Database, IntegrityError, open_database
+from tvms.db.migrate import run_migrations
 from tvms.ids import new_id
 from tvms.rpc import RpcError
 from tvms.security.passwords import hash_password
+from tvms.seeding.demo_city import DemoCity, seed_demo_city
+from tvms.seeding.demo_events import progress_bar, seed_demo_events
 
 DEMO_ID = "admin-001"
 DEMO_EMAIL = "admin@itms.solutions"
@@ -110,8 +112,6 @@ async def _audit(db: Database, clock: Clock, procedure: str, target_id: str) -> 
 
 
 async def _open(config: Config) -> Database:
-    from tvms.cli import run_migrations  # the CLI owns migrations; imported late to avoid a cycle
-
     await run_migrations(config)
     return await open_database(config.resolved_database_url)
 
@@ -205,24 +205,3 @@ def run_seed(args: argparse.Namespace, config: Config) -> int:
         f" {city.sensors_created} new of {city.sensors_total} sensors; {events:,} events added"
     )
     return 0
-
-
-def register(commands: Any) -> None:
-    """Add `seed` and `create-user` to the CLI's argparse sub-parsers."""
-    seed = commands.add_parser("seed", help="create demo data (only with --demo)")
-    seed.add_argument(
-        "--demo",
-        action="store_true",
-        help=f"create the demo administrator {DEMO_EMAIL} and a demo city (safe to run twice)",
-    )
-    seed.add_argument("--events", type=int, default=0, metavar="N", help="also add N realistic demo events")
-    seed.set_defaults(run=run_seed)
-    create = commands.add_parser("create-user", help="create a user (the password is never echoed)")
-    create.add_argument("--email", required=True, help="the e-mail address the user signs in with")
-    create.add_argument("--role", required=True, choices=ROLES, help="what the user may do")
-    create.add_argument("--first-name", required=True, help="shown in the console and the audit log")
-    create.add_argument("--last-name", required=True, help="shown in the console and the audit log")
-    create.add_argument(
-        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
-    )
-    create.set_defaults(run=run_create_user)
