@@ -75,7 +75,7 @@ class Api:
     """Start-up checks of the configuration; each raises ConfigError with a one-line message."""
     state: Callable[[Services], object] = lambda services: None
     """Makes the API's own long-lived state (`Services.state`) once the core services exist."""
-    scrapes: Sequence[Scrape] = ()
+    scrapes: Sequence[Scrape[Services]] = ()
     """Cluster-wide metrics read from the database at each `/metrics` scrape (bounded in time)."""
 
 

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import GaugeMetricFamily
@@ -28,7 +28,6 @@ from prometheus_client.metrics_core import Metric
 
 if TYPE_CHECKING:
     from tvms.db import Database
-    from tvms.rpc.context import Services
 
 log = logging.getLogger("tvms.scrape")
 
@@ -38,7 +37,8 @@ POOL_STATES = ("in_use", "open", "max")
 FACTORS = ("password", "mfa")
 STORAGE_OPERATIONS = ("check", "put", "get", "stat", "sha256", "delete", "list")
 
-Scrape = Callable[["Services"], Awaitable[Iterable[Metric]]]
+S = TypeVar("S")
+Scrape = Callable[[S], Awaitable[Iterable[Metric]]]
 """Cluster-wide metrics read from the database when `/metrics` is scraped (cheap indexed queries)."""
 
 
@@ -123,7 +123,7 @@ class _Families:
 
 
 async def cluster_families(
-    scrapes: Sequence[Scrape], services: Services, *, limit_s: float = SCRAPE_TIMEOUT_S
+    scrapes: Sequence[Scrape[S]], services: S, *, limit_s: float = SCRAPE_TIMEOUT_S
 ) -> CollectorRegistry:
     """A registry holding what `scrapes` report now, plus `tvms_cluster_metrics_up`.
 
