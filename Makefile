@@ -41,8 +41,8 @@ run: setup
 # A living city: the demo data, a server, and every device as an agent (Ctrl-C stops both).
 demo: setup
 	$(BIN)/tvms seed --demo
-	@mkdir -p data; echo "demo: the server's log goes to data/demo-server.log"
-	$(BIN)/tvms serve >data/demo-server.log 2>&1 & server=$$!; trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
+	@mkdir -p $${TVMS_DATA_DIR:-data}; echo "demo: the server's log goes to $${TVMS_DATA_DIR:-data}/demo-server.log"
+	$(BIN)/tvms serve >$${TVMS_DATA_DIR:-data}/demo-server.log 2>&1 & server=$$!; trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/tvms simulate --wait 60 --url http://127.0.0.1:$${TVMS_PORT:-8000}
 
 test: setup

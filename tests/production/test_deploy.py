@@ -62,23 +62,41 @@ def test_the_systemd_unit_is_valid(tmp_path: Path) -> None:
 
 
 def _example_environment() -> dict[str, str]:
-    env: dict[str, str] = {}
-    for line in (DEPLOY / "tvms.env.example").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, _, value = line.partition("=")
-            env[name] = value
-    return env
+    """The example's variables as a shell sourcing it sees them (the README's install steps run
+    `set -a && . /etc/tvms/tvms.env`): a value that the shell would cut short shows up here."""
+    sourced = subprocess.run(
+        ["bash", "-c", 'set -a && . "$1" && env -0', "bash", str(DEPLOY / "tvms.env.example")],
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        check=True,
+        timeout=30,
+    )
+    env = dict(item.split("=", 1) for item in sourced.stdout.decode().split("\0") if "=" in item)
+    names = {
+        line.partition("=")[0]
+        for line in (DEPLOY / "tvms.env.example").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert names <= env.keys(), f"lost when sourced: {sorted(names - env.keys())}"
+    return {name: env[name] for name in names}
 
 
-def test_the_example_replica_environment_needs_its_own_secret() -> None:
+def _on_this_host(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """The example with its metrics directory (which the unit's StateDirectory= makes) here."""
+    assert env["PROMETHEUS_MULTIPROC_DIR"].startswith("/var/lib/tvms/")
+    return {**env, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+
+
+def test_the_example_replica_environment_needs_its_own_secret(tmp_path: Path) -> None:
     """Copied unchanged, the example must not start a replica with a key everyone can read."""
     with pytest.raises(ConfigError, match="TVMS_SECRET_KEY"):
-        require_shared_secret(load_config(_example_environment()))
+        require_shared_secret(load_config(_on_this_host(_example_environment(), tmp_path)))
 
 
-def test_the_example_replica_environment_is_accepted_with_a_secret() -> None:
-    env = {**_example_environment(), "TVMS_SECRET_KEY": secrets.token_hex(32)}
+def test_the_example_replica_environment_is_accepted_with_a_secret(tmp_path: Path) -> None:
+    env = {**_on_this_host(_example_environment(), tmp_path), "TVMS_SECRET_KEY": secrets.token_hex(32)}
     config = load_config(env)  # raises ConfigError (one line naming the variable) when not
     require_shared_secret(config)
     assert config.database_url.startswith("postgresql://") and config.storage_url.startswith("s3://")
+    assert "region=us-east-1" in config.storage_url  # the whole URL, past its `&`
     assert config.report_lease_s == 60.0
