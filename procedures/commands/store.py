@@ -17,6 +17,7 @@ import msgspec
 from procedures.audit.log import Entry, write_entry
 from procedures.commands.schemas import Artifact, Command, CommandView
 from procedures.paging import placeholders
+from tvms.background import running
 from tvms.clock import iso_ms
 from tvms.db import Database, Row
 from tvms.rpc import ErrorCode, RpcError, Services
@@ -191,10 +192,5 @@ async def command_sweeper(services: Services) -> AsyncIterator[None]:
             except Exception:
                 log.exception("the command sweep failed; trying again", extra=_SWEEP_FIELDS)
 
-    task = asyncio.create_task(sweep_forever())
-    try:
+    async with running(sweep_forever(), name="tvms-command-sweep"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from procedures.metrics.schemas import METRICS
+from tvms.background import running
 from tvms.db import Database, Transaction
 from tvms.rpc import Services
 
@@ -100,10 +101,5 @@ async def metrics_retention(services: Services) -> AsyncIterator[None]:
                 log.exception("the metrics retention job failed; trying again later", extra=_RETENTION_FIELDS)
             await asyncio.sleep(RETENTION_EVERY_S)
 
-    task = asyncio.create_task(run_forever())
-    try:
+    async with running(run_forever(), name="tvms-metrics-retention"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

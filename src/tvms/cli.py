@@ -112,8 +112,8 @@ def parser() -> argparse.ArgumentParser:
         "serve",
         help="run the HTTP server (applies migrations first)",
         description="Apply pending migrations, then serve /rpc, /trpc, /healthz, /readyz and /metrics"
-        " with uvicorn (or hypercorn: --server). Every replica behind a load balancer runs this with the same TVMS_SECRET_KEY,"
-        " TVMS_DATABASE_URL and TVMS_STORAGE_URL.",
+        " with uvicorn (or hypercorn: --server). Every replica behind a load balancer runs this with"
+        " the same TVMS_SECRET_KEY, TVMS_DATABASE_URL and TVMS_STORAGE_URL.",
     )
     serve.add_argument("--host", help="address to bind (TVMS_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (TVMS_PORT, default 8000)")

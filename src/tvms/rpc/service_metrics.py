@@ -26,6 +26,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
+from tvms.background import running
+
 if TYPE_CHECKING:
     from tvms.db import Database
 
@@ -103,13 +105,8 @@ class ServiceMetrics:
                 self.sample_pool(db)
                 await asyncio.sleep(POOL_SAMPLE_S)
 
-        task = asyncio.create_task(sample_forever(), name="tvms-pool-sampler")
-        try:
+        async with running(sample_forever(), name="tvms-pool-sampler"):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 class _Families:

@@ -151,7 +151,7 @@ def _check_length(key: bytes, where: str) -> bytes:
     if len(key) < MIN_SECRET_BYTES:
         raise ConfigError(
             f"{where} must be at least {MIN_SECRET_BYTES} bytes (got {len(key)}); "
-            'generate one with: openssl rand -hex 32'
+            "generate one with: openssl rand -hex 32"
         )
     return key
 
