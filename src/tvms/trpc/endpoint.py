@@ -45,6 +45,20 @@ _RESULT_OPENING, _RESULT_CLOSING = b'{"result":{"data":', b"}}"
 _SUPERJSON_OPENING, _SUPERJSON_CLOSING = b'{"json":', b"}"
 
 
+class _Status:
+    """A result's HTTP status (from the procedure's `get_status`) and its encoding, made inside
+    the dispatcher's error boundary."""
+
+    __slots__ = ("encode", "status_of")
+
+    def __init__(self, encode: Callable[[Any], bytes], status_of: Callable[[Any], int]) -> None:
+        self.encode = encode
+        self.status_of = status_of
+
+    def __call__(self, result: Any) -> tuple[int, bytes]:
+        return self.status_of(result), self.encode(result)
+
+
 class _Outcome:
     """One call's answer: its HTTP status, its encoded response object and, for a 405, `Allow`."""
 
@@ -134,7 +148,12 @@ class TrpcEndpoint:
             dispatcher.finish(caller, request_id)
         statuses = {outcome.status for outcome in outcomes}
         status = statuses.pop() if len(statuses) == 1 else 207
-        allow = next((o.allow for o in reversed(outcomes) if o.allow is not None), None)
+        # Only a 405 carries `Allow`, so an all-200 answer has none to look for.
+        allow = (
+            None
+            if status == 200
+            else next((o.allow for o in reversed(outcomes) if o.allow is not None), None)
+        )
         body = b"[" + b",".join(o.body for o in outcomes) + b"]" if batch else outcomes[0].body
         await send_json(send, status, body, allow=allow)
 
@@ -148,11 +167,45 @@ class TrpcEndpoint:
         caller: Caller,
         request_id: str,
     ) -> list[_Outcome]:
-        """The request's calls, one after the other, in order."""
+        """The request's calls, one after the other, in order (each call's steps inline: they run
+        for every call of a batch)."""
         outcomes: list[_Outcome] = []
         for index, (name, procedure) in enumerate(zip(names, procedures, strict=True)):
             value = inputs if isinstance(inputs, RpcError) else inputs[index]
-            outcomes.append(await self._one(dispatcher, method, name, procedure, value, caller, request_id))
+            allow = None
+            try:
+                if procedure is None:
+                    dispatcher.note_unknown(caller)
+                    raise RpcError(
+                        ErrorCode.NOT_FOUND, f'No procedure found on path "{name[:_MAX_ECHOED_PATH]}"'
+                    )
+                accepted = _ACCEPTED_METHOD[procedure.kind]
+                if method != accepted:
+                    allow = accepted.encode()
+                    raise RpcError(
+                        ErrorCode.METHOD_NOT_SUPPORTED,
+                        f"Unsupported {method}-request to {procedure.kind} procedure"
+                        f' at path "{name[:_MAX_ECHOED_PATH]}"',
+                    )
+                if isinstance(value, RpcError):
+                    raise value
+                encode, opening, closing = self._encoders.get(procedure.name) or self._encoder(procedure)
+                params = b"" if value is UNDEFINED else _params(value)
+                status_of = procedure.get_status  # e.g. health: 503 while the replica cannot serve
+                if status_of is None:
+                    data = await dispatcher.call(procedure, name, params, caller, request_id, convert=encode)
+                    status = 200
+                else:
+                    answer = await dispatcher.call(
+                        procedure, name, params, caller, request_id, convert=_Status(encode, status_of)
+                    )
+                    status, data = answer
+            except RpcError as exc:
+                shape = error_shape(exc, path=name[:_MAX_ECHOED_PATH], request_id=request_id)
+                body = b'{"error":' + self.transformer.wrap(_encode(shape)) + b"}"
+                outcomes.append(_Outcome(http_status(exc), body, allow))
+            else:
+                outcomes.append(_Outcome(status, opening + data + closing))
         return outcomes
 
     # ----- the request as a whole -----------------------------------------------------------
@@ -240,50 +293,6 @@ class TrpcEndpoint:
             return RpcError(ErrorCode.BAD_REQUEST, "Invalid input: nested too deeply")
 
     # ----- one call -------------------------------------------------------------------------
-
-    async def _one(
-        self,
-        dispatcher: Dispatcher,
-        method: str,
-        name: str,
-        procedure: Procedure | None,
-        value: Any,
-        caller: Caller,
-        request_id: str,
-    ) -> _Outcome:
-        echoed = name[:_MAX_ECHOED_PATH]
-        allow = None
-        try:
-            if procedure is None:
-                dispatcher.note_unknown(caller)
-                raise RpcError(ErrorCode.NOT_FOUND, f'No procedure found on path "{echoed}"')
-            accepted = _ACCEPTED_METHOD[procedure.kind]
-            if method != accepted:
-                allow = accepted.encode()
-                raise RpcError(
-                    ErrorCode.METHOD_NOT_SUPPORTED,
-                    f'Unsupported {method}-request to {procedure.kind} procedure at path "{echoed}"',
-                )
-            if isinstance(value, RpcError):
-                raise value
-            status_of = procedure.get_status  # e.g. health: 503 while the replica cannot serve
-            status = 200
-            encode, opening, closing = self._encoders.get(procedure.name) or self._encoder(procedure)
-            if status_of is None:
-                convert = encode
-            else:
-
-                def convert(result: Any) -> Any:
-                    nonlocal status
-                    status = status_of(result)
-                    return encode(result)
-
-            data = await dispatcher.call(procedure, name, _params(value), caller, request_id, convert=convert)
-        except RpcError as exc:
-            shape = error_shape(exc, path=echoed, request_id=request_id)
-            body = b'{"error":' + self.transformer.wrap(_encode(shape)) + b"}"
-            return _Outcome(http_status(exc), body, allow)
-        return _Outcome(status, opening + data + closing)
 
     def _encoder(self, procedure: Procedure) -> tuple[Callable[[Any], bytes], bytes, bytes]:
         """The output encoder of a procedure, chosen once from its output type, and the bytes
