@@ -73,12 +73,12 @@ async def _seed(env: dict[str, str], count: int) -> list[str]:
     from tvms.config import load_config
     from tvms.db import open_database
     from tvms.db.migrate import run_migrations
-    from tvms.security.passwords import hash_password
+    from tvms.security.passwords import Passwords
 
     config = load_config()
     await run_migrations(config)
     db = await open_database(config.resolved_database_url)
-    password_hash = await hash_password(PASSWORD, rounds=config.bcrypt_rounds)
+    password_hash = await Passwords(config.bcrypt_rounds).hash(PASSWORD)
     emails = [f"bench{n}@example.com" for n in range(count)]
     try:
         async with db.transaction() as tx:

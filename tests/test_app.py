@@ -48,6 +48,7 @@ async def test_per_app_state_is_made_once_when_the_app_starts(config: Config, cl
         assert made == [services]  # before any call
         assert state_of(services) is services.state
         assert services.readiness is not None and services.rate_limiter is not None
+        assert services.passwords.rounds == config.bcrypt_rounds  # the configured cost, read once
         await result(http, "storage.getStats")
         await result(http, "system.health")
         assert made == [services]  # and never again

@@ -17,7 +17,6 @@ from procedures.auth.policy import check_bcrypt_limits
 from procedures.schemas import Input, Output
 from procedures.settings.store import get_value
 from tvms.rpc import USER, Context, ErrorCode, Router, RpcError
-from tvms.security.passwords import verify_password
 from tvms.security.totp import DIGITS, INTERVAL_S, ISSUER_NAME, provisioning_uri
 
 router = Router("auth.mfa")
@@ -141,7 +140,7 @@ async def disable(ctx: Context, input: MfaDisableInput) -> MfaDisableResult:
     if row is None:
         raise RpcError(ErrorCode.NOT_FOUND, "User not found")
     attempt = await reserve_attempt(ctx, row["email"])
-    if not await verify_password(input.current_password, row["password_hash"]):
+    if not await ctx.services.passwords.verify(input.current_password, row["password_hash"]):
         await attempt_failed(ctx, attempt)
         raise RpcError(ErrorCode.FORBIDDEN, "The current password is incorrect")
     await attempt_succeeded(ctx, attempt)

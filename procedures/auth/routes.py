@@ -14,7 +14,6 @@ from procedures.schemas import Input, IsoTime, Output
 from tvms.clock import iso_ms
 from tvms.rpc import PUBLIC, USER, Context, ErrorCode, Principal, Router, RpcError, invalid_params
 from tvms.rpc.router import Example
-from tvms.security.passwords import hash_password, needs_rehash, verify_dummy, verify_password
 
 router = Router("auth")
 
@@ -123,9 +122,9 @@ async def login(ctx: Context, input: LoginInput) -> LoginResult:
         {"email": email},
     )
     if row is None:
-        await verify_dummy(input.password, rounds=ctx.config.bcrypt_rounds)
+        await ctx.services.passwords.verify_dummy(input.password)
         reason: str | None = "unknown email"
-    elif not await verify_password(input.password, row["password_hash"]):
+    elif not await ctx.services.passwords.verify(input.password, row["password_hash"]):
         reason = "wrong password"
     elif bool(row["disabled"]):
         reason = "account disabled"
@@ -144,10 +143,10 @@ async def login(ctx: Context, input: LoginInput) -> LoginResult:
         raise RpcError(ErrorCode.UNAUTHORIZED, BAD_CREDENTIALS)
     user_id = str(row["id"])
     await attempt_succeeded(ctx, attempt)
-    if needs_rehash(row["password_hash"], rounds=ctx.config.bcrypt_rounds):
+    if ctx.services.passwords.needs_rehash(row["password_hash"]):
         await ctx.db.execute(
             "UPDATE users SET password_hash = :hash WHERE id = :id",
-            {"id": user_id, "hash": await hash_password(input.password, rounds=ctx.config.bcrypt_rounds)},
+            {"id": user_id, "hash": await ctx.services.passwords.hash(input.password)},
         )
     actor = Principal("user", user_id, row["role"])
     try:
@@ -273,11 +272,11 @@ async def change_password(ctx: Context, input: ChangePasswordInput) -> TokenResu
     if row is None:
         raise RpcError(ErrorCode.NOT_FOUND, "User not found")
     attempt = await reserve_attempt(ctx, row["email"])
-    if not await verify_password(input.current_password, row["password_hash"]):
+    if not await ctx.services.passwords.verify(input.current_password, row["password_hash"]):
         await attempt_failed(ctx, attempt)
         raise RpcError(ErrorCode.FORBIDDEN, "The current password is incorrect")
     await attempt_succeeded(ctx, attempt)
-    new_hash = await hash_password(input.new_password, rounds=ctx.config.bcrypt_rounds)
+    new_hash = await ctx.services.passwords.hash(input.new_password)
     now = ctx.clock.now_ms()
     async with ctx.db.transaction() as tx:
         await tx.execute(

@@ -12,7 +12,6 @@ from procedures.auth.sessions import bump_token_version, forget_user
 from procedures.auth.signin import LoginResult, LoginUser, finish_signin
 from procedures.schemas import Input, Output
 from tvms.rpc import PUBLIC, Context, ErrorCode, Router, RpcError, invalid_params
-from tvms.security.passwords import hash_password, verify_password
 
 router = Router("auth")
 
@@ -85,9 +84,9 @@ async def change_expired_password(ctx: Context, input: ChangeExpiredPasswordInpu
     async with ctx.db.transaction() as tx:
         user_id = await find_challenge(ctx, tx, input.challenge, "PASSWORD_EXPIRED")
     current = await ctx.db.fetchval("SELECT password_hash FROM users WHERE id = :id", {"id": user_id})
-    if current is not None and await verify_password(input.new_password, str(current)):
+    if current is not None and await ctx.services.passwords.verify(input.new_password, str(current)):
         raise invalid_params("$.newPassword", "The new password must differ from the current one")
-    new_hash = await hash_password(input.new_password, rounds=ctx.config.bcrypt_rounds)
+    new_hash = await ctx.services.passwords.hash(input.new_password)
     now = ctx.clock.now_ms()
     async with ctx.db.transaction() as tx:
         # Still valid (not used or voided meanwhile), and locked until the change is written.

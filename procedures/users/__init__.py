@@ -27,7 +27,6 @@ from procedures.users.store import (
 from tvms.db import IntegrityError
 from tvms.ids import new_id
 from tvms.rpc import Context, ErrorCode, Router, RpcError, invalid_params, roles
-from tvms.security.passwords import hash_password
 
 users = Router("users")
 ADMIN = roles("ADMIN")
@@ -143,7 +142,7 @@ async def create(ctx: Context, input: UserCreateInput) -> User:
         raise RpcError(ErrorCode.CONFLICT, "A user with this email already exists")
     max_users = (await current_license(ctx)).max_users
     # Hash before the transaction: bcrypt takes ~250 ms and must not hold the write lock.
-    password_hash = await hash_password(input.password, rounds=ctx.config.bcrypt_rounds)
+    password_hash = await ctx.services.passwords.hash(input.password)
     user_id = new_id()
     now = ctx.clock.now_ms()
     try:
@@ -245,7 +244,7 @@ async def reset_password(ctx: Context, input: UserResetPasswordInput) -> User:
         raise RpcError(ErrorCode.FORBIDDEN, "Use auth.changePassword to change your own password")
     await check_new_password(ctx, input.new_password, "$.newPassword")
     row = await fetch_user(ctx.db, input.id)
-    password_hash = await hash_password(input.new_password, rounds=ctx.config.bcrypt_rounds)
+    password_hash = await ctx.services.passwords.hash(input.new_password)
     now = ctx.clock.now_ms()
     async with ctx.db.transaction() as tx:
         changed = await tx.execute(

@@ -45,6 +45,7 @@ from tvms.rpc.openrpc import build_document, with_server
 from tvms.rpc.origin import base_url
 from tvms.rpc.request_id import RequestIdMiddleware, assign_request_id, request_id_of
 from tvms.rpc.service_metrics import Scrape, ServiceMetrics, cluster_families
+from tvms.security.passwords import Passwords
 from tvms.storage import open_storage
 from tvms.trpc import trpc_routes
 
@@ -253,6 +254,7 @@ def create_app(
                 cache=Cache(the_clock),
                 clock=the_clock,
                 readiness=Readiness(db, storage),
+                passwords=Passwords(config.bcrypt_rounds),
                 rate_limiter=RateLimiter(db, limit, window_ms) if limit > 0 else None,
                 resolver=api.resolver,
                 metrics=service_metrics,

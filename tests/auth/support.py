@@ -18,7 +18,6 @@ from tvms.clock import ManualClock
 from tvms.config import Config
 from tvms.ids import new_id
 from tvms.rpc import Services
-from tvms.security.passwords import hash_password
 from tvms.security.tokens import encode_token
 from tvms.security.totp import code_at
 
@@ -59,7 +58,7 @@ async def make_user(
     """Insert a user straight into the database; returns its id."""
     user_id = user_id or new_id()
     svc = services(app)
-    password_hash = await hash_password(password, rounds=svc.config.bcrypt_rounds)
+    password_hash = await svc.passwords.hash(password)
     async with svc.db.transaction() as tx:
         await insert_user(
             tx,

@@ -103,10 +103,10 @@ async def test_hashing_runs_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) 
         return real(password, rounds)
 
     monkeypatch.setattr(passwords, "_hash_sync", spy)
-    hashed = await passwords.hash_password("Abcdef#12", rounds=4)
+    hashed = await passwords.Passwords(4).hash("Abcdef#12")
     assert threads and threads[0] is not threading.main_thread()
-    assert await passwords.verify_password("Abcdef#12", hashed)
-    assert not await passwords.verify_password("Abcdef#13", hashed)
+    assert await passwords.Passwords(4).verify("Abcdef#12", hashed)
+    assert not await passwords.Passwords(4).verify("Abcdef#13", hashed)
 
 
 async def test_disabled_user_cannot_log_in(app: Starlette, client: httpx.AsyncClient) -> None:
@@ -153,8 +153,8 @@ async def test_password_over_72_bytes_is_a_validation_error(
             {"path": "$.password", "message": "Password must be at most 72 bytes in UTF-8"}
         ]
     with pytest.raises(ValueError):
-        await passwords.hash_password("a" * 73, rounds=4)
-    assert not await passwords.verify_password("a" * 73, await passwords.hash_password("a" * 72, rounds=4))
+        await passwords.Passwords(4).hash("a" * 73)
+    assert not await passwords.Passwords(4).verify("a" * 73, await passwords.Passwords(4).hash("a" * 72))
 
 
 async def test_non_ascii_passwords_work(app: Starlette, client: httpx.AsyncClient) -> None:

@@ -209,6 +209,7 @@ def dispatcher() -> Dispatcher:
         cache=Cache(clock),
         clock=clock,
         readiness=nothing,
+        passwords=nothing,
         state=FixtureState(),
     )
     return Dispatcher(flatten([test_router]), services, discover=lambda caller: b'{"openrpc":"1.3.2"}')

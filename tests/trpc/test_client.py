@@ -14,7 +14,7 @@ import pytest
 
 from tests.server import live_server
 from tvms.db import open_database
-from tvms.security import hash_password
+from tvms.security import Passwords
 
 EMAIL = "trpc.admin@example.com"
 PASSWORD = "Trpc-Client-Pass-1"
@@ -25,7 +25,7 @@ DATE_MUTATION = os.environ.get("TVMS_DATE_MUTATION", "settings.update")
 async def seed_admin(database_url: str) -> None:
     db = await open_database(database_url)
     try:
-        hashed = await hash_password(PASSWORD, rounds=4)  # the server's TVMS_BCRYPT_ROUNDS below
+        hashed = await Passwords(4).hash(PASSWORD)  # the server's TVMS_BCRYPT_ROUNDS below
         await db.execute(
             "INSERT INTO users (id, email, password_hash, first_name, last_name, role, disabled,"
             " token_version, password_changed_at, created_at, updated_at) VALUES (:id, :email,"

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from tvms.limiter import RateLimiter
     from tvms.readiness import Readiness
     from tvms.rpc.router import Procedure
+    from tvms.security.passwords import Passwords
     from tvms.storage import Storage
 
 Resolver = Callable[[Credentials, "Services"], Awaitable[Principal | None]]
@@ -49,6 +50,8 @@ class Services:
     clock: Clock
     readiness: Readiness
     """Whether the database and storage answer (`/readyz`, `system.health`)."""
+    passwords: Passwords
+    """bcrypt at the configured cost (`Config.bcrypt_rounds`), off the event loop."""
     rate_limiter: RateLimiter | None = None
     """The count behind `tvms.ratelimit`; None when the limit is off (`TVMS_RATE_LIMIT=0`)."""
     resolver: Resolver = no_principal

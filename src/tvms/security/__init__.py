@@ -2,10 +2,8 @@
 
 from tvms.security.passwords import (
     MAX_PASSWORD_BYTES,
-    hash_password,
+    Passwords,
     password_too_long,
-    verify_dummy,
-    verify_password,
 )
 from tvms.security.tokens import (
     TokenClaims,
@@ -18,14 +16,12 @@ from tvms.security.tokens import (
 
 __all__ = [
     "MAX_PASSWORD_BYTES",
+    "Passwords",
     "TokenClaims",
     "TokenError",
     "check_secret",
     "decode_token",
     "encode_token",
-    "hash_password",
     "load_secret",
     "password_too_long",
-    "verify_dummy",
-    "verify_password",
 ]

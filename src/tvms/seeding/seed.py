@@ -29,7 +29,7 @@ from tvms.db import Database, IntegrityError, open_database
 from tvms.db.migrate import run_migrations
 from tvms.ids import new_id
 from tvms.rpc import RpcError
-from tvms.security.passwords import hash_password
+from tvms.security.passwords import Passwords
 from tvms.seeding.demo_city import DemoCity, seed_demo_city
 from tvms.seeding.demo_events import progress_bar, seed_demo_events
 
@@ -69,7 +69,7 @@ async def create_user(
     if problem is not None:
         raise CommandError(f"password {problem}")
     email = normalize_email(user.email)
-    password_hash = await hash_password(password, rounds=rounds)
+    password_hash = await Passwords(rounds).hash(password)
     user_id = user_id or new_id()
     try:
         await add_user(
