@@ -9,7 +9,8 @@ import msgspec
 import pytest
 
 from tvms.trpc import superjson
-from tvms.trpc.endpoint import _may_hold_dates, _superjson_without_dates
+from tvms.trpc.endpoint import _may_hold_dates, result_encoder
+from tvms.trpc.transformers import TRANSFORMERS
 
 
 class Leaf(msgspec.Struct, rename="camel"):
@@ -39,16 +40,18 @@ def test_which_types_may_hold_dates() -> None:
 
 
 @pytest.mark.parametrize(
-    "value",
+    ("value", "kind"),
     [
-        Tree([Leaf("a", 1.5), Leaf("é\u2028", None)], {"x": 1}, (2, "b"), Tree([], {}, (0, ""))),
-        [Leaf("x")],
-        7,
-        None,
+        (Tree([Leaf("a", 1.5), Leaf("é\u2028", None)], {"x": 1}, (2, "b"), Tree([], {}, (0, ""))), Tree),
+        ([Leaf("x")], list[Leaf]),
+        (7, int),
+        (None, None),
     ],
 )
-def test_the_fast_path_matches_superjson(value: Any) -> None:
-    assert _superjson_without_dates(value) == superjson.encode_output(value)
+def test_the_fast_path_matches_superjson(value: Any, kind: Any) -> None:
+    encode, opening, closing = result_encoder(TRANSFORMERS["superjson"], kind)
+    assert encode is not superjson.encode_output  # the fast path, not the walk
+    assert opening + encode(value) + closing == b'{"result":{"data":' + superjson.encode_output(value) + b"}}"
 
 
 def test_dates_still_take_the_full_path() -> None:

@@ -190,7 +190,7 @@ class TrpcEndpoint:
                 if isinstance(value, RpcError):
                     raise value
                 encode, opening, closing = self._encoders.get(procedure.name) or self._encoder(procedure)
-                params = b"" if value is UNDEFINED else _params(value)
+                params = _params(value)
                 status_of = procedure.get_status  # e.g. health: 503 while the replica cannot serve
                 if status_of is None:
                     data = await dispatcher.call(procedure, name, params, caller, request_id, convert=encode)
@@ -295,14 +295,8 @@ class TrpcEndpoint:
     # ----- one call -------------------------------------------------------------------------
 
     def _encoder(self, procedure: Procedure) -> tuple[Callable[[Any], bytes], bytes, bytes]:
-        """The output encoder of a procedure, chosen once from its output type, and the bytes
-        around what it encodes in a result: `{"result":{"data":…}}`."""
-        chosen = (self.transformer.encode_output, _RESULT_OPENING, _RESULT_CLOSING)
-        if self.transformer.name == "superjson" and not _may_hold_dates(
-            msgspec.inspect.type_info(procedure.output_type), set()
-        ):  # what `_superjson_without_dates` gives, with its envelope joined to the result's
-            chosen = (_encode, _RESULT_OPENING + _SUPERJSON_OPENING, _SUPERJSON_CLOSING + _RESULT_CLOSING)
-        self._encoders[procedure.name] = chosen
+        """`result_encoder` of a procedure's output type, chosen once per procedure."""
+        chosen = self._encoders[procedure.name] = result_encoder(self.transformer, procedure.output_type)
         return chosen
 
     # ----- sending --------------------------------------------------------------------------
@@ -344,10 +338,14 @@ def _may_hold_dates(info: msgspec.inspect.Type, seen: set[int]) -> bool:
     return False
 
 
-def _superjson_without_dates(value: Any) -> bytes:
-    """superjson's envelope of a value that holds no datetime: `{"json": value}`, encoded in one
-    step (what `encode_output` gives for such a value, without walking it in Python)."""
-    return _SUPERJSON_OPENING + _encode(value) + _SUPERJSON_CLOSING
+def result_encoder(transformer: Transformer, output_type: Any) -> tuple[Callable[[Any], bytes], bytes, bytes]:
+    """How a result of `output_type` is written: `opening + encode(value) + closing` gives
+    `{"result":{"data":…}}`. With superjson, a type that cannot hold a datetime has no metadata,
+    so its envelope `{"json": value}` joins the fixed bytes and the value is encoded in one step
+    (what `encode_output` gives, without walking the value in Python)."""
+    if transformer.name == "superjson" and not _may_hold_dates(msgspec.inspect.type_info(output_type), set()):
+        return _encode, _RESULT_OPENING + _SUPERJSON_OPENING, _SUPERJSON_CLOSING + _RESULT_CLOSING
+    return transformer.encode_output, _RESULT_OPENING, _RESULT_CLOSING
 
 
 def _params(value: Any) -> bytes:
