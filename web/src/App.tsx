@@ -120,12 +120,11 @@ export function App() {
 function Shell({ path, user, offline }: { path: string; user: LoginUser; offline: boolean }) {
   useCall("auth.me", undefined, { staleTime: 60_000, refetchInterval: 300_000 });
   const type = useSearch().get("type") ?? "";
-  const signOut = async () => {
-    try {
-      await client.call("auth.logout", {});
-    } finally {
-      clearSession(false);
-    }
+  // The request revoking the token leaves now, carrying it; this browser forgets the session at
+  // once, not when the answer comes: leaving the page right after cannot keep it signed in.
+  const signOut = () => {
+    client.send({ jsonrpc: "2.0", method: "auth.logout", params: {}, id: 0 }).catch(() => undefined);
+    clearSession(false);
   };
   const visible = (item: NavItem) =>
     (!item.admin || user.role === "ADMIN") && (!item.operator || user.role !== "VIEWER");
@@ -160,7 +159,7 @@ function Shell({ path, user, offline }: { path: string; user: LoginUser; offline
             </Link>{" "}
             ({user.role})
           </span>
-          <button type="button" onClick={() => void signOut()}>
+          <button type="button" onClick={signOut}>
             Sign out
           </button>
         </header>
